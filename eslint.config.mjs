@@ -1,0 +1,27 @@
+// @ts-check
+import eslint from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+    { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.local/**'] },
+    eslint.configs.recommended,
+    ...tseslint.configs.recommendedTypeChecked,
+    {
+        languageOptions: {
+            parserOptions: { projectService: { allowDefaultProject: ['*.mjs', '*.js'] }, tsconfigRootDir: import.meta.dirname },
+        },
+        rules: {
+            '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+            '@typescript-eslint/return-await': ['error', 'in-try-catch'],
+            '@typescript-eslint/no-floating-promises': 'error',
+            '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+            eqeqeq: ['error', 'smart'],
+        },
+    },
+    {
+        files: ['**/*.mjs', '**/*.js'],
+        ...tseslint.configs.disableTypeChecked,
+    },
+    prettier,
+);

@@ -1,0 +1,15 @@
+/** @type {import('jest').Config} */
+const common = {
+    preset: 'ts-jest',
+    testEnvironment: 'node',
+    transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
+};
+
+module.exports = {
+    projects: [
+        { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
+        { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
+        { ...common, displayName: 'infra', testMatch: ['<rootDir>/test/infra/**/*.test.ts'] },
+    ],
+    maxWorkers: 2,
+};
