@@ -1,0 +1,126 @@
+/**
+ * The catalogue of app settings: one entry per setting the code reads. README.md,
+ * local.settings.sample.json and infra/ are checked against this list by tests.
+ */
+export interface SettingSpec {
+    description: string;
+    example: string;
+    default?: string;
+    /** Secret values are never logged and never set by Bicep as plain values. */
+    secret?: boolean;
+    /** Local development only: Bicep leaves it unset in Azure. */
+    localOnly?: boolean;
+}
+
+export const settings = {
+    AzureWebJobsStorage: {
+        description:
+            'Storage for queues and blobs. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential and __clientId instead.',
+        example: 'UseDevelopmentStorage=true',
+    },
+    AltinnPlatformBaseUrl: {
+        description: 'Altinn platform origin (Events, Authentication, Storage, Broker).',
+        example: 'https://platform.tt02.altinn.no',
+    },
+    AltinnAppsBaseUrl: {
+        description: "The owner's apps origin; an event's source must be an instance URL on it.",
+        example: 'https://ttd.apps.tt02.altinn.no',
+    },
+    MaskinportenBaseUrl: {
+        description: "Maskinporten issuer; the JWT grant's aud is this plus '/'.",
+        example: 'https://test.maskinporten.no',
+    },
+    MaskinportenClientId: {
+        description: "The owner's Maskinporten client id.",
+        example: '00000000-0000-0000-0000-000000000000',
+    },
+    MaskinportenScopes: {
+        description:
+            'Scopes to request, space separated. Instances need altinn:serviceowner/instances.read and .write; Broker adds altinn:broker.read and altinn:events.subscribe.',
+        example: 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write',
+    },
+    MaskinportenKeyVaultUri: {
+        description: 'Key Vault holding the Maskinporten signing key (PEM with certificate, private JWK, or PKCS#12).',
+        example: 'https://kv-aos.vault.azure.net',
+    },
+    MaskinportenSecretName: {
+        description: 'Name of the Key Vault secret (or imported certificate) with the signing key.',
+        example: 'maskinporten-key',
+    },
+    MaskinportenKey: {
+        description:
+            'The signing key inline (PEM private key plus certificate for x5c, or a private JWK). Local development only.',
+        example: '-----BEGIN PRIVATE KEY-----...',
+        secret: true,
+        localOnly: true,
+    },
+    MaskinportenKid: {
+        description: 'Key id registered on the Maskinporten client; when set the grant carries kid instead of x5c.',
+        example: 'aos-2026-01',
+    },
+    AltinnTestMode: {
+        description: 'true adds test=true to the token exchange (Digdir acting as ttd in TT02).',
+        example: 'false',
+        default: 'false',
+    },
+    ProcessedEventTypes: {
+        description: 'Event types the processor downloads, comma or space separated.',
+        example: 'app.instance.process.completed',
+        default: 'app.instance.process.completed',
+    },
+    FeedbackEventType: {
+        description:
+            'Event type after which feedback is uploaded (a task event such as app.instance.process.movedTo.Task_2). Unset: no feedback.',
+        example: 'app.instance.process.movedTo.Task_2',
+    },
+    FeedbackDataType: {
+        description: 'Data type of the feedback element uploaded to the instance.',
+        example: 'feedback',
+    },
+    FeedbackTemplatePath: {
+        description:
+            'XML template for feedback, with {{instanceId}}, {{instanceGuid}}, {{partyId}}, {{org}}, {{app}}, {{receivedAt}} placeholders. Default: a built-in receipt.',
+        example: 'templates/feedback.xml',
+    },
+    DownloadConcurrency: {
+        description: 'Data elements downloaded at once per instance.',
+        example: '8',
+        default: '8',
+    },
+    HttpTimeoutSeconds: {
+        description: 'Timeout for connecting to Altinn and for each pause in a response body.',
+        example: '100',
+        default: '100',
+    },
+    HttpRetryBudgetSeconds: {
+        description: 'How long one Altinn call may keep retrying transient failures before the invocation fails.',
+        example: '60',
+        default: '60',
+    },
+    CatchUpApps: {
+        description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
+        example: 'ttd/apps-test',
+    },
+    CatchUpSchedule: {
+        description: 'Six-field NCRONTAB schedule of the catch-up timers.',
+        example: '0 */10 * * * *',
+        default: '0 */10 * * * *',
+    },
+    CatchUpFrom: {
+        description: 'Where the first catch-up starts when no cursor exists yet (ISO 8601 with time zone).',
+        example: '2026-01-01T00:00:00Z',
+    },
+    SubscriptionsSchedule: {
+        description: 'Six-field NCRONTAB schedule on which add-/remove-subscriptions files are picked up.',
+        example: '0 */1 * * * *',
+        default: '0 */1 * * * *',
+    },
+    BrokerResources: {
+        description: 'Broker resource ids whose published files are downloaded, comma separated. Unset: no Broker.',
+        example: 'ttd-broker-resource',
+    },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof settings;
+
+export const settingNames = Object.keys(settings) as SettingName[];

@@ -1,0 +1,89 @@
+/**
+ * The one place that knows how to reach storage: the connection (a connection string locally,
+ * managed identity in Azure), queue message encoding and container names.
+ */
+import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { ConfigError } from './config';
+import { storageConnection, type ContainerName } from './names';
+
+type Env = Record<string, string | undefined>;
+
+export class Storage {
+    readonly #queues = new Map<string, QueueClient>();
+
+    constructor(
+        readonly blobService: BlobServiceClient,
+        readonly queueService: QueueServiceClient,
+    ) {}
+
+    queue(name: string): QueueClient {
+        let client = this.#queues.get(name);
+        if (!client) {
+            client = this.queueService.getQueueClient(name);
+            this.#queues.set(name, client);
+        }
+        return client;
+    }
+
+    container(name: ContainerName): ContainerClient {
+        return this.blobService.getContainerClient(name);
+    }
+
+    /**
+     * Queues a JSON message base64-encoded, as the Functions host expects by default
+     * (host.json messageEncoding "base64"), and resolves only once storage has accepted it.
+     */
+    async enqueue(queueName: string, message: unknown): Promise<void> {
+        const text = typeof message === 'string' ? message : JSON.stringify(message);
+        await this.queue(queueName).sendMessage(encodeQueueMessage(text));
+    }
+}
+
+export function encodeQueueMessage(text: string): string {
+    return Buffer.from(text, 'utf8').toString('base64');
+}
+
+export function decodeQueueMessage(messageText: string): string {
+    return Buffer.from(messageText, 'base64').toString('utf8');
+}
+
+function credentialFor(env: Env, prefix: string): TokenCredential {
+    const clientId = env[`${prefix}__clientId`];
+    if (env[`${prefix}__credential`] === 'managedidentity') {
+        return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+    }
+    return new DefaultAzureCredential(clientId ? { managedIdentityClientId: clientId } : {});
+}
+
+/** Builds clients from the same setting the triggers use, in either of its two forms. */
+export function createStorage(env: Env = process.env, connection = storageConnection): Storage {
+    const connectionString = env[connection]?.trim();
+    if (connectionString) {
+        return new Storage(
+            BlobServiceClient.fromConnectionString(connectionString),
+            QueueServiceClient.fromConnectionString(connectionString),
+        );
+    }
+    const accountName = env[`${connection}__accountName`];
+    const blobUri =
+        env[`${connection}__blobServiceUri`] ?? (accountName && `https://${accountName}.blob.core.windows.net`);
+    const queueUri =
+        env[`${connection}__queueServiceUri`] ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+    if (!blobUri || !queueUri) {
+        throw new ConfigError(
+            connection,
+            `is required: a connection string, or identity-based ${connection}__blobServiceUri and ${connection}__queueServiceUri`,
+        );
+    }
+    const credential = credentialFor(env, connection);
+    return new Storage(new BlobServiceClient(blobUri, credential), new QueueServiceClient(queueUri, credential));
+}
+
+let shared: Storage | undefined;
+
+export function getStorage(): Storage {
+    shared ??= createStorage();
+    return shared;
+}
