@@ -1,0 +1,146 @@
+// Every role assignment of the deployment, each on the narrowest scope that works.
+//
+// The app's managed identity gets exactly what the code and the Functions host need:
+//   - Storage Blob Data Owner on the storage account. The host's AzureWebJobsStorage
+//     connection with an identity requires it (the Functions docs name Blob Data Owner as the
+//     host's minimum): the host keeps leases, timer schedule status and its keys in blobs; Flex
+//     Consumption reads the deployment package with it; the code reads, writes, lists and
+//     deletes blobs in the containers of shared/names.ts.
+//   - Storage Queue Data Contributor on the storage account: the code sends messages itself
+//     (base64, with the SDK); the queue triggers read and delete them and the host moves failed
+//     ones to <queue>-poison.
+//   - Monitoring Metrics Publisher on Application Insights, which accepts only Entra-authenticated
+//     telemetry (local auth disabled).
+//   - Key Vault Secrets User on the one Key Vault: read the Maskinporten key, nothing else.
+// The deployer (principalId), when given, gets what the two manual steps need and no more:
+//   - Key Vault Secrets Officer on the vault, to put the Maskinporten key in and rotate it.
+//   - Storage Blob Data Contributor on the add-subscriptions and remove-subscriptions
+//     containers only, to drop subscription files (shared keys are disabled, so
+//     `az storage blob upload --auth-mode login` needs a data role).
+
+@description('Storage account of the app.')
+param storageAccountName string
+
+@description('Application Insights component of the app.')
+param applicationInsightsName string
+
+@description('Key Vault holding the Maskinporten key.')
+param keyVaultName string
+
+@description('Principal id of the app\'s user-assigned managed identity.')
+param identityPrincipalId string
+
+@description('Object id of the deployer (user, group or service principal). Empty: no assignments for people.')
+param deployerPrincipalId string = ''
+
+// Built-in role definition ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+var roleDefinitionIds = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // Key Vault Secrets Officer
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+}
+
+var grantDeployer = !empty(deployerPrincipalId)
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+
+  resource blobService 'blobServices' existing = {
+    name: 'default'
+
+    resource addSubscriptions 'containers' existing = {
+      name: 'add-subscriptions'
+    }
+
+    resource removeSubscriptions 'containers' existing = {
+      name: 'remove-subscriptions'
+    }
+  }
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app's managed identity
+// ---------------------------------------------------------------------------------------------
+
+resource appBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityPrincipalId, roleDefinitionIds.storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataOwner)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityPrincipalId, roleDefinitionIds.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageQueueDataContributor)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, identityPrincipalId, roleDefinitionIds.monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.monitoringMetricsPublisher)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appKeyVaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, identityPrincipalId, roleDefinitionIds.keyVaultSecretsUser)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.keyVaultSecretsUser)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The deployer (optional). principalType is left out: it may be a user, a group or a pipeline's
+// service principal.
+// ---------------------------------------------------------------------------------------------
+
+resource deployerKeyVaultSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+  name: guid(keyVault.id, deployerPrincipalId, roleDefinitionIds.keyVaultSecretsOfficer)
+  scope: keyVault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.keyVaultSecretsOfficer)
+    principalId: deployerPrincipalId
+  }
+}
+
+resource deployerAddSubscriptionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+  name: guid(storage::blobService::addSubscriptions.id, deployerPrincipalId, roleDefinitionIds.storageBlobDataContributor)
+  scope: storage::blobService::addSubscriptions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+  }
+}
+
+resource deployerRemoveSubscriptionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+  name: guid(storage::blobService::removeSubscriptions.id, deployerPrincipalId, roleDefinitionIds.storageBlobDataContributor)
+  scope: storage::blobService::removeSubscriptions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
+    principalId: deployerPrincipalId
+  }
+}

@@ -1,0 +1,115 @@
+// The storage account: host storage (AzureWebJobsStorage), the Flex Consumption deployment
+// package, and every queue and container the code uses. Only Microsoft Entra identities get in:
+// shared keys (and so account keys, SAS and connection strings with keys) are disabled.
+
+@minLength(3)
+@maxLength(24)
+@description('Storage account name.')
+param name string
+
+@description('Region.')
+param location string
+
+@description('Tags for the account.')
+param tags object = {}
+
+@description('Blob container for the Flex Consumption deployment package.')
+param deploymentContainerName string
+
+@minValue(1)
+@maxValue(365)
+@description('Days a deleted or overwritten blob, or a deleted container, can be recovered.')
+param blobSoftDeleteRetentionInDays int = 7
+
+// Every queue in shared/names.ts (queues), each with the poison queue the Functions host moves a
+// message to after maxDequeueCount failed attempts (poisonQueueOf). The host would create a
+// poison queue on first use; provisioning it makes it visible and monitorable from day one.
+var queueNames = [
+  'events-inbound'
+  'events-inbound-poison'
+  'events-feedback'
+  'events-feedback-poison'
+  'events-confirmation'
+  'events-confirmation-poison'
+  'broker-inbound'
+  'broker-inbound-poison'
+]
+
+// Every container in shared/names.ts (containers). The host creates its own azure-webjobs-*
+// containers.
+var containerNames = [
+  'inbound'
+  'broker'
+  'add-subscriptions'
+  'remove-subscriptions'
+  'active-subscriptions'
+  'failed-subscriptions'
+  'aos-state'
+]
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    dnsEndpointType: 'Standard'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: blobSoftDeleteRetentionInDays
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: blobSoftDeleteRetentionInDays
+    }
+  }
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for containerName in concat(containerNames, [deploymentContainerName]): {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queueName in queueNames: {
+    parent: queueService
+    name: queueName
+  }
+]
+
+output id string = storage.id
+output name string = storage.name
+output primaryBlobEndpoint string = storage.properties.primaryEndpoints.blob
+output primaryQueueEndpoint string = storage.properties.primaryEndpoints.queue

@@ -1,0 +1,340 @@
+// Altinn application owner system: everything it needs in the owner's own subscription.
+//
+// Structure and naming follow Azure-Samples/functions-quickstart-typescript-azd (subscription
+// scope, one resource group, modules under app/, abbreviations.json, azd-env-name and
+// azd-service-name tags), with plain resource declarations instead of registry modules so
+// that the templates build offline. Deploy with `azd up`, or with `az deployment sub create`
+// (docs/deploy.md).
+//
+// After deployment the only manual steps are: put the Maskinporten key into the Key Vault
+// (output MASKINPORTEN_KEY_COMMAND) and drop the first subscription file into the
+// add-subscriptions container (docs/deploy.md). Subscription files are picked up by timer
+// functions (SubscriptionsSchedule), so no Event Grid subscription and no system key is needed.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------
+// Environment
+// ---------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the environment (the azd environment name). Names the resource group and seeds the unique suffix of every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for all resources. It must offer the Flex Consumption plan (az functionapp list-flexconsumption-locations).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Object id of the person or pipeline that deploys. It gets Key Vault Secrets Officer on the vault (to put the Maskinporten key in) and Storage Blob Data Contributor on the add-subscriptions and remove-subscriptions containers only (to drop subscription files). Empty: no access for people.')
+param principalId string = deployer().objectId
+
+@description('Resource group name. Default: rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Function app name. Default: func-aos-<unique suffix>.')
+param functionAppName string = ''
+
+@description('Storage account name (3-24 lower-case letters and digits). Default: st<unique suffix>.')
+param storageAccountName string = ''
+
+@description('Key Vault name (3-24 characters). Default: kv-<unique suffix>. A deleted vault keeps its name for the soft-delete period (purge protection), so a redeployment after a deletion needs a new name or `az keyvault recover`.')
+param keyVaultName string = ''
+
+// ---------------------------------------------------------------------------------------------
+// Hosting
+// ---------------------------------------------------------------------------------------------
+
+@minValue(1)
+@maxValue(1000)
+@description('Upper bound of Flex Consumption instances. There are no always-ready instances: the app scales to zero when idle.')
+param maximumInstanceCount int = 40
+
+@allowed([
+  512
+  2048
+  4096
+])
+@description('Memory per Flex Consumption instance, in MB.')
+param instanceMemoryMB int = 2048
+
+@minValue(30)
+@maxValue(730)
+@description('Days Log Analytics (and so Application Insights) keeps telemetry.')
+param logRetentionInDays int = 30
+
+@minValue(7)
+@maxValue(90)
+@description('Days a deleted Key Vault or secret can be recovered. Fixed once the vault exists.')
+param keyVaultSoftDeleteRetentionInDays int = 90
+
+@minValue(1)
+@maxValue(365)
+@description('Days a deleted or overwritten blob (a stored submission, for example) can be recovered.')
+param blobSoftDeleteRetentionInDays int = 7
+
+// ---------------------------------------------------------------------------------------------
+// App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
+// for production values.
+// ---------------------------------------------------------------------------------------------
+
+@minLength(2)
+@description('Altinn organisation code of the application owner (ttd in TT02 tests).')
+param org string
+
+@description('AltinnPlatformBaseUrl: Altinn platform origin. Production: https://platform.altinn.no')
+param altinnPlatformBaseUrl string = 'https://platform.tt02.altinn.no'
+
+@description('AltinnAppsBaseUrl: the owner\'s apps origin. Production: https://<org>.apps.altinn.no')
+param altinnAppsBaseUrl string = 'https://${org}.apps.tt02.altinn.no'
+
+@description('MaskinportenBaseUrl: Maskinporten issuer. Production: https://maskinporten.no')
+param maskinportenBaseUrl string = 'https://test.maskinporten.no'
+
+@minLength(1)
+@description('MaskinportenClientId: the owner\'s Maskinporten client id.')
+param maskinportenClientId string
+
+@description('MaskinportenScopes: scopes to request, space separated. Broker adds altinn:broker.read and altinn:events.subscribe.')
+param maskinportenScopes string = 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write'
+
+@minLength(1)
+@description('MaskinportenSecretName: name of the Key Vault secret that holds the Maskinporten signing key.')
+param maskinportenSecretName string = 'maskinporten-key'
+
+@description('MaskinportenKid: key id registered on the Maskinporten client. Empty: the grant carries the certificate (x5c).')
+param maskinportenKid string = ''
+
+@description('AltinnTestMode: true adds test=true to the token exchange.')
+param altinnTestMode bool = false
+
+@description('ProcessedEventTypes: event types the processor downloads, comma or space separated.')
+param processedEventTypes string = 'app.instance.process.completed'
+
+@description('FeedbackEventType: event type after which feedback is uploaded. Empty: no feedback.')
+param feedbackEventType string = ''
+
+@description('FeedbackDataType: data type of the feedback element. Required together with FeedbackEventType.')
+param feedbackDataType string = ''
+
+@description('FeedbackTemplatePath: XML template for feedback. Empty: the built-in receipt.')
+param feedbackTemplatePath string = ''
+
+@minValue(1)
+@maxValue(64)
+@description('DownloadConcurrency: data elements downloaded at once per instance.')
+param downloadConcurrency int = 8
+
+@minValue(1)
+@maxValue(3600)
+@description('HttpTimeoutSeconds: timeout for connecting to Altinn and for each pause in a response body.')
+param httpTimeoutSeconds int = 100
+
+@minValue(0)
+@maxValue(600)
+@description('HttpRetryBudgetSeconds: how long one Altinn call may keep retrying transient failures.')
+param httpRetryBudgetSeconds int = 60
+
+@description('CatchUpApps: apps whose events the catch-up fetches, as org/app, comma separated. Empty: no catch-up.')
+param catchUpApps string = ''
+
+@description('CatchUpSchedule: six-field NCRONTAB schedule (UTC) of the catch-up timers.')
+param catchUpSchedule string = '0 */10 * * * *'
+
+@description('CatchUpFrom: where the first catch-up starts (ISO 8601 with time zone). Empty: the code\'s default.')
+param catchUpFrom string = ''
+
+@description('SubscriptionsSchedule: six-field NCRONTAB schedule (UTC) on which subscription files are picked up.')
+param subscriptionsSchedule string = '0 */1 * * * *'
+
+@description('BrokerResources: Broker resource ids whose files are downloaded, comma separated. Empty: no Broker.')
+param brokerResources string = ''
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var appName = toLower(!empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}aos-${resourceToken}')
+// The Flex Consumption deployment package container, named as in the quickstart.
+var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-11-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+module identity './app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}aos-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring './app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+  }
+}
+
+module storage './app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    blobSoftDeleteRetentionInDays: blobSoftDeleteRetentionInDays
+  }
+}
+
+module keyVault './app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+  }
+}
+
+module rbac './app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    identityPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: principalId
+  }
+}
+
+module functionApp './app/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  // The host starts as soon as the app exists; with its roles in place first it does not
+  // begin with failed storage calls.
+  dependsOn: [
+    rbac
+  ]
+  params: {
+    name: appName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    altinnPlatformBaseUrl: altinnPlatformBaseUrl
+    altinnAppsBaseUrl: altinnAppsBaseUrl
+    maskinportenBaseUrl: maskinportenBaseUrl
+    maskinportenClientId: maskinportenClientId
+    maskinportenScopes: maskinportenScopes
+    maskinportenKeyVaultUri: keyVault.outputs.uri
+    maskinportenSecretName: maskinportenSecretName
+    maskinportenKid: maskinportenKid
+    altinnTestMode: altinnTestMode
+    processedEventTypes: processedEventTypes
+    feedbackEventType: feedbackEventType
+    feedbackDataType: feedbackDataType
+    feedbackTemplatePath: feedbackTemplatePath
+    downloadConcurrency: downloadConcurrency
+    httpTimeoutSeconds: httpTimeoutSeconds
+    httpRetryBudgetSeconds: httpRetryBudgetSeconds
+    catchUpApps: catchUpApps
+    catchUpSchedule: catchUpSchedule
+    catchUpFrom: catchUpFrom
+    subscriptionsSchedule: subscriptionsSchedule
+    brokerResources: brokerResources
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs (azd stores them in .azure/<env>/.env). None of them is a secret.
+// ---------------------------------------------------------------------------------------------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = functionApp.outputs.name
+output SERVICE_API_NAME string = functionApp.outputs.name
+
+@description('The Altinn Events webhook, without its key: a subscription\'s endPoint is this plus ?code=<function key>.')
+output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/eventsreceiver'
+
+@description('Prints the EventsReceiver function key (exists once the code is deployed).')
+output FUNCTION_KEY_COMMAND string = 'az functionapp function keys list --resource-group ${rg.name} --name ${functionApp.outputs.name} --function-name EventsReceiver --query default --output tsv'
+
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
+output MASKINPORTEN_SECRET_NAME string = maskinportenSecretName
+
+@description('Stores the Maskinporten key (PEM file with private key and certificate, or a private JWK) as a new secret version.')
+output MASKINPORTEN_KEY_COMMAND string = 'az keyvault secret set --vault-name ${keyVault.outputs.name} --name ${maskinportenSecretName} --file <key-file>'
+
+@description('Drops a subscription file; the EventsSubscriber timer registers it with Altinn.')
+output ADD_SUBSCRIPTION_COMMAND string = 'az storage blob upload --auth-mode login --account-name ${storage.outputs.name} --container-name add-subscriptions --name <name>.json --file <name>.json'
