@@ -62,7 +62,7 @@ export function pkcs12Base64(key: TestKey, certPems: string[], password: string 
     const asn1 = forge.pkcs12.toPkcs12Asn1(
         forge.pki.privateKeyFromPem(pkcs1Pem(key)),
         certPems.map((pem) => forge.pki.certificateFromPem(pem)),
-        password as string,
+        password,
         { algorithm: '3des' },
     );
     return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary').toString('base64');
