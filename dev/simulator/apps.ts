@@ -1,0 +1,352 @@
+import { randomUUID } from 'node:crypto';
+import { authenticate, hasScope } from './authentication';
+import { contentFromInput, contentSize, openContent } from './content';
+import { type SimCore } from './core';
+import {
+    BodyTooLargeError,
+    contentDisposition,
+    filenameFromContentDisposition,
+    readBody,
+    sendEmpty,
+    sendJson,
+    sendNegotiatedString,
+    sendPlainProblem,
+    sendValidationProblem,
+    streamBody,
+} from './http';
+import { moveProcess } from './instances';
+import {
+    appProcessStateJson,
+    dataElementJson,
+    dataSelfLinks,
+    instanceId,
+    instanceJson,
+    instanceResponseJson,
+} from './models';
+import { type RequestContext, type RouteDefinition } from './router';
+import { type DataElementRecord, type InstanceRecord } from './state';
+import { type Principal } from './tokens';
+
+/*
+ * The app API on the apps origin (altinn-api.md §4.1-4.6, app-lib-dotnet v8): GET instance
+ * (InstanceResponse), GET data, legacy POST data?dataType=, process, substatus and complete.
+ */
+
+export const READ_SCOPE = 'altinn:serviceowner/instances.read';
+export const WRITE_SCOPE = 'altinn:serviceowner/instances.write';
+
+const base = '/{org}/{app}/instances/{partyId:int}/{instanceGuid:guid}';
+
+function findInstance(core: SimCore, ctx: RequestContext): InstanceRecord | undefined {
+    const instance = core.state.instance(ctx.params.partyId, ctx.params.instanceGuid);
+    if (!instance || instance.org !== ctx.params.org || instance.app !== ctx.params.app) {
+        return undefined;
+    }
+    return instance;
+}
+
+/** The owning org with the needed scope may act on its app's instances (XACML [ORG] rule + scope). */
+function mayAct(principal: Principal, instance: InstanceRecord, scope: string): boolean {
+    return principal.org === instance.org && hasScope(principal, scope);
+}
+
+function caller(principal: Principal): string {
+    return principal.orgNumber ?? principal.org ?? 'unknown';
+}
+
+function getInstance(core: SimCore, ctx: RequestContext): void {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendNegotiatedString(
+            ctx.req,
+            ctx.res,
+            404,
+            `Did not find instance ${ctx.params.partyId}/${ctx.params.instanceGuid}`,
+        );
+        return;
+    }
+    if (!mayAct(principal, instance, READ_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    sendJson(ctx.res, 200, instanceResponseJson(core.origins, instance));
+}
+
+/** Streams a data element with its stored Content-Type and the filename in Content-Disposition. */
+export async function sendDataElement(ctx: RequestContext, element: DataElementRecord): Promise<void> {
+    ctx.contentKey = element.id;
+    const headers: Record<string, string | number> = {
+        'Content-Type': element.contentType,
+        'Content-Length': contentSize(element.content),
+    };
+    const disposition = contentDisposition(element.filename);
+    if (disposition) {
+        headers['Content-Disposition'] = disposition;
+    }
+    await streamBody(ctx.res, 200, headers, openContent(element.content));
+}
+
+async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    const id = `${ctx.params.partyId}/${ctx.params.instanceGuid}`;
+    if (!instance) {
+        sendPlainProblem(ctx.res, 404, 'Instance Not Found', `Did not find instance ${id}`);
+        return;
+    }
+    const element = instance.data.find((d) => d.id === ctx.params.dataGuid.toLowerCase());
+    if (!element) {
+        sendPlainProblem(
+            ctx.res,
+            404,
+            'Data Element Not Found',
+            `Did not find data element ${ctx.params.dataGuid} on instance ${id}`,
+        );
+        return;
+    }
+    if (ctx.params.dataType !== undefined && ctx.params.dataType !== element.dataType) {
+        sendNegotiatedString(
+            ctx.req,
+            ctx.res,
+            400,
+            `Data type ${ctx.params.dataType} does not match data element ${ctx.params.dataGuid}, which is of type ${element.dataType}`,
+        );
+        return;
+    }
+    if (!mayAct(principal, instance, READ_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    await sendDataElement(ctx, element);
+}
+
+/** DataController.Create (legacy, [Obsolete] but used by the AOS): 400s are plain strings for old clients. */
+async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendPlainProblem(
+            ctx.res,
+            404,
+            'Instance Not Found',
+            `Did not find instance ${ctx.params.partyId}/${ctx.params.instanceGuid}`,
+        );
+        return;
+    }
+    if (!mayAct(principal, instance, WRITE_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    const dataType = ctx.url.searchParams.get('dataType') ?? '';
+    if (dataType === '' || (instance.dataTypes !== undefined && !instance.dataTypes.includes(dataType))) {
+        sendNegotiatedString(
+            ctx.req,
+            ctx.res,
+            400,
+            `Could not find the specified data type: "${dataType}" in applicationmetadata.json`,
+        );
+        return;
+    }
+    if (!instance.currentTask) {
+        sendPlainProblem(ctx.res, 409, 'No current task', 'Cannot create data element without a current task');
+        return;
+    }
+    const contentType = ctx.req.headers['content-type'];
+    if (!contentType) {
+        sendNegotiatedString(ctx.req, ctx.res, 400, 'The request is missing a content type header.');
+        return;
+    }
+    let body: Buffer;
+    try {
+        body = await readBody(ctx.req, core.options.maxUploadBytes);
+    } catch (err) {
+        if (err instanceof BodyTooLargeError) {
+            const mb = Math.floor(core.options.maxUploadBytes / (1024 * 1024));
+            sendPlainProblem(
+                ctx.res,
+                413,
+                'Request too large',
+                `The request body is too large. The content length is ${err.received} bytes, which exceeds the limit of ${mb} MB`,
+            );
+            return;
+        }
+        throw err;
+    }
+    if (body.length === 0) {
+        sendNegotiatedString(ctx.req, ctx.res, 400, 'Invalid data provided. Error: The file is zero bytes.');
+        return;
+    }
+    const now = new Date().toISOString();
+    const by = caller(principal);
+    const element: DataElementRecord = {
+        id: randomUUID(),
+        instanceGuid: instance.guid,
+        dataType,
+        contentType,
+        content: contentFromInput({ content: body.toString('base64'), encoding: 'base64' }, ''),
+        created: now,
+        createdBy: by,
+        lastChanged: now,
+        lastChangedBy: by,
+    };
+    const filename = filenameFromContentDisposition(ctx.req.headers['content-disposition']);
+    if (filename !== undefined) {
+        element.filename = filename;
+    }
+    instance.data.push(element);
+    instance.lastChanged = now;
+    instance.lastChangedBy = by;
+    const json = dataElementJson(core.origins, instance, element, 'app');
+    sendJson(ctx.res, 201, json, { Location: dataSelfLinks(core.origins, instance, element).apps });
+}
+
+function getProcess(core: SimCore, ctx: RequestContext): void {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendEmpty(ctx.res, 404);
+        return;
+    }
+    if (!mayAct(principal, instance, READ_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    sendJson(ctx.res, 200, appProcessStateJson(instance));
+}
+
+function processNext(core: SimCore, ctx: RequestContext): void {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendEmpty(ctx.res, 404);
+        return;
+    }
+    if (!mayAct(principal, instance, WRITE_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    const moved = moveProcess(instance, 'next', caller(principal));
+    if ('error' in moved) {
+        sendNegotiatedString(ctx.req, ctx.res, 409, moved.error);
+        return;
+    }
+    if (instance.registerEvents) {
+        core.publishInstanceEvent(instance, moved.eventType);
+    }
+    sendJson(ctx.res, 200, appProcessStateJson(instance));
+}
+
+async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    let body: unknown;
+    try {
+        const raw = await readBody(ctx.req, 64 * 1024);
+        body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+        sendValidationProblem(ctx.res, {
+            $: ['The JSON value could not be converted to Altinn.Platform.Storage.Interface.Models.Substatus.'],
+        });
+        return;
+    }
+    const sub = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined;
+    const label = sub?.label;
+    if (typeof label !== 'string' || label === '') {
+        sendNegotiatedString(
+            ctx.req,
+            ctx.res,
+            400,
+            `Invalid sub status: ${JSON.stringify(body ?? null)}. Substatus must be defined and include a label.`,
+        );
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendEmpty(ctx.res, 404);
+        return;
+    }
+    if (!mayAct(principal, instance, WRITE_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    instance.substatus = { label, ...(typeof sub?.description === 'string' ? { description: sub.description } : {}) };
+    instance.lastChanged = new Date().toISOString();
+    instance.lastChangedBy = caller(principal);
+    if (instance.registerEvents) {
+        core.publishInstanceEvent(instance, 'app.instance.substatus.changed');
+    }
+    sendJson(ctx.res, 200, instanceJson(core.origins, instance, 'app'));
+}
+
+/** Storage's AddCompleteConfirmation through the app: adds the org's confirmation once; idempotent. */
+function complete(core: SimCore, ctx: RequestContext): void {
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return;
+    }
+    const instance = findInstance(core, ctx);
+    if (!instance) {
+        sendNegotiatedString(
+            ctx.req,
+            ctx.res,
+            404,
+            `Did not find instance ${ctx.params.partyId}/${ctx.params.instanceGuid}`,
+        );
+        return;
+    }
+    if (!mayAct(principal, instance, WRITE_SCOPE) || !principal.org) {
+        sendEmpty(ctx.res, 403);
+        return;
+    }
+    if (!instance.completeConfirmations.some((c) => c.stakeholderId === principal.org)) {
+        const now = new Date().toISOString();
+        instance.completeConfirmations.push({ stakeholderId: principal.org, confirmedOn: now });
+        instance.lastChanged = now;
+        instance.lastChangedBy = caller(principal);
+    }
+    core.counters.complete(instanceId(instance));
+    sendJson(ctx.res, 200, instanceJson(core.origins, instance, 'app'));
+}
+
+export function appsRoutes(core: SimCore): RouteDefinition[] {
+    const route = (
+        method: string,
+        path: string,
+        endpoint: string,
+        handler: (core: SimCore, ctx: RequestContext) => Promise<void> | void,
+    ) => ({
+        listener: 'apps' as const,
+        method,
+        path: `${base}${path}`,
+        endpoint,
+        handler: (ctx: RequestContext) => handler(core, ctx),
+    });
+    return [
+        route('GET', '', 'apps.getInstance', getInstance),
+        route('GET', '/data/{dataGuid:guid}', 'apps.getData', getData),
+        route('GET', '/data/{dataGuid:guid}/type/{dataType}', 'apps.getData', getData),
+        route('POST', '/data', 'apps.postData', postData),
+        route('GET', '/process', 'apps.getProcess', getProcess),
+        route('PUT', '/process/next', 'apps.processNext', processNext),
+        route('PUT', '/substatus', 'apps.substatus', substatus),
+        route('POST', '/complete', 'apps.complete', complete),
+    ];
+}

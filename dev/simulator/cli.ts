@@ -1,0 +1,86 @@
+import { startSimulator } from './simulator';
+
+/*
+ * `npm run sim`: the simulator on fixed ports for the local stack.
+ *   --platform-port 5101 --apps-port 5102 --maskinporten-port 5103 --host 127.0.0.1
+ *   --org ttd --org-number 405003309 --time-scale 1 --events-query-delay 30 --quiet
+ * Maskinporten clients are registered through POST {platform}/sim/clients.
+ */
+
+const usage = `Usage: npm run sim -- [--platform-port N] [--apps-port N] [--maskinporten-port N] [--host H]
+                      [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--quiet]`;
+
+function parseArgs(argv: string[]): Map<string, string> {
+    const args = new Map<string, string>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        if (arg === '--quiet' || arg === '--help' || arg === '-h') {
+            args.set(arg.replace(/^-+/, ''), 'true');
+            continue;
+        }
+        const m = /^--([\w-]+)(?:=(.*))?$/.exec(arg);
+        if (!m) {
+            throw new Error(`Unexpected argument ${arg}`);
+        }
+        const value = m[2] ?? argv[++i];
+        if (value === undefined) {
+            throw new Error(`Missing value for --${m[1]}`);
+        }
+        args.set(m[1], value);
+    }
+    return args;
+}
+
+function numberArg(args: Map<string, string>, name: string, fallback: number): number {
+    const text = args.get(name);
+    if (text === undefined) {
+        return fallback;
+    }
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0) {
+        throw new Error(`--${name} must be a non-negative number`);
+    }
+    return value;
+}
+
+async function main(): Promise<void> {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.has('help') || args.has('h')) {
+        console.log(usage);
+        return;
+    }
+    const quiet = args.has('quiet');
+    const sim = await startSimulator({
+        platformPort: numberArg(args, 'platform-port', 5101),
+        appsPort: numberArg(args, 'apps-port', 5102),
+        maskinportenPort: numberArg(args, 'maskinporten-port', 5103),
+        host: args.get('host') ?? '127.0.0.1',
+        org: args.get('org'),
+        orgNumber: args.get('org-number'),
+        timeScale: numberArg(args, 'time-scale', 1),
+        eventsQueryDelaySeconds: numberArg(args, 'events-query-delay', 30),
+        log: quiet ? undefined : (line) => console.log(`${new Date().toISOString()} ${line}`),
+    });
+    console.log(`platform     ${sim.platformUrl}`);
+    console.log(`apps         ${sim.appsUrl}`);
+    console.log(`maskinporten ${sim.maskinportenUrl}`);
+    console.log(`control API  ${sim.platformUrl}/sim/`);
+    const shutdown = (signal: string): void => {
+        console.log(`${signal}: stopping the simulator`);
+        sim.stop().then(
+            () => process.exit(0),
+            (err: unknown) => {
+                console.error(err);
+                process.exit(1);
+            },
+        );
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+    console.error((err as Error).message);
+    console.error(usage);
+    process.exit(1);
+});

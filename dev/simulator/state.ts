@@ -1,0 +1,153 @@
+import { type KeyObject, type X509Certificate } from 'node:crypto';
+import { type ContentSource } from './content';
+import { type CloudEvent, type DeliveryRecord, type Subscription } from './types';
+
+/* Everything the simulator remembers, in memory. Large content is never stored: see content.ts. */
+
+export interface RegisteredClient {
+    clientId: string;
+    scopes: string[];
+    orgNumber: string;
+    certificate?: X509Certificate;
+    keys: Map<string, KeyObject>;
+}
+
+export interface DataElementRecord {
+    id: string;
+    instanceGuid: string;
+    dataType: string;
+    filename?: string;
+    contentType: string;
+    content: ContentSource;
+    created: string;
+    createdBy: string;
+    lastChanged: string;
+    lastChangedBy: string;
+    selfLinkOverrides?: { apps?: string; platform?: string };
+}
+
+export interface TaskState {
+    elementId: string;
+    started: string;
+    flow: number;
+}
+
+export interface InstanceRecord {
+    partyId: number;
+    guid: string;
+    org: string;
+    app: string;
+    personNumber?: string;
+    organisationNumber?: string;
+    partyName: string;
+    partyUuid: string;
+    created: string;
+    createdBy: string;
+    lastChanged: string;
+    lastChangedBy: string;
+    processStarted: string;
+    currentTask?: TaskState;
+    ended?: string;
+    tasks: string[];
+    archived?: string;
+    substatus?: { label: string; description?: string };
+    completeConfirmations: { stakeholderId: string; confirmedOn: string }[];
+    data: DataElementRecord[];
+    dataTypes?: string[];
+    registerEvents: boolean;
+}
+
+export type RecipientStatus = 'Initialized' | 'DownloadStarted' | 'DownloadConfirmed';
+export type FileTransferStatus =
+    | 'Initialized'
+    | 'UploadStarted'
+    | 'UploadProcessing'
+    | 'Published'
+    | 'Cancelled'
+    | 'AllConfirmedDownloaded'
+    | 'Purged'
+    | 'Failed';
+
+export interface RecipientRecord {
+    recipient: string;
+    status: RecipientStatus;
+    changed: string;
+    history: { status: RecipientStatus; changed: string }[];
+}
+
+export interface FileTransferRecord {
+    id: string;
+    resourceId: string;
+    fileName: string;
+    sendersFileTransferReference?: string;
+    checksum?: string;
+    content: ContentSource;
+    /** "0192:{orgnr}" */
+    sender: string;
+    recipients: RecipientRecord[];
+    created: string;
+    published: string;
+    expirationTime: string;
+    status: FileTransferStatus;
+    statusChanged: string;
+    statusHistory: { status: FileTransferStatus; changed: string }[];
+    propertyList: Record<string, string>;
+}
+
+export interface StoredEvent {
+    event: CloudEvent;
+    /** When the simulator registered it (ms), for the query API's visibility delay. */
+    registeredAt: number;
+}
+
+export class SimState {
+    readonly clients = new Map<string, RegisteredClient>();
+    /** Grant ids already used (MP-012) -> when they can be forgotten (ms). */
+    readonly usedGrants = new Map<string, number>();
+    readonly instances = new Map<string, InstanceRecord>();
+    readonly events: StoredEvent[] = [];
+    readonly subscriptions = new Map<number, Subscription>();
+    readonly deliveries = new Map<string, DeliveryRecord>();
+    readonly fileTransfers = new Map<string, FileTransferRecord>();
+    nextSubscriptionId = 1;
+    nextPartyId = 50001001;
+
+    reset(keepClients: boolean): void {
+        if (!keepClients) {
+            this.clients.clear();
+        }
+        this.usedGrants.clear();
+        this.instances.clear();
+        this.events.length = 0;
+        this.subscriptions.clear();
+        this.deliveries.clear();
+        this.fileTransfers.clear();
+        this.nextSubscriptionId = 1;
+        this.nextPartyId = 50001001;
+    }
+
+    instance(partyId: number | string, guid: string): InstanceRecord | undefined {
+        return this.instances.get(`${partyId}/${guid.toLowerCase()}`);
+    }
+
+    findDataElement(dataId: string): { instance: InstanceRecord; element: DataElementRecord } | undefined {
+        const id = dataId.toLowerCase();
+        for (const instance of this.instances.values()) {
+            const element = instance.data.find((d) => d.id === id);
+            if (element) {
+                return { instance, element };
+            }
+        }
+        return undefined;
+    }
+
+    /** Register's lookup of a person or organisation number to a party id, from the instances it knows. */
+    partyIdFor(kind: 'person' | 'org', number: string): number | undefined {
+        for (const instance of this.instances.values()) {
+            if ((kind === 'person' ? instance.personNumber : instance.organisationNumber) === number) {
+                return instance.partyId;
+            }
+        }
+        return undefined;
+    }
+}

@@ -1,0 +1,77 @@
+import { sendDataElement, READ_SCOPE } from './apps';
+import { authenticate, hasScope } from './authentication';
+import { type SimCore } from './core';
+import { sendEmpty, sendJson, sendJsonString } from './http';
+import { instanceJson } from './models';
+import { type RequestContext, type RouteDefinition } from './router';
+
+/*
+ * Platform Storage reads (altinn-api.md §4.7): the instance and the data download that the
+ * data elements' selfLinks.platform point at. 400 for party 0, 403 without read, 404 when unknown.
+ */
+
+const base = '/storage/api/v1/instances/{partyId:int}/{instanceGuid:guid}';
+
+function lookup(core: SimCore, ctx: RequestContext) {
+    if (Number(ctx.params.partyId) === 0) {
+        sendJsonString(ctx.res, 400, 'Missing parameter value: instanceOwnerPartyId can not be 0');
+        return undefined;
+    }
+    const principal = authenticate(core, ctx);
+    if (!principal) {
+        return undefined;
+    }
+    const instance = core.state.instance(ctx.params.partyId, ctx.params.instanceGuid);
+    if (!instance) {
+        sendJsonString(
+            ctx.res,
+            404,
+            `Unable to find any instance with id: ${ctx.params.partyId}/${ctx.params.instanceGuid}.`,
+        );
+        return undefined;
+    }
+    if (principal.org !== instance.org || !hasScope(principal, READ_SCOPE)) {
+        sendEmpty(ctx.res, 403);
+        return undefined;
+    }
+    return instance;
+}
+
+function getInstance(core: SimCore, ctx: RequestContext): void {
+    const instance = lookup(core, ctx);
+    if (instance) {
+        sendJson(ctx.res, 200, instanceJson(core.origins, instance, 'storage'));
+    }
+}
+
+async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
+    const instance = lookup(core, ctx);
+    if (!instance) {
+        return;
+    }
+    const element = instance.data.find((d) => d.id === ctx.params.dataGuid.toLowerCase());
+    if (!element) {
+        sendJsonString(ctx.res, 404, `Unable to find any data element with id: ${ctx.params.dataGuid}.`);
+        return;
+    }
+    await sendDataElement(ctx, element);
+}
+
+export function storageRoutes(core: SimCore): RouteDefinition[] {
+    return [
+        {
+            listener: 'platform',
+            method: 'GET',
+            path: base,
+            endpoint: 'storage.getInstance',
+            handler: (ctx) => getInstance(core, ctx),
+        },
+        {
+            listener: 'platform',
+            method: 'GET',
+            path: `${base}/data/{dataGuid:guid}`,
+            endpoint: 'storage.getData',
+            handler: (ctx) => getData(core, ctx),
+        },
+    ];
+}

@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { createSigningKey, decodeJwt, publicJwk, signJwt, verifyJwtSignature, type SigningKey } from './jwt';
+import { type Origins } from './types';
+
+/*
+ * The tokens the simulator issues itself: Maskinporten access tokens (from /token) and Altinn
+ * tokens (from the exchange). Each kind has its own key, so a token of one kind, or one signed
+ * by anybody else, never passes where the other is required.
+ */
+
+export type TokenKind = 'maskinporten' | 'altinn';
+
+export interface Principal {
+    kind: TokenKind;
+    scopes: string[];
+    /** urn:altinn:org (Altinn tokens with a serviceowner scope only). */
+    org?: string;
+    /** From urn:altinn:orgNumber, or the Maskinporten consumer "0192:{orgnr}". */
+    orgNumber?: string;
+    clientId?: string;
+    claims: Record<string, unknown>;
+}
+
+export type VerifyResult = { ok: true; principal: Principal } | { ok: false; reason: string };
+
+export function consumerClaim(orgNumber: string): Record<string, string> {
+    return { authority: 'iso6523-actorid-upis', ID: `0192:${orgNumber}` };
+}
+
+export function orgNumberFromConsumer(consumer: unknown): string | undefined {
+    if (typeof consumer !== 'object' || consumer === null) {
+        return undefined;
+    }
+    const { authority, ID } = consumer as Record<string, unknown>;
+    if (authority !== 'iso6523-actorid-upis' || typeof ID !== 'string') {
+        return undefined;
+    }
+    const match = /^0192:(\d{9})$/.exec(ID);
+    return match ? match[1] : undefined;
+}
+
+function scopesOf(claims: Record<string, unknown>): string[] {
+    return typeof claims.scope === 'string' ? claims.scope.split(' ').filter((s) => s !== '') : [];
+}
+
+export function nowSeconds(): number {
+    return Math.floor(Date.now() / 1000);
+}
+
+export class TokenService {
+    readonly maskinportenKey: SigningKey = createSigningKey(`sim-maskinporten-${randomUUID().slice(0, 8)}`);
+    readonly altinnKey: SigningKey = createSigningKey(`sim-altinn-${randomUUID().slice(0, 8)}`);
+
+    constructor(private readonly origins: Origins) {}
+
+    get maskinportenIssuer(): string {
+        return `${this.origins.maskinportenUrl}/`;
+    }
+
+    get altinnIssuer(): string {
+        return `${this.origins.platformUrl}/authentication/api/v1/openid/`;
+    }
+
+    jwks(kind: TokenKind): { keys: Record<string, unknown>[] } {
+        return { keys: [publicJwk(kind === 'maskinporten' ? this.maskinportenKey : this.altinnKey)] };
+    }
+
+    issueMaskinporten(claims: Record<string, unknown>): string {
+        return signJwt(
+            { alg: 'RS256', kid: this.maskinportenKey.kid, typ: 'at+jwt' },
+            { iss: this.maskinportenIssuer, ...claims },
+            this.maskinportenKey.privateKey,
+        );
+    }
+
+    issueAltinn(claims: Record<string, unknown>): string {
+        return signJwt(
+            { alg: 'RS256', kid: this.altinnKey.kid, typ: 'JWT' },
+            { ...claims, iss: this.altinnIssuer },
+            this.altinnKey.privateKey,
+        );
+    }
+
+    /** Signature by our key of an accepted kind, our issuer, and exp/nbf within `skewSeconds`. */
+    verify(token: string | undefined, accepted: TokenKind[], skewSeconds = 0): VerifyResult {
+        if (!token) {
+            return { ok: false, reason: 'no bearer token' };
+        }
+        const decoded = decodeJwt(token);
+        if (!decoded) {
+            return { ok: false, reason: 'not a JWT' };
+        }
+        const kind: TokenKind | undefined =
+            decoded.header.kid === this.maskinportenKey.kid
+                ? 'maskinporten'
+                : decoded.header.kid === this.altinnKey.kid
+                  ? 'altinn'
+                  : undefined;
+        if (!kind || !accepted.includes(kind)) {
+            return { ok: false, reason: `signing key ${String(decoded.header.kid)} not trusted here` };
+        }
+        const key = kind === 'maskinporten' ? this.maskinportenKey : this.altinnKey;
+        if (decoded.header.alg !== 'RS256' || !verifyJwtSignature(decoded, key.publicKey)) {
+            return { ok: false, reason: 'bad signature' };
+        }
+        const claims = decoded.payload;
+        const issuer = kind === 'maskinporten' ? this.maskinportenIssuer : this.altinnIssuer;
+        if (claims.iss !== issuer) {
+            return { ok: false, reason: `issuer ${String(claims.iss)} not trusted` };
+        }
+        const now = nowSeconds();
+        if (typeof claims.exp !== 'number' || claims.exp + skewSeconds <= now) {
+            return { ok: false, reason: 'expired' };
+        }
+        if (typeof claims.nbf === 'number' && claims.nbf - skewSeconds > now) {
+            return { ok: false, reason: 'not yet valid' };
+        }
+        const principal: Principal = { kind, scopes: scopesOf(claims), claims };
+        if (kind === 'altinn') {
+            if (typeof claims['urn:altinn:org'] === 'string') {
+                principal.org = claims['urn:altinn:org'];
+            }
+            if (typeof claims['urn:altinn:orgNumber'] === 'string') {
+                principal.orgNumber = claims['urn:altinn:orgNumber'];
+            }
+        } else {
+            principal.orgNumber = orgNumberFromConsumer(claims.consumer);
+        }
+        if (typeof claims.client_id === 'string') {
+            principal.clientId = claims.client_id;
+        }
+        return { ok: true, principal };
+    }
+}
