@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import type { AppConfig } from '../config';
 import { warnStep, type StepLogger } from '../log';
-import { AltinnHttpError, type AltinnHttpErrorInit, type ProblemBody } from './errors';
+import { discard, readAll, readErrorBody } from './body';
+import { AltinnHttpError, type AltinnHttpErrorInit } from './errors';
 import { assertAllowedOrigin, redactUrl, type OriginConfig } from './origins';
 import {
     backoffDelay,
@@ -114,7 +115,6 @@ export interface AltinnHttpOptions {
 
 const MAX_CONNECTIONS_PER_ORIGIN = 16;
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
-const ERROR_BODY_BYTES = 16 * 1024;
 const USER_AGENT = 'altinn-application-owner-system-ts';
 
 /** A keep-alive pool per origin, bounded, with connect, headers and body-idle timeouts from config. */
@@ -292,63 +292,6 @@ function buildHeaders(given: Record<string, string> | undefined, token: string |
     for (const [name, value] of Object.entries(given ?? {})) headers[name.toLowerCase()] = value;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     return headers;
-}
-
-/** Frees the connection of a response we do not want; a failure here changes nothing. */
-async function discard(body: Readable): Promise<void> {
-    try {
-        await (body as Readable & { dump(): Promise<void> }).dump();
-    } catch {
-        body.destroy();
-    }
-}
-
-/** Reads at most `limit` bytes; undefined (and the stream destroyed) when the body is larger. */
-async function readAll(body: Readable, limit: number): Promise<Buffer | undefined> {
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of body) {
-        const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-        total += buffer.length;
-        if (total > limit) {
-            body.destroy();
-            return undefined;
-        }
-        chunks.push(buffer);
-    }
-    return Buffer.concat(chunks);
-}
-
-/** The problem details (or the start of the text) of an error response, for the error message. */
-async function readErrorBody(
-    body: Readable,
-    headers: IncomingHttpHeaders,
-): Promise<{ problem?: ProblemBody; bodyText?: string }> {
-    let text: string;
-    try {
-        const chunks: Buffer[] = [];
-        let total = 0;
-        for await (const chunk of body) {
-            const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-            chunks.push(buffer);
-            total += buffer.length;
-            if (total >= ERROR_BODY_BYTES) break; // leaving the loop destroys the stream
-        }
-        text = Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_BYTES);
-    } catch {
-        return {};
-    }
-    if (!text.trim()) return {};
-    if (/json/i.test(String(headers['content-type'])) || /^\s*\{/.test(text)) {
-        try {
-            const parsed: unknown = JSON.parse(text);
-            if (parsed && typeof parsed === 'object' && !Array.isArray(parsed))
-                return { problem: parsed as ProblemBody };
-        } catch {
-            // not JSON after all: fall through to text
-        }
-    }
-    return { bodyText: text.replace(/\s+/g, ' ').trim().slice(0, 300) };
 }
 
 function join(...parts: (string | undefined)[]): string {

@@ -269,6 +269,19 @@ describe('streaming and pooling', () => {
         });
     });
 
+    it('refuses a buffered body over maxBytes, and reads only the start of a large error body', async () => {
+        const server = await serve((_request, response, _body, index) => {
+            response.writeHead(index === 0 ? 200 : 400, { 'content-type': 'text/plain' });
+            response.end(Buffer.alloc(5 * 1024 * 1024, 'A'));
+        });
+        const http = client(server);
+        const tooLarge = await failure(http.requestText({ url: `${server.origin}/a`, maxBytes: 1000 }));
+        expect(tooLarge).toMatchObject({ status: 200, transient: false });
+        expect(tooLarge.message).toMatch(/larger than 1000 bytes/);
+        const badRequest = await failure(http.requestText({ url: `${server.origin}/a` }));
+        expect(badRequest.bodyText?.length).toBeLessThanOrEqual(300);
+    });
+
     it('opens at most 16 connections to one origin', async () => {
         const server = await serve((_request, response) => setTimeout(() => json(response, 200, {}), 100));
         const http = client(server);
