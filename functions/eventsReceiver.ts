@@ -9,7 +9,7 @@ import { errorMessage, errorStep, logStep, warnStep } from '../shared/log';
 import { validationEventType } from '../shared/names';
 import { problem } from '../shared/problem';
 import { inboundQueueFor } from '../shared/routing';
-import { getStorage } from '../shared/storage';
+import { getStorage, maxQueuedTextBytes } from '../shared/storage';
 
 export const maxEventBytes = 1024 * 1024;
 
@@ -43,9 +43,21 @@ export async function eventsReceiver(request: HttpRequest, context: InvocationCo
         return { status: 200, body: 'Subscription validated' };
     }
 
+    const eventBytes = Buffer.byteLength(body);
+    if (eventBytes > maxQueuedTextBytes) {
+        // A storage queue message holds 64 KiB; an Altinn event is a few hundred bytes, so this is not one.
+        errorStep(context, 'rejected', { reason: 'too-large-for-queue', eventId: event.id, bytes: eventBytes });
+        return problem(
+            413,
+            'Payload Too Large',
+            `This event is ${eventBytes} bytes; events larger than ${maxQueuedTextBytes} bytes cannot be queued.`,
+        );
+    }
+
     const queue = inboundQueueFor(event);
     try {
-        await getStorage().enqueue(queue, event);
+        // The body exactly as received, so that every attribute and extension reaches the pipeline unchanged.
+        await getStorage().enqueue(queue, body);
     } catch (error) {
         errorStep(context, 'queue-failed', { eventId: event.id, queue, error: errorMessage(error) });
         return {

@@ -3,12 +3,20 @@
  * managed identity in Azure), queue message encoding and container names.
  */
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { ConfigError } from './config';
 import { storageConnection, type ContainerName } from './names';
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Fail fast rather than hang: the receiver must answer Altinn (45 s timeout) with a 503 when
+ * storage is down, and queue-triggered work is retried by the queue anyway.
+ */
+const pipelineOptions = {
+    retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 30_000 },
+} satisfies StoragePipelineOptions;
 
 export class Storage {
     readonly #queues = new Map<string, QueueClient>();
@@ -41,6 +49,9 @@ export class Storage {
     }
 }
 
+/** The largest text whose base64 form fits in a 64 KiB storage queue message. */
+export const maxQueuedTextBytes = (64 * 1024 * 3) / 4;
+
 export function encodeQueueMessage(text: string): string {
     return Buffer.from(text, 'utf8').toString('base64');
 }
@@ -62,8 +73,8 @@ export function createStorage(env: Env = process.env, connection = storageConnec
     const connectionString = env[connection]?.trim();
     if (connectionString) {
         return new Storage(
-            BlobServiceClient.fromConnectionString(connectionString),
-            QueueServiceClient.fromConnectionString(connectionString),
+            BlobServiceClient.fromConnectionString(connectionString, pipelineOptions),
+            QueueServiceClient.fromConnectionString(connectionString, pipelineOptions),
         );
     }
     const accountName = env[`${connection}__accountName`];
@@ -78,7 +89,10 @@ export function createStorage(env: Env = process.env, connection = storageConnec
         );
     }
     const credential = credentialFor(env, connection);
-    return new Storage(new BlobServiceClient(blobUri, credential), new QueueServiceClient(queueUri, credential));
+    return new Storage(
+        new BlobServiceClient(blobUri, credential, pipelineOptions),
+        new QueueServiceClient(queueUri, credential, pipelineOptions),
+    );
 }
 
 let shared: Storage | undefined;
