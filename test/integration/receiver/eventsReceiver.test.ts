@@ -1,4 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
+import * as receiverModule from '../../../functions/eventsReceiver';
 import { eventsReceiver, maxEventBytes } from '../../../functions/eventsReceiver';
 import { decodeQueueMessage, maxQueuedTextBytes } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
@@ -143,11 +144,9 @@ test('storage down: 503 with Retry-After, never 200', async () => {
     const saved = process.env.AzureWebJobsStorage;
     process.env.AzureWebJobsStorage = down.connectionString;
     // A fresh module registry, so the receiver builds its storage client for the Azurite about to stop.
-    let isolated: typeof import('../../../functions/eventsReceiver') | undefined;
+    let isolated: typeof receiverModule | undefined;
     jest.isolateModules(() => {
-        isolated = jest.requireActual<typeof import('../../../functions/eventsReceiver')>(
-            '../../../functions/eventsReceiver',
-        );
+        isolated = jest.requireActual<typeof receiverModule>('../../../functions/eventsReceiver');
     });
     await down.stop();
     const started = Date.now();
