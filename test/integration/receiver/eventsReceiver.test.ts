@@ -1,5 +1,5 @@
 import { QueueClient } from '@azure/storage-queue';
-import * as receiverModule from '../../../functions/eventsReceiver';
+import type * as receiverModule from '../../../functions/eventsReceiver';
 import { eventsReceiver, maxEventBytes } from '../../../functions/eventsReceiver';
 import { decodeQueueMessage, maxQueuedTextBytes } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
