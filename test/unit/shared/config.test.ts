@@ -1,0 +1,118 @@
+import { ConfigError, loadConfig, parseBaseUrl } from '../../../shared/config';
+
+const base = {
+    AltinnPlatformBaseUrl: 'https://platform.tt02.altinn.no/',
+    AltinnAppsBaseUrl: 'https://ttd.apps.tt02.altinn.no',
+    MaskinportenBaseUrl: 'https://test.maskinporten.no',
+    MaskinportenClientId: 'a1b2c3',
+    MaskinportenScopes: 'altinn:serviceowner/instances.read  altinn:serviceowner/instances.write',
+    MaskinportenKeyVaultUri: 'https://kv-aos.vault.azure.net/',
+    MaskinportenSecretName: 'maskinporten-key',
+};
+
+function configError(env: Record<string, string | undefined>): ConfigError {
+    try {
+        loadConfig(env);
+    } catch (error) {
+        if (error instanceof ConfigError) return error;
+        throw error;
+    }
+    throw new Error('loadConfig accepted the settings');
+}
+
+test('a complete TT02 configuration loads with normalised origins and defaults', () => {
+    const config = loadConfig(base);
+    expect(config.platformBaseUrl).toBe('https://platform.tt02.altinn.no');
+    expect(config.maskinporten.scopes).toEqual([
+        'altinn:serviceowner/instances.read',
+        'altinn:serviceowner/instances.write',
+    ]);
+    expect(config.maskinporten.key).toEqual({
+        kind: 'keyVault',
+        vaultUri: 'https://kv-aos.vault.azure.net',
+        secretName: 'maskinporten-key',
+    });
+    expect(config.processedEventTypes).toEqual(['app.instance.process.completed']);
+    expect(config.testMode).toBe(false);
+    expect(config.downloadConcurrency).toBe(8);
+    expect(config.feedback).toBeUndefined();
+    expect(config.catchUpApps).toEqual([]);
+});
+
+test.each([
+    ['AltinnPlatformBaseUrl', undefined, /AltinnPlatformBaseUrl: is required/],
+    ['AltinnAppsBaseUrl', 'ttd.apps.tt02.altinn.no', /AltinnAppsBaseUrl: is not an absolute URL/],
+    ['AltinnAppsBaseUrl', 'http://ttd.apps.tt02.altinn.no', /AltinnAppsBaseUrl: must use https/],
+    ['MaskinportenBaseUrl', 'https://test.maskinporten.no/?x=1', /MaskinportenBaseUrl: must not carry a query/],
+    ['MaskinportenClientId', '  ', /MaskinportenClientId: is required/],
+    ['MaskinportenScopes', undefined, /MaskinportenScopes: is required/],
+    ['AltinnTestMode', 'maybe', /AltinnTestMode: must be true or false/],
+    ['DownloadConcurrency', '0', /DownloadConcurrency: must be a whole number from 1 to 64/],
+    ['HttpRetryBudgetSeconds', '1.5', /HttpRetryBudgetSeconds: must be a whole number/],
+    ['CatchUpApps', 'ttd/apps-test, ttd', /CatchUpApps: entries must look like org\/app, not "ttd"/],
+    ['CatchUpFrom', '2026-01-01T00:00:00', /CatchUpFrom: must be an ISO 8601 time with a time zone/],
+    ['MaskinportenSecretName', undefined, /MaskinportenSecretName: is required together with MaskinportenKeyVaultUri/],
+])('%s=%s is refused with a message naming the setting', (setting, value, message) => {
+    const error = configError({ ...base, [setting]: value });
+    expect(error.setting).toBe(setting);
+    expect(error.message).toMatch(message);
+});
+
+test('no key source at all names the Key Vault setting and the local alternative', () => {
+    const error = configError({ ...base, MaskinportenKeyVaultUri: undefined, MaskinportenSecretName: undefined });
+    expect(error.setting).toBe('MaskinportenKeyVaultUri');
+    expect(error.message).toMatch(/MaskinportenKey for local development/);
+});
+
+test('an inline key is accepted alone, refused together with Key Vault, and never echoed', () => {
+    const secret = '-----BEGIN PRIVATE KEY-----\nTOPSECRETMATERIAL\n-----END PRIVATE KEY-----';
+    const local = loadConfig({ ...base, MaskinportenKeyVaultUri: undefined, MaskinportenKey: secret });
+    expect(local.maskinporten.key.kind).toBe('inline');
+    const error = configError({ ...base, MaskinportenKey: secret });
+    expect(error.setting).toBe('MaskinportenKey');
+    expect(error.message).not.toContain('TOPSECRET');
+});
+
+test('plain http is accepted for loopback origins only (the local simulator)', () => {
+    expect(parseBaseUrl('X', 'http://127.0.0.1:5101/')).toBe('http://127.0.0.1:5101');
+    expect(parseBaseUrl('X', 'http://localhost:5102')).toBe('http://localhost:5102');
+    expect(() => parseBaseUrl('X', 'http://10.0.0.5:5101')).toThrow(/must use https/);
+});
+
+test('feedback needs both settings, adds its event type to the processed ones, and refuses the completed event', () => {
+    const config = loadConfig({
+        ...base,
+        FeedbackEventType: 'app.instance.process.movedTo.Task_2',
+        FeedbackDataType: 'feedback',
+    });
+    expect(config.feedback).toEqual({
+        eventType: 'app.instance.process.movedTo.Task_2',
+        dataType: 'feedback',
+        templatePath: undefined,
+    });
+    expect(config.processedEventTypes).toContain('app.instance.process.movedTo.Task_2');
+    expect(configError({ ...base, FeedbackDataType: 'feedback' }).setting).toBe('FeedbackEventType');
+    expect(configError({ ...base, FeedbackEventType: 'app.instance.process.movedTo.Task_2' }).setting).toBe(
+        'FeedbackDataType',
+    );
+    expect(
+        configError({ ...base, FeedbackEventType: 'app.instance.process.completed', FeedbackDataType: 'f' }).message,
+    ).toMatch(/refuses data once the process has ended/);
+});
+
+test('lists accept commas and spaces; catch-up apps and time parse', () => {
+    const config = loadConfig({
+        ...base,
+        ProcessedEventTypes: 'app.instance.process.completed, app.instance.created',
+        CatchUpApps: 'ttd/apps-test,ttd/other-app',
+        CatchUpFrom: '2026-01-01T00:00:00+01:00',
+        BrokerResources: 'res-a res-b',
+    });
+    expect(config.processedEventTypes).toEqual(['app.instance.process.completed', 'app.instance.created']);
+    expect(config.catchUpApps).toEqual([
+        { org: 'ttd', app: 'apps-test' },
+        { org: 'ttd', app: 'other-app' },
+    ]);
+    expect(config.catchUpFrom?.toISOString()).toBe('2025-12-31T23:00:00.000Z');
+    expect(config.brokerResources).toEqual(['res-a', 'res-b']);
+});
