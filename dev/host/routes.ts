@@ -1,8 +1,9 @@
 /**
  * HTTP route templates as the Functions host (ASP.NET routing) understands them: literal
  * segments, `{id}`, optional `{id?}`, defaults `{id=1}`, catch-all `{*rest}`, common
- * constraints (`{id:int}`, `{id:guid}`, `{id:alpha}`, ...), and segments mixing text and
- * parameters (`{name}.{ext}`). Matching is case-insensitive; more specific templates win.
+ * constraints (`{id:int}`, `{id:guid}`, `{id:alpha}`, `{id:regex(...)}` without braces in the
+ * regex, ...), and segments mixing text and parameters (`{name}.{ext}`). Matching is
+ * case-insensitive; more specific templates win.
  */
 
 interface LiteralPart {
