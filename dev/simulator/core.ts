@@ -63,17 +63,23 @@ export function canonicalEvent(event: Record<string, unknown>): CloudEvent {
 }
 
 export class SimCore {
-    readonly origins: Origins = { platformUrl: '', appsUrl: '', maskinportenUrl: '' };
     readonly state = new SimState();
     readonly counters = new Counters();
     readonly faults = new Faults();
-    readonly tokens = new TokenService(this.origins);
     readonly delivery = new EventDelivery(this);
 
-    constructor(
+    private constructor(
         readonly options: ResolvedOptions,
         private readonly logger: (line: string) => void,
+        readonly origins: Origins,
+        readonly tokens: TokenService,
     ) {}
+
+    /** Origins are filled in once the listeners are bound. */
+    static async create(options: ResolvedOptions, logger: (line: string) => void): Promise<SimCore> {
+        const origins: Origins = { platformUrl: '', appsUrl: '', maskinportenUrl: '' };
+        return new SimCore(options, logger, origins, await TokenService.create(origins));
+    }
 
     log(line: string): void {
         this.logger(line);

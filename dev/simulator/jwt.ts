@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { generateKeyPair, sign, verify, type KeyObject } from 'node:crypto';
 
 /*
  * Compact JWS (RS256/384/512) with node:crypto only. jose@6 is published as ESM only, and this
@@ -82,9 +82,17 @@ export interface SigningKey {
     readonly publicKey: KeyObject;
 }
 
-export function createSigningKey(kid: string): SigningKey {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    return { kid, privateKey, publicKey };
+/** A fresh RSA-2048 key; generated off the main thread, so several can be made in parallel. */
+export function createSigningKey(kid: string): Promise<SigningKey> {
+    return new Promise((resolve, reject) => {
+        generateKeyPair('rsa', { modulusLength: 2048 }, (err, publicKey, privateKey) => {
+            if (err) {
+                reject(err);
+            } else {
+                resolve({ kid, privateKey, publicKey });
+            }
+        });
+    });
 }
 
 /** The public half as a JWK, for the simulator's JWKS documents. */

@@ -25,7 +25,7 @@ export interface Simulator {
 /** Starts the three listeners (platform, apps, Maskinporten) and returns when they accept connections. */
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
     const resolved = resolveOptions(options);
-    const core = new SimCore(resolved, options.log ?? (() => undefined));
+    const core = await SimCore.create(resolved, options.log ?? (() => undefined));
     for (const client of resolved.clients) {
         const registered = toRegisteredClient(client, resolved.orgNumber);
         core.state.clients.set(registered.clientId, registered);

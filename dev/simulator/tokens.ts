@@ -48,10 +48,19 @@ export function nowSeconds(): number {
 }
 
 export class TokenService {
-    readonly maskinportenKey: SigningKey = createSigningKey(`sim-maskinporten-${randomUUID().slice(0, 8)}`);
-    readonly altinnKey: SigningKey = createSigningKey(`sim-altinn-${randomUUID().slice(0, 8)}`);
+    constructor(
+        private readonly origins: Origins,
+        readonly maskinportenKey: SigningKey,
+        readonly altinnKey: SigningKey,
+    ) {}
 
-    constructor(private readonly origins: Origins) {}
+    static async create(origins: Origins): Promise<TokenService> {
+        const [maskinporten, altinn] = await Promise.all([
+            createSigningKey(`sim-maskinporten-${randomUUID().slice(0, 8)}`),
+            createSigningKey(`sim-altinn-${randomUUID().slice(0, 8)}`),
+        ]);
+        return new TokenService(origins, maskinporten, altinn);
+    }
 
     get maskinportenIssuer(): string {
         return `${this.origins.maskinportenUrl}/`;

@@ -155,9 +155,17 @@ export async function altinnToken(sim: Simulator, creds: ClientCredentials, scop
     return (await response.json()) as string;
 }
 
-/** Registers a fresh client with these scopes and returns an Altinn token for it. */
+let sharedCredentials: ClientCredentials | undefined;
+
+/** Credentials shared by the tests of one process (RSA key generation is the slow part). */
+export function sharedClientCredentials(): ClientCredentials {
+    sharedCredentials ??= createClientCredentials('shared-test-client');
+    return sharedCredentials;
+}
+
+/** Registers the shared test client with these scopes and returns an Altinn token for it (grant + exchange). */
 export async function registeredAltinnToken(sim: Simulator, scopes: string[] = SERVICEOWNER_SCOPES): Promise<string> {
-    const creds = createClientCredentials();
+    const creds = sharedClientCredentials();
     await sim.control.registerClient(clientRegistration(creds, scopes));
     return altinnToken(sim, creds, scopes);
 }

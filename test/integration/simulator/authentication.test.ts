@@ -11,6 +11,9 @@ import {
 
 /* Contract: Altinn Authentication's Maskinporten token exchange (altinn-api.md §2). */
 
+// Generous: RSA key generation and real sockets are slow on a loaded machine.
+jest.setTimeout(30_000);
+
 const SCOPES = ['altinn:serviceowner/instances.read', 'altinn:serviceowner/instances.write'];
 
 let sim: Simulator;

@@ -12,6 +12,9 @@ import {
 
 /* Contract: Maskinporten JWT-bearer grant (altinn-api.md §3). */
 
+// Generous: RSA key generation and real sockets are slow on a loaded machine.
+jest.setTimeout(30_000);
+
 const SCOPES = ['altinn:serviceowner/instances.read', 'altinn:serviceowner/instances.write'];
 
 let sim: Simulator;
@@ -46,7 +49,7 @@ describe('POST /token', () => {
         expect(response.status).toBe(200);
         const body = (await response.json()) as Record<string, unknown>;
         expect(body).toEqual({
-            access_token: expect.any(String),
+            access_token: expect.any(String) as string,
             token_type: 'Bearer',
             expires_in: 120,
             scope: SCOPES.join(' '),
@@ -158,7 +161,7 @@ describe('POST /token', () => {
         expect(response.status).toBe(400);
         expect(await response.json()).toMatchObject({
             error: 'invalid_grant',
-            error_description: expect.stringContaining('nbf, foo'),
+            error_description: expect.stringContaining('nbf, foo') as string,
         });
     });
 

@@ -1,0 +1,381 @@
+import { createHash } from 'node:crypto';
+import { generatedDigest } from '../../../dev/simulator/dataGenerator';
+import { type Simulator } from '../../../dev/simulator/simulator';
+import { type CreatedInstance } from '../../../dev/simulator/types';
+import { bearer, registeredAltinnToken, startTestSimulator, SERVICEOWNER_SCOPES } from '../../support/simulator';
+
+/* Contract: the app API on the apps origin and Storage's data download (altinn-api.md §4). */
+
+// Generous: RSA key generation and real sockets are slow on a loaded machine.
+jest.setTimeout(30_000);
+
+interface Links {
+    apps: string;
+    platform: string;
+}
+interface DataElementJson extends Record<string, unknown> {
+    selfLinks: Links;
+    size: number;
+}
+interface InstanceJson extends Record<string, unknown> {
+    data: DataElementJson[];
+    selfLinks: Links;
+    lastChanged: string;
+    status: Record<string, unknown>;
+    completeConfirmations: unknown;
+}
+
+let sim: Simulator;
+let token: string;
+
+beforeAll(async () => {
+    sim = await startTestSimulator({ org: 'ttd', orgNumber: '405003309', maxUploadBytes: 1024 });
+    token = await registeredAltinnToken(sim);
+});
+
+afterAll(() => sim.stop());
+
+function call(url: string, init: RequestInit & { token?: string | null } = {}): Promise<Response> {
+    const auth = init.token === null ? {} : bearer(init.token ?? token);
+    return fetch(url, {
+        ...init,
+        headers: { Accept: 'application/json', ...auth, ...(init.headers as Record<string, string>) },
+    });
+}
+
+async function instance(
+    overrides: Partial<Parameters<Simulator['control']['createInstance']>[0]> = {},
+): Promise<CreatedInstance> {
+    return sim.control.createInstance({
+        app: 'apps-test',
+        personNumber: '01017012345',
+        process: 'Task_1',
+        dataElements: [
+            { dataType: 'model', contentType: 'application/xml', filename: 'model.xml', content: '<a>æøå</a>' },
+            {
+                dataType: 'attachment',
+                contentType: 'application/pdf',
+                filename: 'Søknad om støtte.pdf',
+                size: 300_000,
+                seed: 's1',
+            },
+        ],
+        ...overrides,
+    });
+}
+
+describe('GET /{org}/{app}/instances/{partyId}/{guid}', () => {
+    it('answers the InstanceResponse with party, data elements and self links on both origins', async () => {
+        const created = await instance({ partyName: 'Ola Nordmann' });
+        const response = await call(created.url);
+        expect(response.status).toBe(200);
+        const body = (await response.json()) as InstanceJson;
+        expect(body).toMatchObject({
+            id: created.id,
+            appId: 'ttd/apps-test',
+            org: 'ttd',
+            selfLinks: {
+                apps: created.url,
+                platform: `${sim.platformUrl}/storage/api/v1/instances/${created.id}`,
+            },
+            instanceOwner: {
+                partyId: String(created.partyId),
+                personNumber: '01017012345',
+                party: { partyId: created.partyId, partyTypeName: 'Person', ssn: '01017012345', name: 'Ola Nordmann' },
+            },
+            process: { currentTask: { elementId: 'Task_1' }, ended: null },
+            status: { isArchived: false },
+            completeConfirmations: null,
+        });
+        expect(typeof body.lastChanged).toBe('string');
+        expect(body.data).toHaveLength(2);
+        const [model, attachment] = body.data;
+        expect(model).toMatchObject({
+            id: created.dataElements[0].id,
+            instanceGuid: created.instanceGuid,
+            dataType: 'model',
+            contentType: 'application/xml',
+            filename: 'model.xml',
+            size: Buffer.byteLength('<a>æøå</a>'),
+            blobStoragePath: `ttd/apps-test/${created.instanceGuid}/data/${created.dataElements[0].id}`,
+            selfLinks: {
+                apps: `${created.url}/data/${created.dataElements[0].id}`,
+                platform: `${sim.platformUrl}/storage/api/v1/instances/${created.id}/data/${created.dataElements[0].id}`,
+            },
+        });
+        expect(attachment.size).toBe(300_000);
+    });
+
+    it('answers 404 for an unknown instance or the wrong app', async () => {
+        const created = await instance();
+        expect((await call(created.url.replace('apps-test', 'other-app'))).status).toBe(404);
+        expect((await call(created.url.replace(/[0-9a-f-]{36}$/, '00000000-0000-0000-0000-000000000000'))).status).toBe(
+            404,
+        );
+    });
+
+    it('answers 403 to another org or a token without the read scope', async () => {
+        const created = await instance();
+        const otherOrg = await sim.control.issueAltinnToken({ scopes: SERVICEOWNER_SCOPES, org: 'skd' });
+        expect((await call(created.url, { token: otherOrg })).status).toBe(403);
+        const writeOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:serviceowner/instances.write'] });
+        expect((await call(created.url, { token: writeOnly })).status).toBe(403);
+    });
+
+    it('answers 401 to a missing, expired, foreign or Maskinporten token', async () => {
+        const created = await instance();
+        expect((await call(created.url, { token: null })).status).toBe(401);
+        const expired = await sim.control.issueAltinnToken({ scopes: SERVICEOWNER_SCOPES, expiresInSeconds: -1 });
+        const response = await call(created.url, { token: expired });
+        expect(response.status).toBe(401);
+        expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        const mp = await sim.control.issueMaskinportenToken({ scopes: SERVICEOWNER_SCOPES });
+        expect((await call(created.url, { token: mp })).status).toBe(401);
+        const other = await startTestSimulator();
+        try {
+            const foreign = await other.control.issueAltinnToken({ scopes: SERVICEOWNER_SCOPES });
+            expect((await call(created.url, { token: foreign })).status).toBe(401);
+        } finally {
+            await other.stop();
+        }
+    });
+});
+
+describe('data download', () => {
+    it('streams a small element with Content-Type and Content-Disposition from the app and from Storage', async () => {
+        const created = await instance();
+        const [model] = created.dataElements;
+        for (const url of [model.appsUrl, model.platformUrl]) {
+            const response = await call(url);
+            expect(response.status).toBe(200);
+            expect(response.headers.get('content-type')).toBe('application/xml');
+            expect(response.headers.get('content-disposition')).toBe(
+                "attachment; filename=model.xml; filename*=UTF-8''model.xml",
+            );
+            expect(await response.text()).toBe('<a>æøå</a>');
+        }
+    });
+
+    it('names a unicode file with an ASCII fallback and filename*', async () => {
+        const created = await instance();
+        const response = await call(created.dataElements[1].platformUrl);
+        expect(response.headers.get('content-disposition')).toBe(
+            `attachment; filename="S_knad om st_tte.pdf"; filename*=UTF-8''S%C3%B8knad%20om%20st%C3%B8tte.pdf`,
+        );
+        expect(response.headers.get('content-length')).toBe('300000');
+        const bytes = Buffer.from(await response.arrayBuffer());
+        expect(createHash('sha256').update(bytes).digest('hex')).toBe(await generatedDigest('s1', 300_000));
+        expect((await sim.control.contentDigest(created.dataElements[1].id)).sha256).toBe(
+            await generatedDigest('s1', 300_000),
+        );
+    });
+
+    it('streams a large generated element without holding it (64 MiB, hash recomputed from the seed)', async () => {
+        const size = 64 * 1024 * 1024;
+        const created = await instance({
+            dataElements: [{ dataType: 'big', contentType: 'application/octet-stream', size, seed: 'big' }],
+        });
+        const before = process.memoryUsage().rss;
+        const response = await call(created.dataElements[0].platformUrl);
+        const hash = createHash('sha256');
+        let total = 0;
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+            hash.update(chunk);
+            total += chunk.length;
+        }
+        expect(total).toBe(size);
+        expect(hash.digest('hex')).toBe(await generatedDigest('big', size));
+        expect(process.memoryUsage().rss - before).toBeLessThan(48 * 1024 * 1024);
+        expect(sim.counters().contentBytes[created.dataElements[0].id]).toBe(size);
+    });
+
+    it('serves a zero-byte element', async () => {
+        const created = await instance({
+            dataElements: [{ dataType: 'empty', size: 0, filename: 'empty.txt', contentType: 'text/plain' }],
+        });
+        const response = await call(created.dataElements[0].appsUrl);
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-length')).toBe('0');
+        expect(await response.text()).toBe('');
+    });
+
+    it('answers ProblemDetails 404 for an unknown element on the app and 404 on Storage; 400 for party 0', async () => {
+        const created = await instance();
+        const missing = '11111111-2222-3333-4444-555555555555';
+        const appResponse = await call(`${created.url}/data/${missing}`);
+        expect(appResponse.status).toBe(404);
+        expect(appResponse.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(await appResponse.json()).toMatchObject({ title: 'Data Element Not Found', status: 404 });
+        expect((await call(`${sim.platformUrl}/storage/api/v1/instances/${created.id}/data/${missing}`)).status).toBe(
+            404,
+        );
+        expect(
+            (await call(`${sim.platformUrl}/storage/api/v1/instances/0/${created.instanceGuid}/data/${missing}`))
+                .status,
+        ).toBe(400);
+    });
+
+    it('serves the Storage instance and answers 403 to another org on Storage', async () => {
+        const created = await instance();
+        const response = await call(`${sim.platformUrl}/storage/api/v1/instances/${created.id}`);
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ id: created.id, status: { readStatus: 'Read' } });
+        const otherOrg = await sim.control.issueAltinnToken({ scopes: SERVICEOWNER_SCOPES, org: 'skd' });
+        expect((await call(created.dataElements[0].platformUrl, { token: otherOrg })).status).toBe(403);
+    });
+
+    it('points a self link wherever a test asks', async () => {
+        const created = await instance({
+            dataElements: [{ dataType: 'x', content: 'x', selfLinks: { platform: 'https://evil.example/steal' } }],
+        });
+        expect(created.dataElements[0].platformUrl).toBe('https://evil.example/steal');
+    });
+});
+
+describe('POST .../data?dataType=', () => {
+    it('creates a data element: 201, Location, DataElement body', async () => {
+        const created = await instance();
+        const response = await call(`${created.url}/data?dataType=feedback`, {
+            method: 'POST',
+            headers: {
+                'Content-Type': 'text/xml',
+                'Content-Disposition': 'attachment; filename="x.xml"; filename*=UTF-8\'\'tilbakemelding%C3%A6.xml',
+            },
+            body: '<feedback/>',
+        });
+        expect(response.status).toBe(201);
+        const element = (await response.json()) as DataElementJson;
+        expect(response.headers.get('location')).toBe(element.selfLinks.apps);
+        expect(element).toMatchObject({
+            dataType: 'feedback',
+            contentType: 'text/xml',
+            filename: 'tilbakemeldingæ.xml',
+            size: 11,
+        });
+        const fetched = await call(element.selfLinks.platform);
+        expect(await fetched.text()).toBe('<feedback/>');
+        const after = (await (await call(created.url)).json()) as { data: unknown[] };
+        expect(after.data).toHaveLength(3);
+    });
+
+    it('answers 400 without a content type, for zero bytes and for an unknown data type', async () => {
+        const created = await instance({ dataTypes: ['feedback'] });
+        const post = (query: string, headers: Record<string, string>, body?: Uint8Array) =>
+            call(`${created.url}/data${query}`, { method: 'POST', headers, body });
+        let response = await post('?dataType=feedback', {}, new Uint8Array([1]));
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe('The request is missing a content type header.');
+        response = await post('?dataType=feedback', { 'Content-Type': 'text/xml' });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe('Invalid data provided. Error: The file is zero bytes.');
+        response = await post('?dataType=other', { 'Content-Type': 'text/xml' }, new Uint8Array([1]));
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe(
+            'Could not find the specified data type: "other" in applicationmetadata.json',
+        );
+        response = await post('?dataType=feedback', { 'Content-Type': 'text/xml' }, new Uint8Array(2048));
+        expect(response.status).toBe(413);
+    });
+
+    it('answers 409 ProblemDetails once the process has ended', async () => {
+        const created = await instance({ process: 'completed' });
+        const response = await call(`${created.url}/data?dataType=feedback`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'text/xml' },
+            body: '<x/>',
+        });
+        expect(response.status).toBe(409);
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(await response.json()).toEqual({
+            title: 'No current task',
+            status: 409,
+            detail: 'Cannot create data element without a current task',
+        });
+    });
+
+    it('answers 403 without the write scope', async () => {
+        const created = await instance();
+        const readOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:serviceowner/instances.read'] });
+        const response = await call(`${created.url}/data?dataType=feedback`, {
+            token: readOnly,
+            method: 'POST',
+            headers: { 'Content-Type': 'text/xml' },
+            body: '<x/>',
+        });
+        expect(response.status).toBe(403);
+    });
+});
+
+describe('process, substatus and complete', () => {
+    it('moves through the tasks, publishes the events, ends, then answers 409', async () => {
+        const created = await instance({ tasks: ['Task_1', 'Feedback'] });
+        let response = await call(`${created.url}/process/next`, { method: 'PUT' });
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ currentTask: { elementId: 'Feedback' }, ended: null });
+        response = await call(`${created.url}/process/next`, { method: 'PUT' });
+        expect(await response.json()).toMatchObject({
+            currentTask: null,
+            ended: expect.any(String) as string,
+            endEvent: 'EndEvent_1',
+        });
+        response = await call(`${created.url}/process/next`, { method: 'PUT' });
+        expect(response.status).toBe(409);
+        const body = (await (await call(created.url)).json()) as InstanceJson;
+        expect(body.status).toMatchObject({ isArchived: true, archived: expect.any(String) as string });
+        const types = (await sim.control.listEvents()).filter((e) => e.source === created.url).map((e) => e.type);
+        expect(types).toEqual(['app.instance.process.movedTo.Feedback', 'app.instance.process.completed']);
+        expect((await call(`${created.url}/process`)).status).toBe(200);
+    });
+
+    it('sets a substatus, and answers 400 to an empty label', async () => {
+        const created = await instance();
+        let response = await call(`${created.url}/substatus`, {
+            method: 'PUT',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ label: 'some.label', description: 'Beskrivelse' }),
+        });
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({
+            status: { substatus: { label: 'some.label', description: 'Beskrivelse' } },
+        });
+        response = await call(`${created.url}/substatus`, {
+            method: 'PUT',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ label: '' }),
+        });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe(
+            'Invalid sub status: {"label":""}. Substatus must be defined and include a label.',
+        );
+    });
+
+    it('completes idempotently: one confirmation, lastChanged moved once, counted per call', async () => {
+        const created = await instance({ process: 'completed' });
+        const before = ((await (await call(created.url)).json()) as { lastChanged: string }).lastChanged;
+        await new Promise((r) => setTimeout(r, 5));
+        const post = () =>
+            call(`${created.url}/complete`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+                body: '',
+            });
+        const first = await post();
+        expect(first.status).toBe(200);
+        const firstBody = (await first.json()) as InstanceJson;
+        expect(firstBody.completeConfirmations).toEqual([
+            { stakeholderId: 'ttd', confirmedOn: expect.any(String) as string },
+        ]);
+        expect(firstBody.lastChanged).not.toBe(before);
+        expect(firstBody.selfLinks.apps).toBe(created.url);
+        const second = (await (await post()).json()) as InstanceJson;
+        expect(second.completeConfirmations).toEqual(firstBody.completeConfirmations);
+        expect(second.lastChanged).toBe(firstBody.lastChanged);
+        expect(sim.counters().completes[created.id]).toBe(2);
+    });
+
+    it('answers 403 to complete without the write scope', async () => {
+        const created = await instance();
+        const readOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:serviceowner/instances.read'] });
+        expect((await call(`${created.url}/complete`, { method: 'POST', token: readOnly })).status).toBe(403);
+    });
+});

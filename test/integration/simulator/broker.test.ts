@@ -1,0 +1,303 @@
+import { createHash } from 'node:crypto';
+import { generatedBytes, generatedDigest } from '../../../dev/simulator/dataGenerator';
+import { type Simulator } from '../../../dev/simulator/simulator';
+import { type CloudEvent } from '../../../dev/simulator/types';
+import {
+    bearer,
+    clientRegistration,
+    maskinportenToken,
+    sharedClientCredentials,
+    startReceiver,
+    startTestSimulator,
+    waitUntil,
+    type Receiver,
+} from '../../support/simulator';
+
+/* Contract: Altinn 3 Broker, recipient side, and its events (altinn-api.md §5). */
+
+// Generous: RSA key generation and real sockets are slow on a loaded machine.
+jest.setTimeout(30_000);
+
+const RESOURCE = 'aos-broker-test';
+const ME = '405003309';
+const SENDER = '991825827';
+
+let sim: Simulator;
+let altinn: string;
+let mp: string;
+let base: string;
+
+beforeAll(async () => {
+    sim = await startTestSimulator({ orgNumber: ME });
+    const creds = sharedClientCredentials();
+    await sim.control.registerClient(clientRegistration(creds, ['altinn:broker.read', 'altinn:events.subscribe']));
+    mp = await maskinportenToken(sim, creds, ['altinn:broker.read']);
+    altinn = await sim.control.issueAltinnToken({ scopes: ['altinn:broker.read'] });
+    base = `${sim.platformUrl}/broker/api/v1/filetransfer`;
+});
+
+afterAll(() => sim.stop());
+
+async function transfer(extra: Partial<Parameters<Simulator['control']['createFileTransfer']>[0]> = {}) {
+    return sim.control.createFileTransfer({
+        resourceId: RESOURCE,
+        fileName: 'rapport 2024.zip',
+        size: 100_000,
+        seed: 'broker-seed',
+        recipients: [ME, '0192:999999999'],
+        sender: SENDER,
+        sendersFileTransferReference: 'ref-1',
+        propertyList: { a: 'b' },
+        ...extra,
+    });
+}
+
+describe('GET /broker/api/v1/filetransfer', () => {
+    it('lists the caller’s transfers by resource and statuses, with an Altinn or a Maskinporten token', async () => {
+        const a = await transfer();
+        const b = await transfer();
+        const notMine = await transfer({ recipients: ['888888888'] });
+        for (const token of [altinn, mp]) {
+            const response = await fetch(
+                `${base}?resourceId=${RESOURCE}&status=published&recipientStatus=initialized`,
+                { headers: bearer(token) },
+            );
+            expect(response.status).toBe(200);
+            const ids = (await response.json()) as string[];
+            expect(ids).toEqual(expect.arrayContaining([a.fileTransferId, b.fileTransferId]));
+            expect(ids).not.toContain(notMine.fileTransferId);
+        }
+        const other = await fetch(`${base}?resourceId=other-resource`, { headers: bearer(altinn) });
+        expect(await other.json()).toEqual([]);
+        const allConfirmed = await fetch(`${base}?resourceId=${RESOURCE}&status=AllConfirmedDownloaded`, {
+            headers: bearer(altinn),
+        });
+        expect(await allConfirmed.json()).toEqual([]);
+    });
+
+    it('returns at most the 100 last created', async () => {
+        const fresh = await startTestSimulator({ orgNumber: ME });
+        try {
+            const ids: string[] = [];
+            for (let i = 0; i < 105; i++) {
+                ids.push(
+                    (
+                        await fresh.control.createFileTransfer({
+                            resourceId: 'r',
+                            fileName: 'f',
+                            content: 'x',
+                            recipients: [ME],
+                            checksum: false,
+                            publish: false,
+                        })
+                    ).fileTransferId,
+                );
+            }
+            const token = await fresh.control.issueAltinnToken({ scopes: ['altinn:broker.read'] });
+            const response = await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r`, {
+                headers: bearer(token),
+            });
+            expect(await response.json()).toEqual(ids.slice(5));
+        } finally {
+            await fresh.stop();
+        }
+    });
+
+    it('answers 400 without resourceId or with an unknown status, 403 without a broker scope, 401 without a token', async () => {
+        expect((await fetch(base, { headers: bearer(altinn) })).status).toBe(400);
+        expect((await fetch(`${base}?resourceId=x&status=nope`, { headers: bearer(altinn) })).status).toBe(400);
+        const noScope = await sim.control.issueAltinnToken({ scopes: ['altinn:serviceowner/instances.read'] });
+        expect((await fetch(`${base}?resourceId=x`, { headers: bearer(noScope) })).status).toBe(403);
+        expect((await fetch(`${base}?resourceId=x`)).status).toBe(401);
+    });
+});
+
+describe('GET /broker/api/v1/filetransfer/{id}', () => {
+    it('answers FileTransferOverviewExt with string enums and the MD5 checksum', async () => {
+        const created = await transfer();
+        const response = await fetch(`${base}/${created.fileTransferId}`, { headers: bearer(mp) });
+        expect(response.status).toBe(200);
+        expect(await response.json()).toEqual({
+            fileTransferId: created.fileTransferId,
+            resourceId: RESOURCE,
+            fileName: 'rapport 2024.zip',
+            sendersFileTransferReference: 'ref-1',
+            checksum: await generatedDigest('broker-seed', 100_000, 'md5'),
+            useVirusScan: false,
+            fileTransferSize: 100_000,
+            fileTransferStatus: 'Published',
+            fileTransferStatusText: expect.any(String) as string,
+            fileTransferStatusChanged: expect.any(String) as string,
+            created: expect.any(String) as string,
+            expirationTime: expect.any(String) as string,
+            sender: `0192:${SENDER}`,
+            recipients: [
+                expect.objectContaining({
+                    recipient: `0192:${ME}`,
+                    currentRecipientFileTransferStatusCode: 'Initialized',
+                }) as unknown,
+                expect.objectContaining({
+                    recipient: '0192:999999999',
+                    currentRecipientFileTransferStatusCode: 'Initialized',
+                }) as unknown,
+            ],
+            propertyList: { a: 'b' },
+            published: expect.any(String) as string,
+        });
+        const details = await fetch(`${base}/${created.fileTransferId}/details`, { headers: bearer(mp) });
+        expect(await details.json()).toMatchObject({ fileTransferStatusHistory: expect.any(Array) as unknown[] });
+    });
+
+    it('answers 404 ProblemDetails for an unknown or foreign transfer', async () => {
+        const response = await fetch(`${base}/00000000-0000-0000-0000-000000000001`, { headers: bearer(altinn) });
+        expect(response.status).toBe(404);
+        expect(await response.json()).toMatchObject({
+            status: 404,
+            detail: 'The requested file transfer was not found',
+        });
+        const foreign = await transfer({ recipients: ['888888888'] });
+        expect((await fetch(`${base}/${foreign.fileTransferId}`, { headers: bearer(altinn) })).status).toBe(404);
+    });
+});
+
+describe('download and confirm', () => {
+    it('refuses to confirm before a download, then moves Initialized -> DownloadStarted -> DownloadConfirmed', async () => {
+        const created = await transfer();
+        const id = created.fileTransferId;
+        const status = async () =>
+            (
+                (await (await fetch(`${base}/${id}`, { headers: bearer(altinn) })).json()) as {
+                    recipients: { recipient: string; currentRecipientFileTransferStatusCode: string }[];
+                }
+            ).recipients.find((r) => r.recipient === `0192:${ME}`)?.currentRecipientFileTransferStatusCode;
+        const early = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
+        expect(early.status).toBe(400);
+        expect(await early.json()).toMatchObject({ detail: 'Cannot confirm before the files have been downloaded' });
+        expect(await status()).toBe('Initialized');
+
+        const response = await fetch(`${base}/${id}/download`, { headers: bearer(mp) });
+        expect(response.status).toBe(200);
+        expect(response.headers.get('content-type')).toBe('application/octet-stream');
+        expect(response.headers.get('accept-ranges')).toBe('bytes');
+        expect(response.headers.get('content-length')).toBe('100000');
+        expect(response.headers.get('content-disposition')).toBe(
+            `attachment; filename="rapport 2024.zip"; filename*=UTF-8''rapport%202024.zip`,
+        );
+        const body = Buffer.from(await response.arrayBuffer());
+        expect(createHash('md5').update(body).digest('hex')).toBe(created.overview.checksum);
+        expect(await status()).toBe('DownloadStarted');
+
+        const confirm = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
+        expect(confirm.status).toBe(204);
+        expect(await status()).toBe('DownloadConfirmed');
+        const again = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(mp) });
+        expect(again.status).toBe(204);
+        const listed = await fetch(`${base}?resourceId=${RESOURCE}&recipientStatus=DownloadConfirmed`, {
+            headers: bearer(altinn),
+        });
+        expect(await listed.json()).toContain(id);
+        expect(sim.counters().contentBytes[id]).toBe(100_000);
+    });
+
+    it('serves a single Range with 206 and Content-Range; 416 when unsatisfiable; ignores malformed or multiple ranges', async () => {
+        const { fileTransferId: id } = await transfer();
+        const get = (range: string) =>
+            fetch(`${base}/${id}/download`, { headers: { ...bearer(altinn), Range: range } });
+        let response = await get('bytes=1000-1999');
+        expect(response.status).toBe(206);
+        expect(response.headers.get('content-range')).toBe('bytes 1000-1999/100000');
+        expect(response.headers.get('content-length')).toBe('1000');
+        expect(Buffer.from(await response.arrayBuffer())).toEqual(await generatedBytes('broker-seed', 1000, 1000));
+        response = await get('bytes=99990-');
+        expect(response.headers.get('content-range')).toBe('bytes 99990-99999/100000');
+        expect((await response.arrayBuffer()).byteLength).toBe(10);
+        response = await get('bytes=-5');
+        expect(response.headers.get('content-range')).toBe('bytes 99995-99999/100000');
+        response = await get('bytes=100000-');
+        expect(response.status).toBe(416);
+        expect(response.headers.get('content-range')).toBe('bytes */100000');
+        response = await get('bytes=0-1,5-6');
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+        response = await get('pages=1');
+        expect(response.status).toBe(200);
+        await response.arrayBuffer();
+    });
+
+    it('answers 403 to download without altinn:broker.read, 404 to a non-recipient, 401 to confirm as non-recipient', async () => {
+        const { fileTransferId: id } = await transfer();
+        const writeOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:broker.write'] });
+        expect((await fetch(`${base}/${id}/download`, { headers: bearer(writeOnly) })).status).toBe(403);
+        // The overview is SenderOrRecipient: broker.write is enough there.
+        expect((await fetch(`${base}/${id}`, { headers: bearer(writeOnly) })).status).toBe(200);
+        const stranger = await sim.control.issueAltinnToken({ scopes: ['altinn:broker.read'], orgNumber: '777777777' });
+        expect((await fetch(`${base}/${id}/download`, { headers: bearer(stranger) })).status).toBe(404);
+        expect(
+            (await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(stranger) })).status,
+        ).toBe(401);
+    });
+
+    it('marks AllConfirmedDownloaded when every recipient confirmed', async () => {
+        const { fileTransferId: id } = await transfer({ recipients: [ME] });
+        await (await fetch(`${base}/${id}/download`, { headers: bearer(altinn) })).arrayBuffer();
+        await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
+        const overview = (await (await fetch(`${base}/${id}`, { headers: bearer(altinn) })).json()) as {
+            fileTransferStatus: string;
+        };
+        expect(overview.fileTransferStatus).toBe('AllConfirmedDownloaded');
+        const types = (await sim.control.listEvents())
+            .filter((e) => e.resourceinstance === id)
+            .map((e) => `${e.type}:${e.subject}`);
+        expect(types).toEqual([
+            `no.altinn.broker.published:urn:altinn:organization:identifier-no:${SENDER}`,
+            `no.altinn.broker.published:urn:altinn:organization:identifier-no:${ME}`,
+            `no.altinn.broker.downloadconfirmed:urn:altinn:organization:identifier-no:${ME}`,
+            `no.altinn.broker.downloadconfirmed:urn:altinn:organization:identifier-no:${SENDER}`,
+            `no.altinn.broker.allconfirmeddownloaded:urn:altinn:organization:identifier-no:${SENDER}`,
+        ]);
+    });
+});
+
+describe('broker events', () => {
+    let receiver: Receiver;
+    beforeEach(async () => {
+        receiver = await startReceiver();
+    });
+    afterEach(() => receiver.stop());
+
+    it('pushes no.altinn.broker.published to a generic subscription for the recipient', async () => {
+        const subscriber = await sim.control.issueAltinnToken({ scopes: ['altinn:events.subscribe'] });
+        const response = await fetch(`${sim.platformUrl}/events/api/v1/subscriptions`, {
+            method: 'POST',
+            headers: { ...bearer(subscriber), 'Content-Type': 'application/json' },
+            body: JSON.stringify({
+                endPoint: `${receiver.url}/broker`,
+                resourceFilter: `urn:altinn:resource:${RESOURCE}`,
+                subjectFilter: `urn:altinn:organization:identifier-no:${ME}`,
+                typeFilter: 'no.altinn.broker.published',
+            }),
+        });
+        expect(response.status).toBe(201);
+        await receiver.waitFor(1);
+        const { id } = (await response.json()) as { id: number };
+        await waitUntil(async () =>
+            (await sim.control.listSubscriptions()).find((s) => s.id === id)?.validated ? true : undefined,
+        );
+        const created = await transfer();
+        const [, push] = await receiver.waitFor(2);
+        await new Promise((r) => setTimeout(r, 50));
+        expect(receiver.received).toHaveLength(2);
+        const event = JSON.parse(push.body) as CloudEvent;
+        expect(event).toEqual({
+            specversion: '1.0',
+            id: expect.any(String) as string,
+            time: expect.any(String) as string,
+            source: `${sim.platformUrl}/broker/api/v1/filetransfer`,
+            subject: `urn:altinn:organization:identifier-no:${ME}`,
+            type: 'no.altinn.broker.published',
+            resource: `urn:altinn:resource:${RESOURCE}`,
+            resourceinstance: created.fileTransferId,
+            data: { Role: 'Recipient' },
+        });
+    });
+});

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { parseRange } from '../../../dev/simulator/content';
+import { generatedBytes, generatedDigest, generatedStream } from '../../../dev/simulator/dataGenerator';
+import { subscriptionMatches } from '../../../dev/simulator/eventDelivery';
+import { contentDisposition, filenameFromContentDisposition, isLoopbackHost } from '../../../dev/simulator/http';
+import { createSigningKey, decodeJwt, signJwt, verifyJwtSignature } from '../../../dev/simulator/jwt';
+import { Router } from '../../../dev/simulator/router';
+import { type Subscription } from '../../../dev/simulator/types';
+
+describe('dataGenerator', () => {
+    it('is deterministic per seed and seekable: any range equals the same slice of the whole', async () => {
+        const whole = await generatedBytes('seed', 0, 100_000);
+        expect(whole).toHaveLength(100_000);
+        expect(await generatedBytes('seed', 0, 100_000)).toEqual(whole);
+        expect(await generatedBytes('other', 0, 100)).not.toEqual(whole.subarray(0, 100));
+        for (const [start, length] of [
+            [0, 1],
+            [1, 15],
+            [15, 2],
+            [16, 16],
+            [65_535, 3],
+            [70_001, 29_999],
+        ]) {
+            expect(await generatedBytes('seed', start, length)).toEqual(whole.subarray(start, start + length));
+        }
+        expect(await generatedDigest('seed', 100_000)).toBe(createHash('sha256').update(whole).digest('hex'));
+        expect(await generatedDigest('seed', 100_000, 'md5')).toBe(createHash('md5').update(whole).digest('hex'));
+    });
+
+    it('produces nothing for an empty range and refuses a bad one', async () => {
+        expect(await generatedBytes('seed', 5, 0)).toHaveLength(0);
+        expect(() => generatedStream('seed', 10, 5)).toThrow(RangeError);
+    });
+});
+
+describe('parseRange', () => {
+    it.each([
+        [undefined, undefined],
+        ['bytes=0-9', { start: 0, end: 10 }],
+        ['bytes=90-', { start: 90, end: 100 }],
+        ['bytes=90-1000', { start: 90, end: 100 }],
+        ['bytes=-10', { start: 90, end: 100 }],
+        ['bytes=-1000', { start: 0, end: 100 }],
+        ['bytes=100-', 'unsatisfiable'],
+        ['bytes=9-5', 'unsatisfiable'],
+        ['bytes=-0', 'unsatisfiable'],
+        ['bytes=0-1,3-4', undefined],
+        ['items=0-1', undefined],
+        ['bytes=-', undefined],
+    ])('%s on 100 bytes -> %j', (header, expected) => {
+        expect(parseRange(header, 100)).toEqual(expected);
+    });
+});
+
+describe('Content-Disposition', () => {
+    it('writes the ASCII fallback and filename*, and reads filename* first', () => {
+        expect(contentDisposition('a.txt')).toBe("attachment; filename=a.txt; filename*=UTF-8''a.txt");
+        expect(contentDisposition('æ ø.pdf')).toBe(
+            `attachment; filename="_ _.pdf"; filename*=UTF-8''%C3%A6%20%C3%B8.pdf`,
+        );
+        expect(contentDisposition(undefined)).toBeUndefined();
+        expect(filenameFromContentDisposition(`attachment; filename="x.xml"; filename*=UTF-8''%C3%A6.xml`)).toBe(
+            'æ.xml',
+        );
+        expect(filenameFromContentDisposition('attachment; filename="receipt.pdf"')).toBe('receipt.pdf');
+        expect(filenameFromContentDisposition('attachment; filename=plain.txt')).toBe('plain.txt');
+        expect(filenameFromContentDisposition('inline')).toBeUndefined();
+    });
+});
+
+describe('isLoopbackHost', () => {
+    it.each([
+        ['localhost', true],
+        ['127.0.0.1', true],
+        ['127.8.9.10', true],
+        ['[::1]', true],
+        ['::1', true],
+        ['example.com', false],
+        ['128.0.0.1', false],
+        ['localhost.example.com', false],
+    ])('%s -> %s', (host, expected) => {
+        expect(isLoopbackHost(host)).toBe(expected);
+    });
+});
+
+describe('jwt', () => {
+    it('signs and verifies RS256/384/512 and detects tampering', async () => {
+        const key = await createSigningKey('k');
+        const other = await createSigningKey('o');
+        for (const alg of ['RS256', 'RS384', 'RS512']) {
+            const token = signJwt({ alg, kid: 'k' }, { a: 1 }, key.privateKey);
+            const decoded = decodeJwt(token);
+            expect(decoded?.header).toEqual({ alg, kid: 'k' });
+            expect(decoded && verifyJwtSignature(decoded, key.publicKey)).toBe(true);
+            expect(decoded && verifyJwtSignature(decoded, other.publicKey)).toBe(false);
+            const tampered = decodeJwt(token.replace(/\.[^.]+\./, `.${Buffer.from('{"a":2}').toString('base64url')}.`));
+            expect(tampered && verifyJwtSignature(tampered, key.publicKey)).toBe(false);
+        }
+        expect(decodeJwt('a.b')).toBeUndefined();
+        expect(decodeJwt('!!.!!.!!')).toBeUndefined();
+    });
+});
+
+describe('subscriptionMatches', () => {
+    const sub: Subscription = {
+        id: 1,
+        endPoint: 'https://x/h',
+        sourceFilter: 'https://ttd.apps/ttd/app',
+        resourceFilter: 'urn:altinn:resource:app_ttd_app',
+        consumer: '/org/ttd',
+        createdBy: '/org/ttd',
+        created: '',
+        validated: true,
+        includeSubunits: false,
+    };
+    const event = {
+        specversion: '1.0',
+        id: 'e',
+        type: 'app.instance.process.completed',
+        source: 'https://ttd.apps/ttd/app/instances/1/g',
+        subject: '/party/1',
+        resource: 'urn:altinn:resource:app_ttd_app',
+    };
+    it('needs validated, equal resource, null-or-equal subject and type, and the source filter as a path prefix', () => {
+        expect(subscriptionMatches(sub, event)).toBe(true);
+        expect(subscriptionMatches({ ...sub, validated: false }, event)).toBe(false);
+        expect(subscriptionMatches(sub, { ...event, resource: 'urn:altinn:resource:app_ttd_other' })).toBe(false);
+        expect(subscriptionMatches({ ...sub, subjectFilter: '/party/2' }, event)).toBe(false);
+        expect(subscriptionMatches({ ...sub, subjectFilter: '' }, event)).toBe(false);
+        expect(subscriptionMatches({ ...sub, typeFilter: 'app.instance.created' }, event)).toBe(false);
+        expect(subscriptionMatches({ ...sub, sourceFilter: 'https://ttd.apps/ttd/ap' }, event)).toBe(false);
+        expect(subscriptionMatches({ ...sub, sourceFilter: 'https://ttd.apps/ttd' }, event)).toBe(true);
+    });
+});
+
+describe('Router', () => {
+    it('matches constraints, tolerates a trailing slash, and tells 405 from 404', () => {
+        const router = new Router([
+            {
+                listener: 'apps',
+                method: 'GET',
+                path: '/{org}/{app}/instances/{p:int}/{g:guid}',
+                endpoint: 'get',
+                handler: () => undefined,
+            },
+        ]);
+        const guid = '0b7ae3c2-1f0c-4f4a-9a0e-4e5f0b7c1a11';
+        expect(router.match('apps', 'GET', `/ttd/app/instances/5/${guid}/`)).toMatchObject({
+            kind: 'found',
+            params: { org: 'ttd', p: '5', g: guid },
+        });
+        expect(router.match('apps', 'GET', `/ttd/app/instances/x/${guid}`).kind).toBe('notFound');
+        expect(router.match('platform', 'GET', `/ttd/app/instances/5/${guid}`).kind).toBe('notFound');
+        expect(router.match('apps', 'POST', `/ttd/app/instances/5/${guid}`)).toEqual({
+            kind: 'methodNotAllowed',
+            endpoint: 'get',
+        });
+    });
+});
