@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectionStringFor } from '../../dev/storageConnection';
 
 /** A private Azurite for one test suite: its own ports and an empty in-memory store. */
 export interface AzuriteInstance {
@@ -12,19 +13,7 @@ export interface AzuriteInstance {
     stop(): Promise<void>;
 }
 
-const accountName = 'devstoreaccount1';
-// The well-known Azurite development key, published in Azurite's README; not a secret.
-const accountKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
-
-export function connectionStringFor(blobPort: number, queuePort: number): string {
-    return [
-        'DefaultEndpointsProtocol=http',
-        `AccountName=${accountName}`,
-        `AccountKey=${accountKey}`,
-        `BlobEndpoint=http://127.0.0.1:${blobPort}/${accountName}`,
-        `QueueEndpoint=http://127.0.0.1:${queuePort}/${accountName}`,
-    ].join(';');
-}
+export { connectionStringFor };
 
 export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -1,0 +1,128 @@
+/**
+ * The `npm start` demo: register the webhook through the subscription containers, submit a few
+ * instances and send a Broker file, then report what ended up where.
+ */
+import { BlobServiceClient } from '@azure/storage-blob';
+import { containers } from '../shared/names';
+import { demoFormXml, demoPdf } from './demoContent';
+import type { CreatedInstance, Simulator } from './simulator';
+
+export interface DemoOptions {
+    sim: Simulator;
+    webhook: string;
+    storageConnection: string;
+    say: (line: string) => void;
+    instances?: number;
+    timeoutMs?: number;
+}
+
+const app = 'demo-app';
+const brokerResource = 'ttd-demo-broker';
+const applicants = ['Kari Nordmann', 'Ola Nordmann', 'Åse Ødegård'];
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const result = await probe();
+        if (result !== undefined) return result;
+        if (Date.now() > deadline) throw new Error(`demo: timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+}
+
+export async function runDemo(options: DemoOptions): Promise<void> {
+    const { sim, webhook, say } = options;
+    const timeoutMs = options.timeoutMs ?? 90_000;
+    const count = options.instances ?? 3;
+    const { org, orgNumber } = await sim.control.info();
+    const blobs = BlobServiceClient.fromConnectionString(options.storageConnection);
+
+    const requests = {
+        [`${app}.json`]: {
+            endPoint: webhook,
+            sourceFilter: `${sim.appsUrl}/${org}/${app}`,
+            typeFilter: 'app.instance.process.completed',
+        },
+        'demo-broker.json': {
+            endPoint: webhook,
+            resourceFilter: `urn:altinn:resource:${brokerResource}`,
+            subjectFilter: `urn:altinn:organization:identifier-no:${orgNumber}`,
+            typeFilter: 'no.altinn.broker.published',
+        },
+    };
+    const add = blobs.getContainerClient(containers.addSubscriptions);
+    await add.createIfNotExists();
+    for (const [name, request] of Object.entries(requests)) {
+        const text = JSON.stringify(request, null, 2);
+        await add.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+        say(`demo: dropped ${containers.addSubscriptions}/${name}`);
+    }
+    await until('both subscriptions to be registered and validated through the webhook', timeoutMs, async () => {
+        const subscriptions = await sim.control.listSubscriptions();
+        const validated = subscriptions.filter((s) => s.validated && s.endPoint === webhook);
+        return validated.length >= 2 ? validated : undefined;
+    });
+    say('demo: subscriptions registered in Altinn and validated; see container active-subscriptions');
+
+    const created: CreatedInstance[] = [];
+    for (let i = 0; i < count; i++) {
+        const applicant = applicants[i % applicants.length];
+        created.push(
+            await sim.control.createInstance({
+                app,
+                process: 'completed',
+                publish: true,
+                partyName: applicant,
+                dataElements: [
+                    {
+                        dataType: 'model',
+                        contentType: 'application/xml',
+                        filename: 'soknad.xml',
+                        content: demoFormXml(applicant, i + 1),
+                    },
+                    {
+                        dataType: 'vedlegg',
+                        contentType: 'application/pdf',
+                        filename: `kvittering ${i + 1} – ${applicant}.pdf`,
+                        content: demoPdf(`Kvittering ${i + 1} for ${applicant}`).toString('base64'),
+                        encoding: 'base64',
+                    },
+                ],
+            }),
+        );
+        say(`demo: ${applicant} submitted instance ${created[i].id}; Altinn publishes app.instance.process.completed`);
+    }
+    const transfer = await sim.control.createFileTransfer({
+        resourceId: brokerResource,
+        fileName: 'årsrapport-2026.csv',
+        content: 'kommune;innbyggere\nOslo;717710\nTromsø;78745\n',
+        recipients: [orgNumber],
+    });
+    say(`demo: a Broker file transfer ${transfer.fileTransferId} was published to ${orgNumber}`);
+
+    await until('every instance to be stored and confirmed', timeoutMs, async () => {
+        const instances = await Promise.all(created.map((c) => sim.control.getInstance(c.id)));
+        const confirmed = instances.filter(
+            (i) => Array.isArray(i.completeConfirmations) && i.completeConfirmations.length > 0,
+        );
+        return confirmed.length === created.length ? confirmed : undefined;
+    });
+    await until('the Broker file to be downloaded and confirmed', timeoutMs, async () => {
+        const transfers = await sim.control.listFileTransfers();
+        const ours = transfers.find((t) => t.fileTransferId === transfer.fileTransferId) as
+            { recipients?: { currentRecipientFileTransferStatusCode?: string }[] } | undefined;
+        return ours?.recipients?.some((r) => r.currentRecipientFileTransferStatusCode === 'DownloadConfirmed')
+            ? ours
+            : undefined;
+    });
+
+    say('demo: done. What was stored where:');
+    for (const containerName of [containers.inbound, containers.broker]) {
+        for await (const blob of blobs.getContainerClient(containerName).listBlobsFlat()) {
+            say(
+                `  ${containerName}/${blob.name}  (${blob.properties.contentLength ?? 0} bytes, ${blob.properties.contentType ?? ''})`,
+            );
+        }
+    }
+    say(`demo: Altinn received complete for ${created.length} instances and confirmdownload for the Broker file`);
+}

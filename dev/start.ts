@@ -1,0 +1,161 @@
+/**
+ * `npm start`: the whole system on one machine with nothing but Node.js. Azurite, the Altinn
+ * simulator and the local Functions host, then a demo that sends submissions through the
+ * pipeline. Ctrl-C stops everything this started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { defaultAzuritePorts, isPortOpen, localAzuriteFolder, startAzuriteProcess, stopChild } from './azurite';
+import { runDemo } from './demo';
+import { ensureDevClient, type DevClient } from './devClient';
+import { startSimulator, type Simulator } from './simulator';
+import { connectionStringFor } from './storageConnection';
+
+const repoRoot = resolve(__dirname, '..', '..');
+
+const { values: flags } = parseArgs({
+    options: {
+        'host-port': { type: 'string', default: '7071' },
+        'blob-port': { type: 'string', default: String(defaultAzuritePorts.blobPort) },
+        'queue-port': { type: 'string', default: String(defaultAzuritePorts.queuePort) },
+        'table-port': { type: 'string', default: String(defaultAzuritePorts.tablePort) },
+        'platform-port': { type: 'string', default: '5101' },
+        'apps-port': { type: 'string', default: '5102' },
+        'maskinporten-port': { type: 'string', default: '5103' },
+        'data-dir': { type: 'string', default: join(repoRoot, '.local') },
+        'no-demo': { type: 'boolean', default: false },
+        'exit-after-demo': { type: 'boolean', default: false },
+    },
+});
+
+const ports = {
+    host: Number(flags['host-port']),
+    blob: Number(flags['blob-port']),
+    queue: Number(flags['queue-port']),
+    table: Number(flags['table-port']),
+};
+const dataDir = resolve(flags['data-dir']);
+
+function say(line: string): void {
+    console.log(`[start] ${line}`);
+}
+
+function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string): void {
+    if (!stream) return;
+    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix} ${line}`));
+}
+
+function hostSettings(sim: Simulator, client: DevClient): Record<string, string> {
+    return {
+        AzureWebJobsStorage: connectionStringFor(ports.blob, ports.queue),
+        AltinnPlatformBaseUrl: sim.platformUrl,
+        AltinnAppsBaseUrl: sim.appsUrl,
+        MaskinportenBaseUrl: sim.maskinportenUrl,
+        MaskinportenClientId: client.clientId,
+        MaskinportenScopes: client.scopes.join(' '),
+        MaskinportenKey: client.maskinportenKey,
+        // The environment wins over local.settings.json: blank out a Key Vault a developer may have set there.
+        MaskinportenKeyVaultUri: '',
+        MaskinportenSecretName: '',
+        CatchUpApps: 'ttd/demo-app',
+        CatchUpSchedule: '0 */1 * * * *',
+        SubscriptionsSchedule: '*/5 * * * * *',
+        BrokerResources: 'ttd-demo-broker',
+        HttpRetryBudgetSeconds: '20',
+    };
+}
+
+async function main(): Promise<void> {
+    const stoppers: (() => Promise<void>)[] = [];
+    let stopping: Promise<void> | undefined;
+    const stopAll = (): Promise<void> => {
+        stopping ??= (async () => {
+            say('stopping');
+            for (const stop of stoppers.reverse()) await stop().catch((error: unknown) => console.error(error));
+            say('stopped');
+        })();
+        return stopping;
+    };
+    process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
+    process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+
+    try {
+        if ((await isPortOpen(ports.blob)) && (await isPortOpen(ports.queue))) {
+            say(`using the Azurite already listening on ${ports.blob} (blob) and ${ports.queue} (queue)`);
+        } else {
+            const location = localAzuriteFolder(dataDir);
+            const azurite = await startAzuriteProcess({
+                blobPort: ports.blob,
+                queuePort: ports.queue,
+                tablePort: ports.table,
+                location,
+            });
+            stoppers.push(() => azurite.stop());
+            say(`Azurite (pid ${azurite.child.pid}) on ${ports.blob}/${ports.queue}, data in ${location}`);
+        }
+
+        const client = ensureDevClient(dataDir);
+        const sim = await startSimulator({
+            platformPort: Number(flags['platform-port']),
+            appsPort: Number(flags['apps-port']),
+            maskinportenPort: Number(flags['maskinporten-port']),
+            timeScale: 0.05,
+            eventsQueryDelaySeconds: 0,
+            clients: [{ clientId: client.clientId, scopes: client.scopes, certificate: client.certificatePem }],
+            log: (line) => console.log(`[altinn] ${line}`),
+        });
+        stoppers.push(() => sim.stop());
+        say(`Altinn simulator: platform ${sim.platformUrl}, apps ${sim.appsUrl}, Maskinporten ${sim.maskinportenUrl}`);
+
+        const host = spawn(
+            process.execPath,
+            [join(repoRoot, 'dist', 'dev', 'host', 'cli.js'), '--port', String(ports.host)],
+            {
+                cwd: repoRoot,
+                env: { ...process.env, ...hostSettings(sim, client) },
+                stdio: ['ignore', 'pipe', 'pipe'],
+            },
+        );
+        stoppers.push(() => stopChild(host, 40_000));
+        prefixLines(host.stdout, '[host]');
+        prefixLines(host.stderr, '[host]');
+        await waitForHost(host);
+        const webhook = `http://127.0.0.1:${ports.host}/api/eventsreceiver?code=local`;
+        say(`Functions host (pid ${host.pid}): webhook ${webhook}`);
+
+        if (!flags['no-demo']) {
+            await runDemo({ sim, webhook, storageConnection: connectionStringFor(ports.blob, ports.queue), say });
+        }
+        if (flags['exit-after-demo']) {
+            await stopAll();
+            return;
+        }
+        say('running; Ctrl-C stops everything');
+        say(`Storage Explorer: "Local storage emulator", blob port ${ports.blob}, queue port ${ports.queue}`);
+    } catch (error) {
+        console.error(`[start] failed: ${error instanceof Error ? error.message : String(error)}`);
+        await stopAll();
+        process.exitCode = 1;
+    }
+}
+
+function waitForHost(host: ChildProcess): Promise<void> {
+    return new Promise((resolvePromise, reject) => {
+        const timer = setTimeout(() => reject(new Error('the Functions host did not start within 60 s')), 60_000);
+        host.once('exit', (code) => {
+            clearTimeout(timer);
+            reject(new Error(`the Functions host exited with code ${code} during start-up`));
+        });
+        if (!host.stdout) return;
+        createInterface({ input: host.stdout }).on('line', (line) => {
+            if (/Host started/.test(line)) {
+                clearTimeout(timer);
+                resolvePromise();
+            }
+        });
+    });
+}
+
+void main();
