@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 /**
- * `node dist/dev/host/cli.js [--port 7071] [--app <dir>] [--verbose]` (or `npm run host`):
- * runs the function app in <dir> (default: the current directory) like `func start`.
+ * `node dist/dev/host/cli.js [--port <n>] [--app <dir>] [--verbose]` (or `npm run host`):
+ * runs the function app in <dir> (default: the current directory) like `func start`, on the
+ * port given, else local.settings.json Host.LocalHttpPort, else 7071.
  * Prints `Host started (<n>ms)` once everything listens. SIGINT/SIGTERM stop it gracefully:
  * no new triggers, in-flight invocations finish (up to 30 s), then exit 0; a second signal
  * exits at once.
  */
-import { defaultPort, startHost, type RunningHost } from './host';
+import { startHost, type RunningHost } from './host';
 import { HostStartupError, errorMessage } from './log';
 
 interface CliOptions {
-    port: number;
+    /** Undefined: local.settings.json Host.LocalHttpPort, else 7071. */
+    port: number | undefined;
     app: string;
     verbose: boolean;
 }
@@ -18,7 +20,7 @@ interface CliOptions {
 const usage = 'Usage: node dist/dev/host/cli.js [--port <n>] [--app <dir>] [--verbose]';
 
 function parseArgs(args: readonly string[]): CliOptions {
-    const options: CliOptions = { port: defaultPort, app: process.cwd(), verbose: false };
+    const options: CliOptions = { port: undefined, app: process.cwd(), verbose: false };
     for (let index = 0; index < args.length; index++) {
         const arg = args[index];
         const [flag, inline] = arg.includes('=') ? arg.split(/=(.*)/s, 2) : [arg, undefined];

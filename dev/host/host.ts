@@ -19,14 +19,14 @@ import { Invoker } from './invoker';
 import { HostLog, HostStartupError, errorMessage, writeToStdout, type LineWriter } from './log';
 import { QueueOutputWriter } from './outputs';
 import { QueueListener } from './queueListener';
-import { applySettings, getSetting, mergeSettings, readLocalSettings } from './settings';
+import { applySettings, getSetting, mergeSettings, readLocalHttpPort, readLocalSettings } from './settings';
 import { StorageConnections } from './storage';
 import { TimerScheduler } from './timerScheduler';
 
 export interface StartHostOptions {
     /** The function app folder (package.json, host.json, local.settings.json); default the cwd. */
     readonly appRoot?: string;
-    /** Default 7071, as func; 0 picks a free port. */
+    /** Default: local.settings.json Host.LocalHttpPort, else 7071, as func; 0 picks a free port. */
     readonly port?: number;
     /** Default 127.0.0.1: the local host is for this machine only. */
     readonly hostname?: string;
@@ -77,6 +77,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     const appRoot = resolve(options.appRoot ?? process.cwd());
     const log = new HostLog(options.log ?? writeToStdout);
     const drainTimeoutMs = options.drainTimeoutMs ?? defaultDrainTimeoutMs;
+    const port = options.port ?? readLocalHttpPort(appRoot) ?? defaultPort;
 
     // Settings first: host.json overrides, binding expressions and the app itself read them.
     const settings = mergeSettings(readLocalSettings(appRoot), options.env ?? process.env);
@@ -105,6 +106,13 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
         );
     }
 
+    for (const { metadata } of core.registrations.values()) {
+        if (metadata.retryOptions) {
+            log.line(
+                `Function '${metadata.name}': its retry policy is ignored by the local host (queue and blob triggers retry by dequeue count).`,
+            );
+        }
+    }
     const storage = new StorageConnections(settings);
     const functions = buildFunctions(core.registrations.values(), settings, storage);
     const outputs = new QueueOutputWriter(storage, config.queues.messageEncoding);
@@ -155,7 +163,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     }
 
     const server = new HttpServer(functions, invoker, log, {
-        port: options.port ?? defaultPort,
+        port,
         hostname: options.hostname ?? '127.0.0.1',
         routePrefix: config.routePrefix,
         functionKey: getSetting(settings, 'LocalHostFunctionKey') || undefined,
@@ -169,7 +177,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
         await server.listen();
     } catch (error) {
         throw new HostStartupError(
-            `Cannot listen on ${options.hostname ?? '127.0.0.1'}:${options.port ?? defaultPort}: ${errorMessage(error)}`,
+            `Cannot listen on ${options.hostname ?? '127.0.0.1'}:${port}: ${errorMessage(error)}`,
         );
     }
     const startedQueues = await Promise.allSettled(queueListeners.map((listener) => listener.start()));

@@ -15,15 +15,9 @@ export const localSettingsFile = 'local.settings.json';
 
 /** Reads `Values` of local.settings.json (if present); non-string values are stringified. */
 export function readLocalSettings(appRoot: string): Record<string, string> {
+    const parsed = readLocalSettingsFile(appRoot);
+    if (!parsed) return {};
     const file = join(appRoot, localSettingsFile);
-    if (!existsSync(file)) return {};
-    let parsed: unknown;
-    try {
-        parsed = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (error) {
-        throw new HostStartupError(`${file} is not valid JSON: ${errorMessage(error)}`);
-    }
-    if (!isRecord(parsed)) throw new HostStartupError(`${file} must hold a JSON object.`);
     if (parsed.IsEncrypted === true) {
         throw new HostStartupError(
             `${file} is encrypted ("IsEncrypted": true); the local host reads plain values only.`,
@@ -37,6 +31,26 @@ export function readLocalSettings(appRoot: string): Record<string, string> {
         result[key] = typeof value === 'string' ? value : JSON.stringify(value);
     }
     return result;
+}
+
+/** `Host.LocalHttpPort` of local.settings.json: func's default port when --port is not given. */
+export function readLocalHttpPort(appRoot: string): number | undefined {
+    const host = readLocalSettingsFile(appRoot)?.Host;
+    const port = isRecord(host) ? Number(host.LocalHttpPort) : Number.NaN;
+    return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+function readLocalSettingsFile(appRoot: string): Record<string, unknown> | undefined {
+    const file = join(appRoot, localSettingsFile);
+    if (!existsSync(file)) return undefined;
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+        throw new HostStartupError(`${file} is not valid JSON: ${errorMessage(error)}`);
+    }
+    if (!isRecord(parsed)) throw new HostStartupError(`${file} must hold a JSON object.`);
+    return parsed;
 }
 
 /** local.settings.json Values overlaid by the environment (environment wins, as with func). */

@@ -5,6 +5,7 @@ import {
     applySettings,
     getSetting,
     mergeSettings,
+    readLocalHttpPort,
     readLocalSettings,
     resolveBindingExpression,
 } from '../../../dev/host/settings';
@@ -31,8 +32,13 @@ test('a missing file is no settings; an encrypted or malformed one is an error',
         expect(readLocalSettings(dir)).toEqual({});
         writeFileSync(join(dir, 'local.settings.json'), '{"IsEncrypted": true, "Values": {}}');
         expect(() => readLocalSettings(dir)).toThrow(/encrypted/);
-        writeFileSync(join(dir, 'local.settings.json'), '{"Values": {"N": 5, "B": true}}');
+        expect(readLocalHttpPort(dir)).toBeUndefined();
+        writeFileSync(
+            join(dir, 'local.settings.json'),
+            '{"Values": {"N": 5, "B": true}, "Host": {"LocalHttpPort": 7072}}',
+        );
         expect(readLocalSettings(dir)).toEqual({ N: '5', B: 'true' });
+        expect(readLocalHttpPort(dir)).toBe(7072);
         writeFileSync(join(dir, 'local.settings.json'), '{nope');
         expect(() => readLocalSettings(dir)).toThrow(/not valid JSON/);
     } finally {
