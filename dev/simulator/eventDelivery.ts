@@ -143,7 +143,8 @@ export class EventDelivery {
         delete record.nextAttemptAt;
         const started = Date.now();
         const outcome = await this.post(record.endpoint, event);
-        if (this.stopped || record.state !== 'pending') {
+        // A reset or a delete while the request was out: the record is no longer ours to update.
+        if (this.stopped || record.state !== 'pending' || this.core.state.deliveries.get(record.id) !== record) {
             return;
         }
         const attempt: DeliveryAttempt = {

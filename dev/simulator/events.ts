@@ -148,6 +148,7 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
             return;
         }
         if (includeSubunits && subjectFilter === undefined) {
+            // The contract documents a 400 here but not its text; this wording is the simulator's.
             sendJsonString(ctx.res, 400, 'A subject filter is required when including subunits');
             return;
         }
@@ -171,6 +172,7 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
             return;
         }
         if (alternativeSubjectFilter !== undefined) {
+            // Documented as a 400 without its text; this wording is the simulator's.
             sendJsonString(
                 ctx.res,
                 400,

@@ -76,6 +76,7 @@ class GrantError extends Error {
     }
 }
 
+/** The MP-xxx codes are Maskinporten's (§3); the wording after them is the simulator's. */
 function reject(code: string, description: string): never {
     throw new GrantError('invalid_grant', `${code} ${description}`.trim());
 }

@@ -12,6 +12,7 @@ import { type RequestContext, type RouteDefinition } from './router';
 
 const base = '/storage/api/v1/instances/{partyId:int}/{instanceGuid:guid}';
 
+/* The texts of Storage's 400/404 answers are not in the contract document; these are the simulator's. */
 function lookup(core: SimCore, ctx: RequestContext) {
     if (Number(ctx.params.partyId) === 0) {
         sendJsonString(ctx.res, 400, 'Missing parameter value: instanceOwnerPartyId can not be 0');

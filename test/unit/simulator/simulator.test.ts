@@ -7,6 +7,9 @@ import { createSigningKey, decodeJwt, signJwt, verifyJwtSignature } from '../../
 import { Router } from '../../../dev/simulator/router';
 import { type Subscription } from '../../../dev/simulator/types';
 
+// RSA key generation can be slow on a loaded machine.
+jest.setTimeout(30_000);
+
 describe('dataGenerator', () => {
     it('is deterministic per seed and seekable: any range equals the same slice of the whole', async () => {
         const whole = await generatedBytes('seed', 0, 100_000);
