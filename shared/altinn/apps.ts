@@ -1,0 +1,298 @@
+/**
+ * The App API client (altinn-api.md §4): GET instance, data downloads (Storage or app links),
+ * POST data, PUT process/next and POST complete, on top of the one Altinn HTTP module. It adds
+ * what every caller would otherwise repeat: which statuses are outcomes rather than errors (404,
+ * 409), the narrower origin rule for data links, and errors for 401/403 that name the
+ * Maskinporten client and scopes, so that the log line says what to fix.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { AppConfig } from '../config';
+import type { StepLogger } from '../log';
+import { discard, readErrorBody } from './body';
+import { AltinnHttpError, problemSummary } from './errors';
+import type { AltinnHttp, AltinnTokenProvider } from './http';
+import { decodeJwtClaims } from './jwt';
+import { ForeignOriginError, assertAllowedOrigin, redactUrl } from './origins';
+
+/** A data element as the app API and Storage describe it (altinn-api.md §4.8); only what this system reads is typed. */
+export interface DataElement {
+    id: string;
+    instanceGuid?: string;
+    dataType: string;
+    filename?: string | null;
+    contentType?: string | null;
+    blobStoragePath?: string | null;
+    selfLinks?: { apps?: string | null; platform?: string | null } | null;
+    size: number;
+    lastChanged?: string | null;
+    createdBy?: string | null;
+    [member: string]: unknown;
+}
+
+export interface ProcessState {
+    currentTask?: { elementId?: string | null } | null;
+    ended?: string | null;
+    [member: string]: unknown;
+}
+
+/** An instance (InstanceResponse from the app API); only what this system reads is typed. */
+export interface Instance {
+    id: string;
+    appId: string;
+    org?: string;
+    instanceOwner?: { partyId?: string | null; [member: string]: unknown } | null;
+    process?: ProcessState | null;
+    lastChanged?: string | null;
+    data?: DataElement[] | null;
+    [member: string]: unknown;
+}
+
+export interface FetchedInstance {
+    /** The body exactly as the app API sent it (UTF-8 text; for valid UTF-8, the same bytes). */
+    text: string;
+    instance: Instance;
+}
+
+export interface DataStream {
+    headers: IncomingHttpHeaders;
+    /** Content-Length, when the server sent one. */
+    contentLength?: number;
+    /** Consume it or destroy() it. */
+    body: Readable;
+}
+
+export interface NewDataElement {
+    dataType: string;
+    contentType: string;
+    filename: string;
+    body: Buffer;
+}
+
+export type PostDataResult = { created: DataElement } | { conflict: string };
+export type ProcessNextResult = { moved: ProcessState } | { conflict: string };
+
+export interface CallOptions {
+    /** Where the HTTP layer reports retries (the invocation context). */
+    logger?: StepLogger;
+    signal?: AbortSignal;
+}
+
+export interface AppsClient {
+    /** GET {instanceUrl} with Accept: application/json; undefined when the instance is gone (404). */
+    getInstance(instanceUrl: string, options?: CallOptions): Promise<FetchedInstance | undefined>;
+    /**
+     * The link a data element is downloaded from: selfLinks.platform (Storage, the stored bytes),
+     * else selfLinks.apps. Throws ForeignOriginError, without any request, unless it is on the
+     * platform or apps origin.
+     */
+    dataLink(element: DataElement): URL;
+    /** GET a data link (checked as dataLink does, before any request); undefined when it is gone (404). */
+    openDataStream(url: string | URL, options?: CallOptions): Promise<DataStream | undefined>;
+    /** POST {instanceUrl}/data?dataType=…; a 409 (no current task, instance not active, …) is returned, not thrown. */
+    postData(instanceUrl: string, element: NewDataElement, options?: CallOptions): Promise<PostDataResult>;
+    /** PUT {instanceUrl}/process/next, sent once (a resend could move the process twice); a 409 is returned. */
+    processNext(instanceUrl: string, options?: CallOptions): Promise<ProcessNextResult>;
+    /** POST {instanceUrl}/complete (idempotent in Altinn, so retried); false when the instance is gone (404). */
+    complete(instanceUrl: string, options?: CallOptions): Promise<boolean>;
+    /** Who this system is in Altinn's createdBy fields: the org code and organisation number of its token. */
+    identities(): Promise<string[]>;
+}
+
+export type AppsClientConfig = Pick<AppConfig, 'platformBaseUrl' | 'appsBaseUrl'> & {
+    maskinporten: Pick<AppConfig['maskinporten'], 'baseUrl' | 'clientId' | 'scopes'>;
+};
+
+/**
+ * Altinn refused this system's token (401 after a fresh token, or 403). Trying again does not
+ * help until the client's scopes or Altinn's authorisation change; the message says which client.
+ */
+export class AltinnAccessError extends Error {
+    constructor(
+        readonly status: number,
+        readonly clientId: string,
+        readonly scopes: readonly string[],
+        cause: AltinnHttpError,
+    ) {
+        const hint =
+            status === 401
+                ? 'Altinn did not accept the token even after a fresh one'
+                : 'the client lacks the scope or the right to this app (is it the app owner?)';
+        super(
+            `Altinn refused Maskinporten client ${clientId} with scopes "${scopes.join(' ')}" (HTTP ${status}: ${hint}): ${cause.message}`,
+            { cause },
+        );
+        this.name = 'AltinnAccessError';
+    }
+}
+
+const JSON_ACCEPT = 'application/json';
+/** Instance documents are small; anything larger is not one. */
+const MAX_INSTANCE_BYTES = 16 * 1024 * 1024;
+
+export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tokens?: AltinnTokenProvider): AppsClient {
+    const dataOrigins = [new URL(config.platformBaseUrl).origin, new URL(config.appsBaseUrl).origin];
+    const { clientId, scopes } = config.maskinporten;
+
+    /** 401/403 become AltinnAccessError; everything else passes unchanged. */
+    async function call<T>(action: () => Promise<T>): Promise<T> {
+        try {
+            return await action();
+        } catch (error) {
+            if (error instanceof AltinnHttpError && (error.status === 401 || error.status === 403)) {
+                throw new AltinnAccessError(error.status, clientId, scopes, error);
+            }
+            throw error;
+        }
+    }
+
+    function assertDataOrigin(url: string | URL): URL {
+        const parsed = assertAllowedOrigin(url, config);
+        if (!dataOrigins.includes(parsed.origin)) throw new ForeignOriginError(redactUrl(parsed), dataOrigins);
+        return parsed;
+    }
+
+    async function conflictText(status: number, body: Readable, headers: IncomingHttpHeaders): Promise<string> {
+        const { problem, bodyText } = await readErrorBody(body, headers);
+        return `HTTP ${status}: ${problemSummary(problem) ?? bodyText ?? 'no details'}`;
+    }
+
+    return {
+        async getInstance(instanceUrl, options = {}) {
+            const response = await call(() =>
+                http.requestText({
+                    url: instanceUrl,
+                    headers: { accept: JSON_ACCEPT },
+                    allowStatus: [404],
+                    maxBytes: MAX_INSTANCE_BYTES,
+                    ...options,
+                }),
+            );
+            if (response.status === 404) return undefined;
+            let instance: unknown;
+            try {
+                instance = JSON.parse(response.text);
+            } catch {
+                throw new Error(
+                    `GET ${redactUrl(instanceUrl)} answered ${response.status} with a body that is not JSON`,
+                );
+            }
+            return { text: response.text, instance: checkInstance(instance, instanceUrl) };
+        },
+
+        dataLink(element) {
+            const link = element.selfLinks?.platform || element.selfLinks?.apps;
+            if (!link) throw new Error(`Data element ${element.id} has no selfLinks to download it from`);
+            return assertDataOrigin(link);
+        },
+
+        async openDataStream(url, options = {}) {
+            const checked = assertDataOrigin(url);
+            const response = await call(() => http.stream(checked, { allowStatus: [404], ...options }));
+            if (response.status === 404) {
+                await discard(response.body);
+                return undefined;
+            }
+            const length = Number(response.headers['content-length']);
+            return {
+                headers: response.headers,
+                contentLength: response.headers['content-length'] !== undefined && length >= 0 ? length : undefined,
+                body: response.body,
+            };
+        },
+
+        async postData(instanceUrl, element, options = {}) {
+            const url = `${instanceUrl}/data?dataType=${encodeURIComponent(element.dataType)}`;
+            const response = await call(() =>
+                http.request({
+                    method: 'POST',
+                    url,
+                    headers: {
+                        accept: JSON_ACCEPT,
+                        'content-type': element.contentType,
+                        'content-disposition': `attachment; filename=${element.filename}`,
+                    },
+                    body: element.body,
+                    retryable: false,
+                    allowStatus: [409],
+                    ...options,
+                }),
+            );
+            if (response.status === 409) {
+                return { conflict: await conflictText(response.status, response.body, response.headers) };
+            }
+            const text = await readText(response.body);
+            return { created: JSON.parse(text) as DataElement };
+        },
+
+        async processNext(instanceUrl, options = {}) {
+            const response = await call(() =>
+                http.request({
+                    method: 'PUT',
+                    url: `${instanceUrl}/process/next`,
+                    headers: { accept: JSON_ACCEPT },
+                    retryable: false,
+                    allowStatus: [409],
+                    ...options,
+                }),
+            );
+            if (response.status === 409) {
+                return { conflict: await conflictText(response.status, response.body, response.headers) };
+            }
+            const text = await readText(response.body);
+            return { moved: (text.trim() ? JSON.parse(text) : {}) as ProcessState };
+        },
+
+        async complete(instanceUrl, options = {}) {
+            const response = await call(() =>
+                http.request({
+                    method: 'POST',
+                    url: `${instanceUrl}/complete`,
+                    headers: { accept: JSON_ACCEPT },
+                    body: '',
+                    retryable: true,
+                    allowStatus: [404],
+                    ...options,
+                }),
+            );
+            await discard(response.body);
+            return response.status !== 404;
+        },
+
+        async identities() {
+            if (!tokens) return [];
+            const claims = decodeJwtClaims(await tokens.getAltinnToken()) ?? {};
+            return [claims['urn:altinn:org'], claims['urn:altinn:orgNumber']].filter(
+                (value): value is string => typeof value === 'string' && value !== '',
+            );
+        },
+    };
+}
+
+async function readText(body: Readable): Promise<string> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The members the pipeline relies on, checked once so that later code can trust the types. */
+function checkInstance(value: unknown, url: string): Instance {
+    const where = `The instance from ${redactUrl(url)}`;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${where} is not a JSON object`);
+    const instance = value as Record<string, unknown>;
+    if (typeof instance.id !== 'string' || typeof instance.appId !== 'string') {
+        throw new Error(`${where} has no id or appId`);
+    }
+    const data = instance.data ?? [];
+    if (!Array.isArray(data)) throw new Error(`${where}: data is not an array`);
+    data.forEach((element: unknown, index) => {
+        const item = element as Record<string, unknown> | null;
+        if (!item || typeof item !== 'object' || typeof item.id !== 'string' || typeof item.dataType !== 'string') {
+            throw new Error(`${where}: data[${index}] has no id or dataType`);
+        }
+        if (typeof item.size !== 'number' || !Number.isSafeInteger(item.size) || item.size < 0) {
+            throw new Error(`${where}: data element ${item.id} has no valid size`);
+        }
+    });
+    return instance as Instance;
+}
