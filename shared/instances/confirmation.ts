@@ -1,0 +1,35 @@
+/**
+ * Confirmation: POST {instance}/complete tells Altinn that the owner has the instance, so Altinn
+ * may purge it. Never before the whole instance is stored: instance.json is written last, so
+ * without it (a message queued directly, skipping EventsProcessor) the stage fails loudly and
+ * the message ends in the poison queue rather than confirming data nobody has.
+ */
+import { logStep, warnStep } from '../log';
+import { instanceBlobName } from './layout';
+import type { InstanceEvent, Pipeline } from './pipeline';
+import { InstanceNotStoredError } from './store';
+
+export type ConfirmOutcome = 'confirmed' | 'gone';
+
+export async function confirmInstance(
+    { apps, store, logger }: Pipeline,
+    message: InstanceEvent,
+): Promise<ConfirmOutcome> {
+    const { ref, fields } = message;
+    const started = Date.now();
+    const stored = await store.instanceInfo(ref);
+    if (!stored) throw new InstanceNotStoredError(ref.instanceId, instanceBlobName(ref), 'confirm');
+    const elements = Number(stored.metadata.elements);
+    const bytes = Number(stored.metadata.bytes);
+    if (!(await apps.complete(ref.url, { logger }))) {
+        warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
+        return 'gone';
+    }
+    logStep(logger, 'confirmed', {
+        ...fields,
+        elements: Number.isFinite(elements) ? elements : undefined,
+        bytes: Number.isFinite(bytes) ? bytes : undefined,
+        durationMs: Date.now() - started,
+    });
+    return 'confirmed';
+}

@@ -1,0 +1,8 @@
+/** The instance pipeline: source parsing, blob layout, the instance store, downloading, feedback and confirmation. */
+export * from './confirmation';
+export * from './download';
+export * from './feedback';
+export * from './layout';
+export * from './pipeline';
+export * from './source';
+export * from './store';
