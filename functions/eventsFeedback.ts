@@ -1,0 +1,44 @@
+/**
+ * EventsFeedback: uploads the feedback element to the instance and moves its process on, then
+ * hands the event on to confirmation. Without feedback settings it only hands on.
+ */
+import { app, type InvocationContext } from '@azure/functions';
+import { logStep } from '../shared/log';
+import { queues, storageConnection } from '../shared/names';
+import { getServices, type Services } from '../shared/services';
+import {
+    acceptInstanceEvent,
+    acceptQueuedEvent,
+    failLoudly,
+    handOn,
+    pipelineFor,
+    sendFeedback,
+} from '../shared/instances';
+
+export function createEventsFeedback(services: () => Services = getServices) {
+    return async function eventsFeedback(queueItem: unknown, context: InvocationContext): Promise<void> {
+        const message = acceptQueuedEvent(queueItem, context);
+        if (!message) return;
+        const pipeline = pipelineFor(services(), context);
+        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        if (!event) return;
+
+        await failLoudly(context, event.fields, async () => {
+            const feedback = pipeline.config.feedback;
+            if (!feedback) {
+                logStep(context, 'feedback-skipped', { ...event.fields, reason: 'feedback is not configured' });
+            } else if ((await sendFeedback(pipeline, event, feedback)) === 'gone') {
+                return;
+            }
+            await handOn(pipeline, queues.eventsConfirmation, event);
+        });
+    };
+}
+
+export const eventsFeedback = createEventsFeedback();
+
+app.storageQueue('EventsFeedback', {
+    queueName: queues.eventsFeedback,
+    connection: storageConnection,
+    handler: eventsFeedback,
+});
