@@ -1,0 +1,115 @@
+/**
+ * The last error of a queue message that is about to go to its poison queue. The host moves the
+ * message itself and keeps no reason, so the handler records it on the final attempt; the poison
+ * tool shows it beside the message (keyed by queue and CloudEvent id).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { InvocationContext } from '@azure/functions';
+import { errorMessage } from './log';
+import { containers } from './names';
+import type { Storage } from './storage';
+
+export interface FailureRecord {
+    queue: string;
+    eventId: string;
+    error: string;
+    dequeueCount: number;
+    failedAt: string;
+    invocationId?: string;
+}
+
+const defaultMaxDequeueCount = 5;
+
+function findHostJson(from: string): string | undefined {
+    for (let dir = from; ; dir = dirname(dir)) {
+        const candidate = join(dir, 'host.json');
+        if (existsSync(candidate)) return candidate;
+        if (dirname(dir) === dir) return undefined;
+    }
+}
+
+/** host.json's extensions.queues.maxDequeueCount, with the app-setting override the host honours. */
+export function maxDequeueCount(env: Record<string, string | undefined> = process.env): number {
+    const override = Object.entries(env).find(
+        ([key]) => key.toLowerCase() === 'azurefunctionsjobhost__extensions__queues__maxdequeuecount',
+    )?.[1];
+    if (override && Number.isInteger(Number(override))) return Number(override);
+    const file = findHostJson(__dirname);
+    if (!file) return defaultMaxDequeueCount;
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number } } };
+    return json.extensions?.queues?.maxDequeueCount ?? defaultMaxDequeueCount;
+}
+
+export function failureBlobName(queue: string, eventId: string): string {
+    return `failures/${queue}/${encodeURIComponent(eventId)}.json`;
+}
+
+export async function recordFailure(storage: Storage, record: FailureRecord): Promise<void> {
+    const text = JSON.stringify(record, null, 2);
+    const container = storage.container(containers.state);
+    await container.createIfNotExists();
+    await container
+        .getBlockBlobClient(failureBlobName(record.queue, record.eventId))
+        .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
+}
+
+export async function readFailure(
+    storage: Storage,
+    queue: string,
+    eventId: string,
+): Promise<FailureRecord | undefined> {
+    try {
+        const buffer = await storage
+            .container(containers.state)
+            .getBlockBlobClient(failureBlobName(queue, eventId))
+            .downloadToBuffer();
+        return JSON.parse(buffer.toString('utf8')) as FailureRecord;
+    } catch {
+        return undefined;
+    }
+}
+
+export async function forgetFailure(storage: Storage, queue: string, eventId: string): Promise<void> {
+    await storage.container(containers.state).getBlockBlobClient(failureBlobName(queue, eventId)).deleteIfExists();
+}
+
+function eventIdOf(message: unknown): string {
+    if (message && typeof message === 'object' && typeof (message as { id?: unknown }).id === 'string') {
+        return (message as { id: string }).id;
+    }
+    return 'unparsable';
+}
+
+/**
+ * Wraps a queue handler: when an attempt fails and it is the last one the host will make, the
+ * error is recorded before the failure is handed back to the host (which then moves the message).
+ */
+export function recordingFailures<T>(
+    queue: string,
+    getStorage: () => Storage,
+    handler: (message: unknown, context: InvocationContext) => Promise<T>,
+): (message: unknown, context: InvocationContext) => Promise<T> {
+    return async (message, context) => {
+        try {
+            return await handler(message, context);
+        } catch (error) {
+            const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
+            if (dequeueCount >= maxDequeueCount()) {
+                await recordFailure(getStorage(), {
+                    queue,
+                    eventId: eventIdOf(message),
+                    error: errorMessage(error),
+                    dequeueCount,
+                    failedAt: new Date().toISOString(),
+                    invocationId: context.invocationId,
+                }).catch((recordError: unknown) =>
+                    context.warn(
+                        `step=failure-not-recorded queue=${queue} error=${JSON.stringify(errorMessage(recordError))}`,
+                    ),
+                );
+            }
+            throw error;
+        }
+    };
+}

@@ -1,0 +1,137 @@
+/**
+ * Operator actions on poison queues: see what failed and why, put it back once the cause is
+ * fixed, or drop it. Works the same against Azurite and against Azure storage.
+ */
+import type { QueueClient } from '@azure/storage-queue';
+import { forgetFailure, readFailure } from './failures';
+import { poisonQueueOf, queues } from './names';
+import { decodeQueueMessage, type Storage } from './storage';
+
+export interface PoisonMessage {
+    queue: string;
+    messageId: string;
+    insertedOn?: Date;
+    ageSeconds?: number;
+    dequeueCount: number;
+    eventId?: string;
+    eventType?: string;
+    subject?: string;
+    text: string;
+    lastError?: string;
+    failedAt?: string;
+}
+
+export const pipelineQueues: string[] = Object.values(queues);
+
+function describe(text: string): { eventId?: string; eventType?: string; subject?: string } {
+    try {
+        const event = JSON.parse(text) as {
+            id?: unknown;
+            type?: unknown;
+            source?: unknown;
+            resourceinstance?: unknown;
+        };
+        return {
+            eventId: typeof event.id === 'string' ? event.id : undefined,
+            eventType: typeof event.type === 'string' ? event.type : undefined,
+            subject:
+                typeof event.resourceinstance === 'string'
+                    ? event.resourceinstance
+                    : typeof event.source === 'string'
+                      ? event.source
+                      : undefined,
+        };
+    } catch {
+        return {};
+    }
+}
+
+async function poisonClient(storage: Storage, queue: string): Promise<QueueClient | undefined> {
+    const client = storage.queue(poisonQueueOf(queue));
+    return (await client.exists()) ? client : undefined;
+}
+
+/** Up to 32 messages per poison queue (the storage peek limit), oldest first, with their recorded error. */
+export async function listPoison(
+    storage: Storage,
+    queueNames = pipelineQueues,
+    now = new Date(),
+): Promise<PoisonMessage[]> {
+    const found: PoisonMessage[] = [];
+    for (const queue of queueNames) {
+        const client = await poisonClient(storage, queue);
+        if (!client) continue;
+        const { peekedMessageItems } = await client.peekMessages({ numberOfMessages: 32 });
+        for (const item of peekedMessageItems) {
+            const text = decodeQueueMessage(item.messageText);
+            const info = describe(text);
+            const failure = info.eventId ? await readFailure(storage, queue, info.eventId) : undefined;
+            found.push({
+                queue,
+                messageId: item.messageId,
+                insertedOn: item.insertedOn,
+                ageSeconds: item.insertedOn
+                    ? Math.round((now.getTime() - item.insertedOn.getTime()) / 1000)
+                    : undefined,
+                dequeueCount: item.dequeueCount,
+                text,
+                ...info,
+                lastError: failure?.error,
+                failedAt: failure?.failedAt,
+            });
+        }
+    }
+    return found;
+}
+
+export interface Selection {
+    queue: string;
+    /** Message ids to act on; undefined: every message in the poison queue. */
+    messageIds?: string[];
+}
+
+/**
+ * Takes the selected messages off the poison queue, handing each to `act` first; a message is
+ * deleted only after `act` succeeded, so a failure leaves it in the poison queue.
+ */
+async function takeFromPoison(
+    storage: Storage,
+    selection: Selection,
+    act: (text: string) => Promise<void>,
+): Promise<number> {
+    const client = await poisonClient(storage, selection.queue);
+    if (!client) return 0;
+    const wanted = selection.messageIds ? new Set(selection.messageIds) : undefined;
+    let handled = 0;
+    const skipped: { messageId: string; popReceipt: string }[] = [];
+    for (;;) {
+        const { receivedMessageItems } = await client.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 60 });
+        if (receivedMessageItems.length === 0) break;
+        for (const item of receivedMessageItems) {
+            if (wanted && !wanted.has(item.messageId)) {
+                skipped.push(item);
+                continue;
+            }
+            const text = decodeQueueMessage(item.messageText);
+            await act(text);
+            await client.deleteMessage(item.messageId, item.popReceipt);
+            const { eventId } = describe(text);
+            if (eventId) await forgetFailure(storage, selection.queue, eventId);
+            handled++;
+        }
+        if (wanted && handled === wanted.size) break;
+    }
+    // Messages looked at but not selected become visible again at once.
+    for (const item of skipped) await client.updateMessage(item.messageId, item.popReceipt, undefined, 0);
+    return handled;
+}
+
+/** Puts poison messages back on their queue, unchanged, for another round of attempts. */
+export async function replayPoison(storage: Storage, selection: Selection): Promise<number> {
+    await storage.queue(selection.queue).createIfNotExists();
+    return takeFromPoison(storage, selection, (text) => storage.enqueue(selection.queue, text));
+}
+
+export function dropPoison(storage: Storage, selection: Selection): Promise<number> {
+    return takeFromPoison(storage, selection, () => Promise.resolve());
+}
