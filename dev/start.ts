@@ -44,7 +44,9 @@ function say(line: string): void {
 
 function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string): void {
     if (!stream) return;
-    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix} ${line}`));
+    createInterface({ input: stream }).on('line', (line) => {
+        if (line.trim()) console.log(`${prefix} ${line}`);
+    });
 }
 
 function hostSettings(sim: Simulator, client: DevClient): Record<string, string> {
@@ -61,7 +63,7 @@ function hostSettings(sim: Simulator, client: DevClient): Record<string, string>
         MaskinportenSecretName: '',
         CatchUpApps: 'ttd/demo-app',
         CatchUpSchedule: '0 */1 * * * *',
-        SubscriptionsSchedule: '*/5 * * * * *',
+        SubscriptionsSchedule: '*/10 * * * * *',
         BrokerResources: 'ttd-demo-broker',
         HttpRetryBudgetSeconds: '20',
     };
