@@ -1,0 +1,275 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventsConfirmation } from '../../../functions/eventsConfirmation';
+import { createEventsFeedback } from '../../../functions/eventsFeedback';
+import { createEventsProcessor } from '../../../functions/eventsProcessor';
+import { type CreatedInstance } from '../../../dev/simulator/types';
+import {
+    defaultTemplatePath,
+    feedbackValues,
+    InstanceNotStoredError,
+    parseInstanceSource,
+    renderFeedback,
+} from '../../../shared/instances';
+import { queues } from '../../../shared/names';
+import type { Services } from '../../../shared/services';
+import { eventOf, fieldsOf, startHarness, steps, type Harness } from './harness';
+
+/* Feedback after a task event: upload, process/next, confirmation; and every way a repeat must change nothing twice. */
+
+jest.setTimeout(60_000);
+
+const taskEvent = 'app.instance.process.movedTo.Task_2';
+let h: Harness;
+let templateDir: string;
+let processor: ReturnType<typeof createEventsProcessor>;
+let feedback: ReturnType<typeof createEventsFeedback>;
+let confirmation: ReturnType<typeof createEventsConfirmation>;
+
+beforeAll(async () => {
+    h = await startHarness({ FeedbackEventType: taskEvent, FeedbackDataType: 'feedback' });
+    processor = createEventsProcessor(() => h.services);
+    feedback = createEventsFeedback(() => h.services);
+    confirmation = createEventsConfirmation(() => h.services);
+    templateDir = mkdtempSync(join(tmpdir(), 'feedback-'));
+});
+
+afterAll(async () => {
+    rmSync(templateDir, { recursive: true, force: true });
+    await h?.stop();
+});
+
+beforeEach(async () => {
+    await h.sim.control.reset();
+    await h.clearQueues();
+});
+
+function createInTask(tasks = ['Task_1', 'Task_2'], process = 'Task_2'): Promise<CreatedInstance> {
+    return h.sim.control.createInstance({
+        app: 'fb-app',
+        process,
+        tasks,
+        publish: [taskEvent],
+        dataElements: [{ dataType: 'model', contentType: 'application/xml', filename: 'form.xml', content: '<form/>' }],
+    });
+}
+
+/** The processor stores the instance and hands the task event to events-feedback. */
+async function stored(created: CreatedInstance): Promise<void> {
+    await h.enqueue(eventOf(created, taskEvent));
+    const run = await h.deliver(queues.eventsInbound, processor);
+    expect(run.error).toBeUndefined();
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+    expect(await h.peek(queues.eventsFeedback)).toHaveLength(1);
+}
+
+async function expectedFeedback(created: CreatedInstance, template: string): Promise<Buffer> {
+    const props = await h.container.getBlobClient(`ttd/fb-app/${created.instanceGuid}/instance.json`).getProperties();
+    const ref = parseInstanceSource(created.url, h.sim.appsUrl);
+    return Buffer.from(renderFeedback(template, feedbackValues(ref, props.metadata!.storedat)), 'utf8');
+}
+
+function sha256(data: Buffer): string {
+    return createHash('sha256').update(data).digest('hex');
+}
+
+async function feedbackElements(created: CreatedInstance) {
+    const instance = await h.sim.control.getInstance(created.id);
+    return (instance.data as { id: string; dataType: string; [k: string]: unknown }[]).filter(
+        (d) => d.dataType === 'feedback',
+    );
+}
+
+test('a task event: stored, feedback uploaded from the built-in template, process moved on, confirmed once', async () => {
+    const created = await createInTask();
+    await stored(created);
+
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeUndefined();
+    const counters = h.sim.counters();
+    expect(counters.requests['apps.postData']).toEqual({ '201': 1 });
+    expect(counters.requests['apps.processNext']).toEqual({ '200': 1 });
+
+    const [element] = await feedbackElements(created);
+    expect(element).toMatchObject({ contentType: 'text/xml', filename: 'feedback.xml', createdBy: '405003309' });
+    const xml = await expectedFeedback(created, readFileSync(defaultTemplatePath(), 'utf8'));
+    expect(xml.toString()).toContain(`<instanceId>${created.id}</instanceId>`);
+    expect(xml.toString()).not.toMatch(/\{\{/);
+    expect(await h.sim.control.contentDigest(element.id)).toMatchObject({ size: xml.length, sha256: sha256(xml) });
+    const instance = await h.sim.control.getInstance(created.id);
+    expect((instance.process as { ended?: string }).ended).toBeTruthy();
+
+    expect(fieldsOf(steps(run.logs, 'feedback-uploaded')[0].message)).toMatchObject({
+        instanceId: created.id,
+        dataElementId: element.id,
+        bytes: String(xml.length),
+    });
+    expect(fieldsOf(steps(run.logs, 'process-moved')[0].message)).toMatchObject({ from: 'Task_2', to: 'ended' });
+    expect(fieldsOf(steps(run.logs, 'queued-next')[0].message).queue).toBe(queues.eventsConfirmation);
+
+    expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+
+    // The process.completed event that moving on published: only the new feedback element is downloaded.
+    const completed = (await h.sim.control.listEvents()).find(
+        (e) => e.type === 'app.instance.process.completed' && e.source === created.url,
+    );
+    expect(completed).toBeDefined();
+    await h.enqueue(completed);
+    const again = await h.deliver(queues.eventsInbound, processor);
+    expect(again.error).toBeUndefined();
+    expect(steps(again.logs, 'data-stored').map((l) => fieldsOf(l.message).dataElementId)).toEqual([element.id]);
+    expect(fieldsOf(steps(again.logs, 'instance-stored')[0].message)).toMatchObject({ elements: '2', downloaded: '1' });
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+});
+
+test('a repeat after the instance moved on uploads nothing and moves nothing, and still hands on', async () => {
+    const created = await createInTask();
+    await stored(created);
+    const message = (await h.peek(queues.eventsFeedback))[0];
+    expect((await h.deliver(queues.eventsFeedback, feedback)).error).toBeUndefined();
+    await h.clearQueues();
+
+    await h.enqueue(message, queues.eventsFeedback);
+    const repeat = await h.deliver(queues.eventsFeedback, feedback);
+    expect(repeat.error).toBeUndefined();
+    expect(fieldsOf(steps(repeat.logs, 'feedback-skipped')[0].message).reason).toBe('already uploaded');
+    expect(fieldsOf(steps(repeat.logs, 'process-next-skipped')[0].message).reason).toBe('the process has ended');
+    expect(h.sim.counters().requests['apps.postData']).toEqual({ '201': 1 });
+    expect(h.sim.counters().requests['apps.processNext']).toEqual({ '200': 1 });
+    expect(await feedbackElements(created)).toHaveLength(1);
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([message]);
+});
+
+test('a repeat after the upload but before process/next moves the process on without a second upload', async () => {
+    const created = await createInTask();
+    await stored(created);
+    const message = (await h.peek(queues.eventsFeedback))[0];
+    await h.sim.control.addFault({ endpoint: 'apps.processNext', status: 503, times: 1 });
+    const first = await h.deliver(queues.eventsFeedback, feedback);
+    expect(first.error).toBeDefined();
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+
+    await h.enqueue(message, queues.eventsFeedback);
+    const second = await h.deliver(queues.eventsFeedback, feedback);
+    expect(second.error).toBeUndefined();
+    expect(fieldsOf(steps(second.logs, 'feedback-skipped')[0].message).reason).toBe('already uploaded');
+    expect(steps(second.logs, 'process-moved')).toHaveLength(1);
+    expect(h.sim.counters().requests['apps.postData']).toEqual({ '201': 1 });
+    expect(h.sim.counters().requests['apps.processNext']).toEqual({ '503': 1, '200': 1 });
+    expect(await feedbackElements(created)).toHaveLength(1);
+});
+
+/** Holds the next call to `endpoint` in the simulator, ends the process meanwhile, then lets the call through. */
+async function endProcessDuring(created: CreatedInstance, endpoint: string): Promise<void> {
+    const fault = await h.sim.control.addFault({ endpoint, latencyMs: 600, times: 1 });
+    const deadline = Date.now() + 10_000;
+    while ((await h.sim.control.listFaults()).find((f) => f.id === fault.id)?.hits !== 1) {
+        if (Date.now() > deadline) throw new Error(`${endpoint} was not called`);
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    await h.sim.control.moveProcess(created.id, { to: 'completed', publish: false });
+}
+
+test('409 from POST data ("no current task") after the process ended meanwhile counts as done', async () => {
+    const created = await createInTask();
+    await stored(created);
+    const running = h.deliver(queues.eventsFeedback, feedback);
+    await endProcessDuring(created, 'apps.postData');
+    const run = await running;
+    expect(run.error).toBeUndefined();
+    expect(h.sim.counters().requests['apps.postData']).toEqual({ '409': 1 });
+    expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
+    expect(fieldsOf(steps(run.logs, 'feedback-skipped')[0].message).reason).toMatch(
+        /HTTP 409: No current task: Cannot create data element without a current task; the process has ended/,
+    );
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+});
+
+test('409 from process/next after the process ended meanwhile counts as done', async () => {
+    const created = await createInTask();
+    await stored(created);
+    const running = h.deliver(queues.eventsFeedback, feedback);
+    await endProcessDuring(created, 'apps.processNext');
+    const run = await running;
+    expect(run.error).toBeUndefined();
+    expect(h.sim.counters().requests['apps.postData']).toEqual({ '201': 1 });
+    expect(h.sim.counters().requests['apps.processNext']).toEqual({ '409': 1 });
+    expect(fieldsOf(steps(run.logs, 'process-next-skipped')[0].message).reason).toMatch(/the process has ended/);
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+});
+
+test('a 409 while the process still stands in the task is an error', async () => {
+    const created = await createInTask();
+    await stored(created);
+    await h.sim.control.addFault({
+        endpoint: 'apps.postData',
+        status: 409,
+        body: { title: 'Conflict', status: 409, detail: 'Max count of data elements reached' },
+    });
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeDefined();
+    expect((run.error as Error).message).toMatch(/Max count.*has not moved on/);
+    expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+});
+
+test('when the process is already in another task, neither feedback nor process/next happens', async () => {
+    const created = await createInTask(['Task_2', 'Task_3'], 'Task_3');
+    await stored(created);
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeUndefined();
+    expect(fieldsOf(steps(run.logs, 'feedback-skipped')[0].message).reason).toBe(
+        'the process is in Task_3, not Task_2',
+    );
+    expect(h.sim.counters().requests['apps.postData']).toBeUndefined();
+    expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+});
+
+test('a template from FeedbackTemplatePath, with values XML-escaped', async () => {
+    const file = join(templateDir, 'custom.xml');
+    writeFileSync(
+        file,
+        '<?xml version="1.0"?>\n<receipt app="{{app}}" org="{{ org }}">{{instanceId}} at {{receivedAt}}</receipt>\n',
+    );
+    const services: Services = h.servicesWith({ FeedbackTemplatePath: file });
+    const created = await createInTask();
+    await stored(created);
+    const run = await h.deliver(
+        queues.eventsFeedback,
+        createEventsFeedback(() => services),
+    );
+    expect(run.error).toBeUndefined();
+    const [element] = await feedbackElements(created);
+    const xml = await expectedFeedback(created, readFileSync(file, 'utf8'));
+    expect(xml.toString()).toMatch(
+        /^<\?xml version="1.0"\?>\n<receipt app="fb-app" org="ttd">\d+\/[0-9a-f-]{36} at 20/,
+    );
+    expect(await h.sim.control.contentDigest(element.id)).toMatchObject({ size: xml.length, sha256: sha256(xml) });
+});
+
+test('without feedback settings EventsFeedback only hands on, without a request', async () => {
+    const services = h.servicesWith({ FeedbackEventType: undefined, FeedbackDataType: undefined });
+    const created = await createInTask();
+    await h.enqueue(eventOf(created, taskEvent), queues.eventsFeedback);
+    const run = await h.deliver(
+        queues.eventsFeedback,
+        createEventsFeedback(() => services),
+    );
+    expect(run.error).toBeUndefined();
+    expect(fieldsOf(steps(run.logs, 'feedback-skipped')[0].message).reason).toBe('feedback is not configured');
+    expect(h.sim.counters().requests).toEqual({});
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+});
+
+test('feedback for an instance that was never stored fails loudly and changes nothing', async () => {
+    const created = await createInTask();
+    await h.enqueue(eventOf(created, taskEvent), queues.eventsFeedback);
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeInstanceOf(InstanceNotStoredError);
+    expect(h.sim.counters().requests).toEqual({});
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+});

@@ -1,0 +1,284 @@
+import { createEventsConfirmation } from '../../../functions/eventsConfirmation';
+import { createEventsProcessor } from '../../../functions/eventsProcessor';
+import { generatedDigest } from '../../../dev/simulator/dataGenerator';
+import { type CreatedInstance } from '../../../dev/simulator/types';
+import { queues } from '../../../shared/names';
+import {
+    blobNames,
+    blobSha256,
+    blobText,
+    eventFor,
+    eventOf,
+    fieldsOf,
+    startHarness,
+    steps,
+    type Harness,
+} from './harness';
+
+/* The instance pipeline end to end without feedback: processor, then confirmation, against Azurite and the simulator. */
+
+jest.setTimeout(60_000);
+
+let h: Harness;
+let processor: ReturnType<typeof createEventsProcessor>;
+let confirmation: ReturnType<typeof createEventsConfirmation>;
+
+beforeAll(async () => {
+    h = await startHarness();
+    processor = createEventsProcessor(() => h.services);
+    confirmation = createEventsConfirmation(() => h.services);
+});
+
+afterAll(() => h?.stop());
+
+beforeEach(async () => {
+    await h.sim.control.reset();
+    await h.clearQueues();
+});
+
+const unicodeName = 'søknad æøå ✓.pdf';
+
+function createSubmission(): Promise<CreatedInstance> {
+    return h.sim.control.createInstance({
+        app: 'pipeline-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [
+            {
+                dataType: 'model',
+                contentType: 'application/xml',
+                filename: 'skjema.xml',
+                content: '<skjema><navn>Åse</navn></skjema>',
+            },
+            {
+                dataType: 'attachment',
+                contentType: 'application/pdf',
+                filename: unicodeName,
+                size: 300_000,
+                seed: 'pdf',
+            },
+            { dataType: 'empty', contentType: 'text/plain', filename: 'empty.txt', size: 0 },
+        ],
+    });
+}
+
+test('an instance is stored element by element, instance.json last, confirmed once, with a log line per step', async () => {
+    const created = await createSubmission();
+    const event = eventOf(created);
+    await h.enqueue(event);
+
+    const processed = await h.deliver(queues.eventsInbound, processor, 1);
+    expect(processed.error).toBeUndefined();
+
+    const folder = `ttd/pipeline-app/${created.instanceGuid}`;
+    const [xml, pdf, empty] = created.dataElements;
+    expect(await blobNames(h.container)).toEqual(
+        [`${folder}/instance.json`, ...created.dataElements.map((d) => `${folder}/data/${d.id}`)].sort(),
+    );
+    // Each data blob as Altinn serves it: bytes, Content-Type, Content-Disposition and ASCII metadata.
+    expect(await blobText(h.container, `${folder}/data/${xml.id}`)).toBe('<skjema><navn>Åse</navn></skjema>');
+    expect(await blobSha256(h.container, `${folder}/data/${pdf.id}`)).toBe(await generatedDigest('pdf', 300_000));
+    const pdfProps = await h.container.getBlobClient(`${folder}/data/${pdf.id}`).getProperties();
+    expect(pdfProps.contentLength).toBe(300_000);
+    expect(pdfProps.contentType).toBe('application/pdf');
+    expect(pdfProps.contentDisposition).toBe(
+        `attachment; filename="s_knad ___ _.pdf"; filename*=UTF-8''s%C3%B8knad%20%C3%A6%C3%B8%C3%A5%20%E2%9C%93.pdf`,
+    );
+    expect(pdfProps.metadata).toEqual({ datatype: 'attachment', filename: encodeURIComponent(unicodeName) });
+    expect(decodeURIComponent(pdfProps.metadata!.filename)).toBe(unicodeName);
+    const xmlProps = await h.container.getBlobClient(`${folder}/data/${xml.id}`).getProperties();
+    expect(xmlProps.contentType).toBe('application/xml');
+    expect(xmlProps.contentDisposition).toBe('attachment; filename="skjema.xml"');
+    const emptyProps = await h.container.getBlobClient(`${folder}/data/${empty.id}`).getProperties();
+    expect(emptyProps.contentLength).toBe(0);
+    expect(emptyProps.contentType).toBe('text/plain');
+
+    // instance.json: the app API's document as sent, newer than every data blob.
+    const instanceProps = await h.container.getBlobClient(`${folder}/instance.json`).getProperties();
+    expect(instanceProps.contentType).toBe('application/json');
+    const stored = JSON.parse(await blobText(h.container, `${folder}/instance.json`)) as Record<string, unknown>;
+    expect(stored).toEqual(await h.sim.control.getInstance(created.id));
+    expect(instanceProps.metadata).toMatchObject({
+        eventid: encodeURIComponent(event.id),
+        lastchanged: encodeURIComponent(String(stored.lastChanged)),
+        elements: '3',
+        bytes: String(300_000 + Buffer.byteLength('<skjema><navn>Åse</navn></skjema>')),
+    });
+
+    // Handed on to confirmation, the event unchanged (every attribute, including the extensions).
+    expect(await h.peek(queues.eventsFeedback)).toEqual([]);
+    const handedOn = await h.peek(queues.eventsConfirmation);
+    expect(handedOn).toHaveLength(1);
+    expect(JSON.parse(handedOn[0])).toEqual(event);
+    expect(Object.keys(JSON.parse(handedOn[0]) as object)).toEqual(Object.keys(event));
+
+    // One line per step, each with eventId and instanceId; bytes and durations where they mean something.
+    const lines = processed.logs.map((log) => log.message);
+    const fetchedLine = fieldsOf(steps(processed.logs, 'instance-fetched')[0].message);
+    expect(fetchedLine).toMatchObject({ eventId: event.id, instanceId: created.id, elements: '3', attempt: '1' });
+    expect(Number(fetchedLine.durationMs)).toBeGreaterThanOrEqual(0);
+    const dataLines = steps(processed.logs, 'data-stored').map((log) => fieldsOf(log.message));
+    expect(dataLines.map((f) => [f.dataElementId, f.bytes]).sort()).toEqual(
+        [
+            [xml.id, String(xml.size)],
+            [pdf.id, '300000'],
+            [empty.id, '0'],
+        ].sort(),
+    );
+    dataLines.forEach((f) => expect(f).toMatchObject({ eventId: event.id, instanceId: created.id }));
+    expect(fieldsOf(steps(processed.logs, 'instance-stored')[0].message)).toMatchObject({
+        eventId: event.id,
+        instanceId: created.id,
+        elements: '3',
+        downloaded: '3',
+    });
+    expect(fieldsOf(steps(processed.logs, 'queued-next')[0].message)).toMatchObject({
+        eventId: event.id,
+        queue: queues.eventsConfirmation,
+    });
+    expect(lines.findIndex((l) => l.startsWith('step=instance-stored'))).toBeGreaterThan(
+        Math.max(...lines.map((l, i) => (l.startsWith('step=data-stored') ? i : -1))),
+    );
+
+    expect(h.sim.counters().completes).toEqual({});
+    const confirmed = await h.deliver(queues.eventsConfirmation, confirmation, 1);
+    expect(confirmed.error).toBeUndefined();
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+    expect(fieldsOf(steps(confirmed.logs, 'confirmed')[0].message)).toMatchObject({
+        eventId: event.id,
+        instanceId: created.id,
+        elements: '3',
+        bytes: instanceProps.metadata!.bytes,
+    });
+    // Altinn now holds the owner's confirmation.
+    const after = await h.sim.control.getInstance(created.id);
+    expect(after.completeConfirmations).toEqual([expect.objectContaining({ stakeholderId: 'ttd' })]);
+});
+
+test('instance.json appears only after every data blob (watched while a download is slow)', async () => {
+    const created = await h.sim.control.createInstance({
+        app: 'order-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [
+            { dataType: 'a', size: 10_000, seed: 'a' },
+            { dataType: 'b', size: 20_000, seed: 'b' },
+            { dataType: 'slow', size: 30_000, seed: 'slow' },
+        ],
+    });
+    const slow = created.dataElements[2];
+    await h.sim.control.addFault({ endpoint: 'storage.getData', pathContains: slow.id, latencyMs: 1_000 });
+    await h.enqueue(eventOf(created));
+
+    const folder = `ttd/order-app/${created.instanceGuid}`;
+    const snapshots: string[][] = [];
+    let done = false;
+    const watching = (async () => {
+        while (!done) {
+            snapshots.push(await blobNames(h.container, folder));
+            await new Promise((r) => setTimeout(r, 20));
+        }
+    })();
+    const run = await h.deliver(queues.eventsInbound, processor);
+    done = true;
+    await watching;
+    snapshots.push(await blobNames(h.container, folder));
+
+    expect(run.error).toBeUndefined();
+    const dataNames = created.dataElements.map((d) => `${folder}/data/${d.id}`);
+    for (const snapshot of snapshots) {
+        if (snapshot.includes(`${folder}/instance.json`)) expect(snapshot).toEqual(expect.arrayContaining(dataNames));
+    }
+    // The watcher did see the in-between state: some data stored, no instance.json yet.
+    expect(snapshots.some((s) => s.length > 0 && !s.includes(`${folder}/instance.json`))).toBe(true);
+    expect(snapshots[snapshots.length - 1]).toContain(`${folder}/instance.json`);
+});
+
+test('a duplicate event downloads nothing again, also after complete moved the instance on', async () => {
+    const created = await createSubmission();
+    const event = eventOf(created);
+    await h.enqueue(event);
+    expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
+    expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
+    const before = h.sim.counters();
+    const storedBefore = await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`);
+
+    // The same event again (at-least-once delivery), and another event for the same instance.
+    await h.enqueue(event);
+    await h.enqueue(eventFor(created.url));
+    for (let i = 0; i < 2; i++) {
+        const run = await h.deliver(queues.eventsInbound, processor);
+        expect(run.error).toBeUndefined();
+        expect(steps(run.logs, 'instance-unchanged')).toHaveLength(1);
+        expect(steps(run.logs, 'data-stored')).toHaveLength(0);
+    }
+    const after = h.sim.counters();
+    expect(after.bytes['storage.getData']).toBe(before.bytes['storage.getData']);
+    expect(after.requests['storage.getData']).toEqual(before.requests['storage.getData']);
+    expect(after.requests['apps.getData']).toBeUndefined();
+    expect(after.requests['apps.getInstance']['200']).toBe(before.requests['apps.getInstance']['200'] + 2);
+    expect(await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`)).toBe(storedBefore);
+    // Still handed on (a confirmation may have been lost), and complete is idempotent in Altinn.
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(2);
+});
+
+test('a missing data blob is downloaded again even when instance.json lists it unchanged', async () => {
+    const created = await createSubmission();
+    await h.enqueue(eventOf(created));
+    expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
+    const pdf = created.dataElements[1];
+    await h.container.deleteBlob(`ttd/pipeline-app/${created.instanceGuid}/data/${pdf.id}`);
+
+    await h.enqueue(eventOf(created));
+    const run = await h.deliver(queues.eventsInbound, processor);
+    expect(run.error).toBeUndefined();
+    expect(steps(run.logs, 'data-stored').map((l) => fieldsOf(l.message).dataElementId)).toEqual([pdf.id]);
+    expect(await blobSha256(h.container, `ttd/pipeline-app/${created.instanceGuid}/data/${pdf.id}`)).toBe(
+        await generatedDigest('pdf', 300_000),
+    );
+});
+
+test('an instance without data elements is stored and confirmed', async () => {
+    const created = await h.sim.control.createInstance({ app: 'empty-app', process: 'completed', publish: true });
+    await h.enqueue(eventOf(created));
+    expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
+    expect(await blobNames(h.container, `ttd/empty-app/${created.instanceGuid}`)).toEqual([
+        `ttd/empty-app/${created.instanceGuid}/instance.json`,
+    ]);
+    expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+});
+
+test('the validation event and types not configured are dropped with a log line, without a request', async () => {
+    const created = await createSubmission();
+    await h.enqueue({
+        specversion: '1.0',
+        id: 'validation-1',
+        source: `${h.sim.platformUrl}/events/api/v1/subscriptions/1`,
+        type: 'platform.events.validatesubscription',
+    });
+    await h.enqueue(eventFor(created.url, 'app.instance.created', 'created-1'));
+    for (const id of ['validation-1', 'created-1']) {
+        const run = await h.deliver(queues.eventsInbound, processor);
+        expect(run.error).toBeUndefined();
+        expect(fieldsOf(steps(run.logs, 'event-skipped')[0].message)).toMatchObject({
+            eventId: id,
+            reason: 'type not processed',
+        });
+    }
+    expect(h.sim.counters().requests).toEqual({});
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+});
+
+test('a message that is not a CloudEvent is refused at error level and not retried', async () => {
+    await h.enqueue('this is not json');
+    await h.enqueue({ specversion: '1.0', id: 'no-source', type: 'app.instance.process.completed' });
+    for (let i = 0; i < 2; i++) {
+        const run = await h.deliver(queues.eventsInbound, processor);
+        expect(run.error).toBeUndefined();
+        expect(run.logs).toEqual([
+            expect.objectContaining({ level: 'error', message: expect.stringMatching(/^step=refused /) }),
+        ]);
+    }
+    expect(h.sim.counters().requests).toEqual({});
+});
