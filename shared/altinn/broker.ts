@@ -1,0 +1,209 @@
+/**
+ * Altinn 3 Broker ("filetransfer"), the recipient side (altinn-api.md §5): list, overview,
+ * download (single Range) and confirm download. Every call goes through the one Altinn HTTP
+ * client, so tokens, retries and the origin rule are the same as everywhere else. Broker needs
+ * the scope altinn:broker.read in MaskinportenScopes (the token provider asks for all
+ * configured scopes at once, and the exchange copies them into the Altinn token).
+ */
+import type { AppConfig } from '../config';
+import type { StepLogger } from '../log';
+import type { AltinnHttp, AltinnResponse, AltinnTokenProvider } from './http';
+import { decodeJwtClaims } from './jwt';
+
+export const BROKER_READ_SCOPE = 'altinn:broker.read';
+
+/** FileTransferStatusExt, as Broker's JsonStringEnumConverter writes it. */
+export type FileTransferStatus =
+    | 'Initialized'
+    | 'UploadStarted'
+    | 'UploadProcessing'
+    | 'Published'
+    | 'Cancelled'
+    | 'AllConfirmedDownloaded'
+    | 'Purged'
+    | 'Failed';
+
+/** RecipientFileTransferStatusExt. */
+export type RecipientFileTransferStatus = 'Initialized' | 'DownloadStarted' | 'DownloadConfirmed';
+
+export interface FileTransferRecipient {
+    /** e.g. "0192:991825827" */
+    recipient: string;
+    /** A RecipientFileTransferStatus; typed string since Broker may add values. */
+    currentRecipientFileTransferStatusCode: string;
+    currentRecipientFileTransferStatusText?: string;
+    currentRecipientFileTransferStatusChanged?: string;
+}
+
+/** FileTransferOverviewExt (camelCase). Only the fields this system relies on are typed strictly. */
+export interface FileTransferOverview {
+    fileTransferId: string;
+    resourceId: string;
+    fileName: string;
+    fileTransferSize: number;
+    /** A FileTransferStatus; typed string since Broker may add values. */
+    fileTransferStatus: string;
+    /** MD5 of the file as lowercase hex, when the sender gave one (or Broker computed it); null otherwise. */
+    checksum?: string | null;
+    sendersFileTransferReference?: string | null;
+    sender?: string;
+    recipients: FileTransferRecipient[];
+    [field: string]: unknown;
+}
+
+/** The overview, parsed, and the response body exactly as Broker sent it (stored as filetransfer.json). */
+export interface OverviewResponse {
+    overview: FileTransferOverview;
+    raw: string;
+}
+
+export interface ListQuery {
+    resourceId: string;
+    status?: FileTransferStatus;
+    recipientStatus?: RecipientFileTransferStatus;
+}
+
+/** Broker answers at most this many ids per list call (the newest). */
+export const BROKER_LIST_LIMIT = 100;
+
+export interface CallOptions {
+    logger?: StepLogger;
+    signal?: AbortSignal;
+}
+
+export interface BrokerClient {
+    /** `{platform}/broker/api/v1/filetransfer`: the base of every call, and the `source` of Broker's events. */
+    readonly fileTransferBase: string;
+    /** GET /filetransfer?resourceId=…: file transfer ids (at most 100). */
+    list(query: ListQuery, options?: CallOptions): Promise<string[]>;
+    /** GET /filetransfer/{id}. */
+    overview(fileTransferId: string, options?: CallOptions): Promise<OverviewResponse>;
+    /** GET /filetransfer/{id}/download, from `offset` on (Range: bytes={offset}-) when offset > 0. */
+    download(fileTransferId: string, offset: number, options?: CallOptions): Promise<AltinnResponse>;
+    /** POST /filetransfer/{id}/confirmdownload; resolves with the (2xx) status. Idempotent in Broker. */
+    confirmDownload(fileTransferId: string, options?: CallOptions): Promise<number>;
+}
+
+/** A Broker answer this system cannot use (not JSON of the documented shape). Not transient. */
+export class BrokerResponseError extends Error {
+    readonly transient = false;
+    constructor(message: string) {
+        super(message);
+        this.name = 'BrokerResponseError';
+    }
+}
+
+export function fileTransferBase(config: Pick<AppConfig, 'platformBaseUrl'>): string {
+    return `${config.platformBaseUrl}/broker/api/v1/filetransfer`;
+}
+
+export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'platformBaseUrl'>): BrokerClient {
+    const base = fileTransferBase(config);
+    const item = (id: string) => `${base}/${encodeURIComponent(id)}`;
+
+    return {
+        fileTransferBase: base,
+
+        async list(query, options = {}) {
+            const url = new URL(base);
+            url.searchParams.set('resourceId', query.resourceId);
+            // Query enums bind case-insensitively in ASP.NET; send the names Broker itself writes.
+            if (query.status) url.searchParams.set('status', query.status);
+            if (query.recipientStatus) url.searchParams.set('recipientStatus', query.recipientStatus);
+            const ids = await http.getJson<unknown>(url, withHints(options));
+            if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+                throw new BrokerResponseError(`GET ${base} did not answer a JSON array of file transfer ids`);
+            }
+            return ids;
+        },
+
+        async overview(fileTransferId, options = {}) {
+            const url = item(fileTransferId);
+            const { text } = await http.requestText({
+                url,
+                method: 'GET',
+                headers: { accept: 'application/json' },
+                maxBytes: 1024 * 1024,
+                ...withHints(options),
+            });
+            return { overview: parseOverview(text, url), raw: text };
+        },
+
+        download(fileTransferId, offset, options = {}) {
+            const headers: Record<string, string> = { accept: 'application/octet-stream' };
+            if (offset > 0) headers.range = `bytes=${offset}-`;
+            return http.stream(`${item(fileTransferId)}/download`, { headers, ...withHints(options) });
+        },
+
+        async confirmDownload(fileTransferId, options = {}) {
+            const { status } = await http.requestText({
+                url: `${item(fileTransferId)}/confirmdownload`,
+                method: 'POST',
+                // Broker keys confirmations by (transfer, caller) and answers a repeat like the first call.
+                retryable: true,
+                body: '',
+                ...withHints(options),
+            });
+            return status;
+        },
+    };
+}
+
+function withHints(options: CallOptions): CallOptions {
+    return {
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+    };
+}
+
+export function parseOverview(text: string, url = 'the file transfer overview'): FileTransferOverview {
+    let value: unknown;
+    try {
+        value = JSON.parse(text);
+    } catch {
+        throw new BrokerResponseError(`${url}: the overview is not valid JSON`);
+    }
+    const o = value as Partial<FileTransferOverview> | null;
+    const problems: string[] = [];
+    if (!o || typeof o !== 'object' || Array.isArray(o)) throw new BrokerResponseError(`${url}: not a JSON object`);
+    if (typeof o.fileTransferId !== 'string') problems.push('fileTransferId');
+    if (typeof o.resourceId !== 'string') problems.push('resourceId');
+    if (typeof o.fileName !== 'string') problems.push('fileName');
+    if (typeof o.fileTransferSize !== 'number' || !Number.isSafeInteger(o.fileTransferSize) || o.fileTransferSize < 0)
+        problems.push('fileTransferSize');
+    if (typeof o.fileTransferStatus !== 'string') problems.push('fileTransferStatus');
+    if (o.checksum !== undefined && o.checksum !== null && typeof o.checksum !== 'string') problems.push('checksum');
+    if (!Array.isArray(o.recipients)) problems.push('recipients');
+    if (problems.length) {
+        throw new BrokerResponseError(`${url}: the overview lacks or mistypes ${problems.join(', ')}`);
+    }
+    return o as FileTransferOverview;
+}
+
+/** Digits of an organisation number, from "0192:991825827", "991825827" or the event subject URN. */
+export function organisationNumberOf(text: string | undefined): string | undefined {
+    if (!text) return undefined;
+    const match = /^(?:urn:altinn:organization:identifier-no:|0192:)?(\d{9})$/.exec(text.trim());
+    return match?.[1];
+}
+
+/** The status Broker holds for this recipient, or undefined when the overview does not list it. */
+export function recipientStatusOf(
+    overview: FileTransferOverview,
+    organisationNumber: string | undefined,
+): string | undefined {
+    if (!organisationNumber) return undefined;
+    return overview.recipients.find((r) => organisationNumberOf(r.recipient) === organisationNumber)
+        ?.currentRecipientFileTransferStatusCode;
+}
+
+/**
+ * The organisation the Altinn token speaks for (its `urn:altinn:orgNumber` claim): Broker decides
+ * who the caller is from the token, so this is "us" as Broker sees it. Read without verifying:
+ * it is our own token, fresh from the exchange.
+ */
+export async function callerOrganisationNumber(tokens: AltinnTokenProvider): Promise<string | undefined> {
+    const claims = decodeJwtClaims(await tokens.getAltinnToken());
+    const value = claims?.['urn:altinn:orgNumber'];
+    return typeof value === 'string' ? organisationNumberOf(value) : undefined;
+}
