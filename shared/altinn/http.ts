@@ -35,7 +35,7 @@ export interface AltinnTokenProvider {
 }
 
 /** A body that can be sent again (string, bytes, or a factory called per attempt), or a stream that cannot. */
-export type RequestBody = string | Uint8Array | Readable | (() => string | Uint8Array);
+export type RequestBody = string | Uint8Array | Readable | (() => string | Uint8Array | Promise<string | Uint8Array>);
 
 export interface AltinnRequest {
     /** Default GET. */
@@ -168,7 +168,7 @@ export function createAltinnHttp(
                     path: `${url.pathname}${url.search}`,
                     method,
                     headers: buildHeaders(request.headers, token),
-                    body: typeof request.body === 'function' ? request.body() : request.body,
+                    body: typeof request.body === 'function' ? await request.body() : request.body,
                     signal: request.signal,
                 });
                 const status = response.statusCode;

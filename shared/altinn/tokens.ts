@@ -4,11 +4,12 @@
  * reach a log line or an error message.
  */
 import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 import type { AppConfig, MaskinportenConfig } from '../config';
 import { logStep, type StepLogger } from '../log';
 import { AltinnHttpError } from './errors';
 import { createAltinnHttp, type AltinnHttp, type AltinnHttpConfig, type AltinnTokenProvider } from './http';
-import { decodeJwtClaims, signJwtRs256, type JwtHeader } from './jwt';
+import { decodeJwtClaims } from './jwt';
 import { loadSigningKey, type SigningKey } from './signingKey';
 
 const GRANT_LIFETIME_S = 60; // Maskinporten allows at most 120
@@ -46,23 +47,21 @@ export class TokenError extends Error {
 }
 
 /** A signed JWT grant (RFC 7523) as Maskinporten wants it: x5c or kid, aud = issuer + '/', exp - iat = 60 s, fresh jti. */
-export function createGrant(
+export async function createGrant(
     maskinporten: Pick<MaskinportenConfig, 'baseUrl' | 'clientId' | 'scopes'>,
     key: SigningKey,
     nowMs: number = Date.now(),
-): string {
+): Promise<string> {
     if (!key.kid && !key.x5c?.length) throw new Error('A Maskinporten grant needs a kid or an x5c certificate');
-    const header: JwtHeader = key.kid ? { alg: key.alg, kid: key.kid } : { alg: key.alg, x5c: key.x5c };
     const iat = Math.floor(nowMs / 1000);
-    const claims = {
-        aud: `${maskinporten.baseUrl}/`,
-        iss: maskinporten.clientId,
-        scope: maskinporten.scopes.join(' '),
-        iat,
-        exp: iat + GRANT_LIFETIME_S,
-        jti: randomUUID(),
-    };
-    return signJwtRs256(header, claims, key.privateKey);
+    return new SignJWT({ scope: maskinporten.scopes.join(' ') })
+        .setProtectedHeader(key.kid ? { alg: key.alg, kid: key.kid } : { alg: key.alg, x5c: key.x5c })
+        .setAudience(`${maskinporten.baseUrl}/`)
+        .setIssuer(maskinporten.clientId)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + GRANT_LIFETIME_S)
+        .setJti(randomUUID())
+        .sign(key.privateKey);
 }
 
 interface Cached {
@@ -138,10 +137,10 @@ export function createTokenProvider(
                 auth: 'none',
                 retryable: true, // each attempt signs a new grant (new jti), so a resend is never a reused grant
                 headers: { 'content-type': 'application/x-www-form-urlencoded' },
-                body: () =>
+                body: async () =>
                     new URLSearchParams({
                         grant_type: JWT_BEARER,
-                        assertion: createGrant(config.maskinporten, signing, now()),
+                        assertion: await createGrant(config.maskinporten, signing, now()),
                     }).toString(),
             });
         } catch (error) {

@@ -1,4 +1,5 @@
-import { verify } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { jwtVerify, UnsecuredJWT } from 'jose';
 import { loadConfig } from '../../../shared/config';
 import { createAltinnStack, type AltinnStack } from '../../../shared/altinn';
 import { createAltinnHttp, type AltinnHttp } from '../../../shared/altinn/http';
@@ -13,9 +14,9 @@ const signingKey = parseSigningKey(keyPem, { setting: 'MaskinportenKey' });
 const clientId = 'client-1234';
 const scopes = ['altinn:serviceowner/instances.read', 'altinn:serviceowner/instances.write'];
 
+/** A token that only the fake issues and checks (by identity): unsigned, but with a real exp claim. */
 function fakeJwt(claims: Record<string, unknown>): string {
-    const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    return `${part({ alg: 'RS256', typ: 'JWT' })}.${part(claims)}.c2lnbmF0dXJl`;
+    return new UnsecuredJWT(claims).encode();
 }
 
 interface FakeAltinnOptions {
@@ -45,7 +46,21 @@ async function fakeAltinn(options: FakeAltinnOptions = {}) {
         server: undefined as unknown as TestServer,
     };
     const now = () => Math.floor(Date.now() / 1000);
-    state.server = await startServer((request, response, body) => {
+    /** The grant's claims if it is one the real Maskinporten would take from this client, else undefined. */
+    async function verifiedGrant(assertion: string): Promise<Record<string, unknown> | undefined> {
+        try {
+            const { payload } = await jwtVerify(assertion, key.publicKey, {
+                algorithms: ['RS256'],
+                audience: `${state.server.origin}/`,
+                issuer: clientId,
+                requiredClaims: ['iat', 'exp', 'jti', 'scope'],
+            });
+            return payload;
+        } catch {
+            return undefined;
+        }
+    }
+    const handle = async (request: IncomingMessage, response: ServerResponse, body: string): Promise<void> => {
         const bearer = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
         if (request.method === 'POST' && request.url === '/token') {
             const form = new URLSearchParams(body);
@@ -53,22 +68,14 @@ async function fakeAltinn(options: FakeAltinnOptions = {}) {
             state.assertions.push(assertion);
             const failure = options.tokenFailures?.shift();
             if (failure) return json(response, failure, { error: 'server_error', error_description: 'busy' });
-            const [header, payload, signature] = assertion.split('.');
-            const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, number | string>;
+            const claims = await verifiedGrant(assertion);
             const valid =
                 form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' &&
-                verify(
-                    'sha256',
-                    Buffer.from(`${header}.${payload}`),
-                    key.publicKey,
-                    Buffer.from(signature, 'base64url'),
-                ) &&
-                claims.aud === `${state.server.origin}/` &&
-                claims.iss === clientId &&
+                claims !== undefined &&
                 claims.scope === scopes.join(' ') &&
                 (claims.exp as number) - (claims.iat as number) <= 120 &&
                 !state.jtis.has(claims.jti as string);
-            state.jtis.add(claims.jti as string);
+            if (claims) state.jtis.add(claims.jti as string);
             if (!valid)
                 return json(response, 400, { error: 'invalid_grant', error_description: 'MP-110 Invalid assertion' });
             state.grants++;
@@ -88,12 +95,16 @@ async function fakeAltinn(options: FakeAltinnOptions = {}) {
             state.altinnTokens.add(token);
             state.issued.push(token);
             response.writeHead(200, { 'content-type': options.quoted === false ? 'text/plain' : 'application/json' });
-            return response.end(options.quoted === false ? token : JSON.stringify(token));
+            response.end(options.quoted === false ? token : JSON.stringify(token));
+            return;
         }
         if (request.url === '/api/thing') {
             return state.altinnTokens.has(bearer) ? json(response, 200, { ok: true }) : json(response, 401, {});
         }
         json(response, 404, {});
+    };
+    state.server = await startServer((request, response, body) => {
+        handle(request, response, body).catch((error: unknown) => response.destroy(error as Error));
     });
     return state;
 }
