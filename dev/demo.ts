@@ -20,7 +20,7 @@ const app = 'demo-app';
 const brokerResource = 'ttd-demo-broker';
 const applicants = ['Kari Nordmann', 'Ola Nordmann', 'Åse Ødegård'];
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const result = await probe();
@@ -28,6 +28,25 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
         if (Date.now() > deadline) throw new Error(`demo: timed out after ${timeoutMs / 1000} s waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 500));
     }
+}
+
+/** Drops subscription requests into add-subscriptions, as an operator would from Storage Explorer. */
+export async function dropSubscriptionFiles(blobs: BlobServiceClient, requests: Record<string, object>): Promise<void> {
+    const add = blobs.getContainerClient(containers.addSubscriptions);
+    await add.createIfNotExists();
+    for (const [name, request] of Object.entries(requests)) {
+        const text = JSON.stringify(request, null, 2);
+        await add.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
+    }
+}
+
+/** Resolves once Altinn (the simulator) holds `count` validated subscriptions to the webhook. */
+export function subscriptionsValidated(sim: Simulator, webhook: string, count: number, timeoutMs: number) {
+    return until(`${count} subscription(s) to be registered and validated through the webhook`, timeoutMs, async () => {
+        const subscriptions = await sim.control.listSubscriptions();
+        const validated = subscriptions.filter((s) => s.validated && s.endPoint === webhook);
+        return validated.length >= count ? validated : undefined;
+    });
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -50,18 +69,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             typeFilter: 'no.altinn.broker.published',
         },
     };
-    const add = blobs.getContainerClient(containers.addSubscriptions);
-    await add.createIfNotExists();
-    for (const [name, request] of Object.entries(requests)) {
-        const text = JSON.stringify(request, null, 2);
-        await add.getBlockBlobClient(name).upload(text, Buffer.byteLength(text));
-        say(`demo: dropped ${containers.addSubscriptions}/${name}`);
-    }
-    await until('both subscriptions to be registered and validated through the webhook', timeoutMs, async () => {
-        const subscriptions = await sim.control.listSubscriptions();
-        const validated = subscriptions.filter((s) => s.validated && s.endPoint === webhook);
-        return validated.length >= 2 ? validated : undefined;
-    });
+    await dropSubscriptionFiles(blobs, requests);
+    for (const name of Object.keys(requests)) say(`demo: dropped ${containers.addSubscriptions}/${name}`);
+    await subscriptionsValidated(sim, webhook, 2, timeoutMs);
     say('demo: subscriptions registered in Altinn and validated; see container active-subscriptions');
 
     const created: CreatedInstance[] = [];

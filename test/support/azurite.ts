@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../dev/ports';
 import { connectionStringFor } from '../../dev/storageConnection';
 
 /** A private Azurite for one test suite: its own ports and an empty in-memory store. */
@@ -13,20 +14,7 @@ export interface AzuriteInstance {
     stop(): Promise<void>;
 }
 
-export { connectionStringFor };
-
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = createServer();
-        server.unref();
-        server.on('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-            const address = server.address();
-            const port = typeof address === 'object' && address ? address.port : 0;
-            server.close(() => resolve(port));
-        });
-    });
-}
+export { connectionStringFor, freePort };
 
 function azuriteBin(): string {
     return join(__dirname, '..', '..', 'node_modules', 'azurite', 'dist', 'src', 'azurite.js');
