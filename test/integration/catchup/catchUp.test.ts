@@ -319,3 +319,19 @@ it('several apps: one log line each, each with its own cursor; one failing app d
     expect((await cursor('third-app'))?.after).toBe(results[2].after);
     expect(await queuedEvents()).toHaveLength(3);
 });
+
+it('a damaged cursor stops that app with a message that says how to fix it, and is never overwritten', async () => {
+    const state = stack.container(containers.state);
+    await state.createIfNotExists();
+    const name = cursorBlobName('ttd', 'apps-test');
+    await state.getBlockBlobClient(name).upload('{"after": ""}', 13);
+    await completeInstances(1, 'apps-test', false);
+    const { context, logs } = invocationContext('a');
+    const result = await catchUpApp(freshDeps(), { org: 'ttd', app: 'apps-test' }, context);
+    expect(result.stopped).toBe('error');
+    expect(logs.find((log) => log.level === 'error')?.message).toMatch(
+        /catch-up\/ttd\/apps-test.json has an .*after.* that is not a non-empty string; fix it .* or delete it to start again/,
+    );
+    expect(await getBlob(state, name)).toBe('{"after": ""}');
+    expect(await queuedEvents()).toEqual([]);
+});
