@@ -82,10 +82,9 @@ describe('failure policy', () => {
         await h.enqueue(eventFor(source, 'app.instance.process.completed', 'gone-1'));
         const run = await h.deliver(queues.eventsInbound, processor);
         expect(run.error).toBeUndefined();
-        expect(run.logs).toContainEqual({
-            level: 'warning',
-            message: expect.stringMatching(/^step=instance-gone eventId=gone-1 instanceId=50001001\/[0-9a-f-]{36} /),
-        });
+        const gone = steps(run.logs, 'instance-gone');
+        expect(gone.map((log) => log.level)).toEqual(['warning']);
+        expect(gone[0].message).toMatch(/^step=instance-gone eventId=gone-1 instanceId=50001001\/[0-9a-f-]{36} /);
         expect(h.sim.counters().requests['apps.getInstance']).toEqual({ '404': 1 });
         expect(await blobNames(h.container)).toEqual([]);
         expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
@@ -111,9 +110,9 @@ describe('failure policy', () => {
         expect(message).toContain(readOnly.clientId);
         expect(message).toContain('"altinn:serviceowner/instances.write"');
         expect(message).toContain('HTTP 403');
-        expect(steps(run.logs, 'failed')).toEqual([
-            expect.objectContaining({ level: 'error', message: expect.stringContaining(readOnly.clientId) }),
-        ]);
+        const failed = steps(run.logs, 'failed');
+        expect(failed.map((log) => log.level)).toEqual(['error']);
+        expect(failed[0].message).toContain(readOnly.clientId);
         await expectNothingStoredOrQueued(created);
     });
 

@@ -276,9 +276,8 @@ test('a message that is not a CloudEvent is refused at error level and not retri
     for (let i = 0; i < 2; i++) {
         const run = await h.deliver(queues.eventsInbound, processor);
         expect(run.error).toBeUndefined();
-        expect(run.logs).toEqual([
-            expect.objectContaining({ level: 'error', message: expect.stringMatching(/^step=refused /) }),
-        ]);
+        expect(run.logs.map((log) => log.level)).toEqual(['error']);
+        expect(run.logs[0].message).toMatch(/^step=refused /);
     }
     expect(h.sim.counters().requests).toEqual({});
 });

@@ -1,0 +1,96 @@
+import { InvocationContext } from '@azure/functions';
+import { acceptInstanceEvent, acceptQueuedEvent, queueAfterStore } from '../../../shared/instances/pipeline';
+import { ByteCountError, ByteCounter } from '../../../shared/instances/store';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+function context(triggerMetadata?: Record<string, unknown>) {
+    const logs: { level: string; message: string }[] = [];
+    const ctx = new InvocationContext({
+        functionName: 'test',
+        invocationId: 'i',
+        triggerMetadata,
+        logHandler: (level, ...args) => logs.push({ level, message: args.map(String).join(' ') }),
+    });
+    return { ctx, logs };
+}
+
+const event = {
+    specversion: '1.0',
+    id: 'e-1',
+    source: 'https://ttd.apps.example/ttd/app/instances/1/0f5d3a28-7cde-4d6c-a7a2-2d8d1b2d8a11',
+    type: 'app.instance.process.completed',
+    resource: 'urn:altinn:resource:app_ttd_app',
+    data: { n: 1 },
+};
+
+test('a parsed queue message becomes the event, its JSON text and the attempt from dequeueCount', () => {
+    // The library lets the payload's id overwrite the metadata's: the attempt is read from dequeueCount only.
+    const { ctx } = context({ dequeueCount: 3, id: event.id, queueTrigger: event });
+    const message = acceptQueuedEvent(event, ctx)!;
+    expect(message.event).toBe(event);
+    expect(JSON.parse(message.text)).toEqual(event);
+    expect(Object.keys(JSON.parse(message.text) as object)).toEqual(Object.keys(event));
+    expect(message.fields).toEqual({ eventId: 'e-1', attempt: 3 });
+});
+
+test.each([
+    ['a string that was not JSON', 'not json'],
+    ['a number', 123],
+    ['an object without a source', { ...event, source: undefined }],
+])('%s is refused at error level', (_what, item) => {
+    const { ctx, logs } = context({ dequeueCount: 1 });
+    expect(acceptQueuedEvent(item, ctx)).toBeUndefined();
+    expect(logs.map((log) => log.level)).toEqual(['error']);
+    expect(logs[0].message).toMatch(/^step=refused reason="not a CloudEvent: /);
+});
+
+test('an instance event carries eventId and instanceId in its log fields; a forged source is refused', () => {
+    const { ctx, logs } = context();
+    const message = acceptQueuedEvent(event, ctx)!;
+    expect(acceptInstanceEvent(message, 'https://ttd.apps.example', ctx)?.fields).toEqual({
+        eventId: 'e-1',
+        instanceId: '1/0f5d3a28-7cde-4d6c-a7a2-2d8d1b2d8a11',
+        attempt: undefined,
+    });
+    expect(acceptInstanceEvent(message, 'https://other.apps.example', ctx)).toBeUndefined();
+    expect(logs.map((log) => log.level)).toEqual(['error']);
+    expect(logs[0].message).toMatch(/^step=refused eventId=e-1 reason=/);
+});
+
+test('the feedback event type goes to events-feedback, everything else to events-confirmation', () => {
+    const config = { feedback: { eventType: 'app.instance.process.movedTo.Task_2', dataType: 'fb' } };
+    expect(queueAfterStore({ ...event, type: 'app.instance.process.movedTo.Task_2' } as never, config)).toBe(
+        'events-feedback',
+    );
+    expect(queueAfterStore(event as never, config)).toBe('events-confirmation');
+    expect(queueAfterStore({ ...event, type: 'app.instance.process.movedTo.Task_2' } as never, {})).toBe(
+        'events-confirmation',
+    );
+});
+
+describe('ByteCounter', () => {
+    const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+    test('passes exactly the expected bytes', async () => {
+        const counter = new ByteCounter('d', 6);
+        await pipeline(Readable.from([Buffer.from('abc'), Buffer.from('def')]), counter, sink());
+        expect(counter.bytes).toBe(6);
+    });
+    test('fails at the end when bytes are missing', async () => {
+        await expect(pipeline(Readable.from([Buffer.from('abc')]), new ByteCounter('d', 6), sink())).rejects.toThrow(
+            new ByteCountError('d', 6, 3, true),
+        );
+    });
+    test('fails at the first byte too many, before the rest is read', async () => {
+        let pulled = 0;
+        const source = new Readable({
+            highWaterMark: 1,
+            read() {
+                pulled++;
+                this.push(pulled > 100 ? null : Buffer.alloc(4));
+            },
+        });
+        await expect(pipeline(source, new ByteCounter('d', 6), sink())).rejects.toThrow(/more than its size of 6/);
+        expect(pulled).toBeLessThan(10);
+    });
+});
