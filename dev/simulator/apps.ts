@@ -54,8 +54,8 @@ function caller(principal: Principal): string {
     return principal.orgNumber ?? principal.org ?? 'unknown';
 }
 
-function getInstance(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx);
+async function getInstance(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -91,7 +91,7 @@ export async function sendDataElement(ctx: RequestContext, element: DataElementR
 }
 
 async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -129,7 +129,7 @@ async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
 
 /** DataController.Create (legacy, [Obsolete] but used by the AOS): 400s are plain strings for old clients. */
 async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -210,8 +210,8 @@ async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
     sendJson(ctx.res, 201, json, { Location: dataSelfLinks(core.origins, instance, element).apps });
 }
 
-function getProcess(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx);
+async function getProcess(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -227,8 +227,8 @@ function getProcess(core: SimCore, ctx: RequestContext): void {
     sendJson(ctx.res, 200, appProcessStateJson(instance));
 }
 
-function processNext(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx);
+async function processNext(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -253,7 +253,7 @@ function processNext(core: SimCore, ctx: RequestContext): void {
 }
 
 async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -297,8 +297,8 @@ async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
 }
 
 /** Storage's AddCompleteConfirmation through the app: adds the org's confirmation once; idempotent. */
-function complete(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx);
+async function complete(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }

@@ -12,12 +12,12 @@ import { type Principal, type TokenKind, nowSeconds, orgNumberFromConsumer } fro
 const TRUSTED_PROVIDERS = ['maskinporten', 'id-porten', 'altinnstudio'];
 
 /** The caller, or undefined after answering 401. Altinn tokens are validated without clock skew. */
-export function authenticate(
+export async function authenticate(
     core: SimCore,
     ctx: RequestContext,
     kinds: TokenKind[] = ['altinn'],
-): Principal | undefined {
-    const result = core.tokens.verify(bearerToken(ctx.req), kinds);
+): Promise<Principal | undefined> {
+    const result = await core.tokens.verify(bearerToken(ctx.req), kinds);
     if (!result.ok) {
         core.log(`401 ${ctx.endpoint}: ${result.reason}`);
         sendUnauthorized(ctx.res, bearerToken(ctx.req) ? 'invalid_token' : undefined);
@@ -30,7 +30,7 @@ export function hasScope(principal: Principal, ...anyOf: string[]): boolean {
     return anyOf.some((scope) => principal.scopes.includes(scope));
 }
 
-function exchange(core: SimCore, ctx: RequestContext): void {
+async function exchange(core: SimCore, ctx: RequestContext): Promise<void> {
     if (ctx.req.headers['x-altinn-enterpriseuser-authentication'] !== undefined) {
         sendProblem(ctx.res, 410, 'Enterprise user authentication is no longer supported.');
         return;
@@ -47,7 +47,7 @@ function exchange(core: SimCore, ctx: RequestContext): void {
     }
     // Only Maskinporten is simulated; an ID-porten or Studio token can never validate here.
     const result =
-        provider === 'maskinporten' ? core.tokens.verify(bearerToken(ctx.req), ['maskinporten'], 10) : undefined;
+        provider === 'maskinporten' ? await core.tokens.verify(bearerToken(ctx.req), ['maskinporten'], 10) : undefined;
     if (!result?.ok) {
         core.log(`401 exchange: ${result ? result.reason : `provider ${provider} not simulated`}`);
         sendUnauthorized(ctx.res);
@@ -83,7 +83,7 @@ function exchange(core: SimCore, ctx: RequestContext): void {
     claims.nbf = now;
     claims.exp = now + core.options.altinnTokenLifetimeSeconds;
     core.counters.exchanges += 1;
-    sendNegotiatedString(ctx.req, ctx.res, 200, core.tokens.issueAltinn(claims));
+    sendNegotiatedString(ctx.req, ctx.res, 200, await core.tokens.issueAltinn(claims));
 }
 
 export function authenticationRoutes(core: SimCore): RouteDefinition[] {
@@ -111,7 +111,7 @@ export function authenticationRoutes(core: SimCore): RouteDefinition[] {
             method: 'GET',
             path: '/authentication/api/v1/openid/.well-known/openid-configuration/jwks',
             endpoint: 'authentication.metadata',
-            handler: (ctx) => sendJson(ctx.res, 200, core.tokens.jwks('altinn')),
+            handler: async (ctx) => sendJson(ctx.res, 200, await core.tokens.jwks('altinn')),
         },
     ];
 }

@@ -147,8 +147,8 @@ function parseOffset(text: string | null): Date | undefined | 'invalid' {
     return Number.isNaN(date.getTime()) ? 'invalid' : date;
 }
 
-function list(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx, ['altinn', 'maskinporten']);
+async function list(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx, ['altinn', 'maskinporten']);
     if (!principal) {
         return;
     }
@@ -196,12 +196,12 @@ function list(core: SimCore, ctx: RequestContext): void {
     );
 }
 
-function lookup(
+async function lookup(
     core: SimCore,
     ctx: RequestContext,
     scopes: string[],
-): { transfer: FileTransferRecord; caller: string } | undefined {
-    const principal = authenticate(core, ctx, ['altinn', 'maskinporten']);
+): Promise<{ transfer: FileTransferRecord; caller: string } | undefined> {
+    const principal = await authenticate(core, ctx, ['altinn', 'maskinporten']);
     if (!principal) {
         return undefined;
     }
@@ -222,8 +222,8 @@ function lookup(
     return { transfer, caller };
 }
 
-function overview(core: SimCore, ctx: RequestContext, details: boolean): void {
-    const found = lookup(core, ctx, [READ, WRITE]);
+async function overview(core: SimCore, ctx: RequestContext, details: boolean): Promise<void> {
+    const found = await lookup(core, ctx, [READ, WRITE]);
     if (!found) {
         return;
     }
@@ -249,7 +249,7 @@ function setRecipientStatus(transfer: FileTransferRecord, caller: string, status
 }
 
 async function download(core: SimCore, ctx: RequestContext): Promise<void> {
-    const found = lookup(core, ctx, [READ]);
+    const found = await lookup(core, ctx, [READ]);
     if (!found) {
         return;
     }
@@ -288,8 +288,8 @@ async function download(core: SimCore, ctx: RequestContext): Promise<void> {
     }
 }
 
-function confirm(core: SimCore, ctx: RequestContext): void {
-    const found = lookup(core, ctx, [READ]);
+async function confirm(core: SimCore, ctx: RequestContext): Promise<void> {
+    const found = await lookup(core, ctx, [READ]);
     if (!found) {
         return;
     }

@@ -234,7 +234,7 @@ function ownedSubscription(core: SimCore, ctx: RequestContext, principal: Princi
 }
 
 async function subscriptions(core: SimCore, ctx: RequestContext): Promise<void> {
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -281,8 +281,8 @@ function ilike(pattern: string, value: string): boolean {
 }
 
 /** AppController.GetForOrg and getappevents_v2. */
-function query(core: SimCore, ctx: RequestContext): void {
-    const principal = authenticate(core, ctx);
+async function query(core: SimCore, ctx: RequestContext): Promise<void> {
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }
@@ -371,7 +371,7 @@ function query(core: SimCore, ctx: RequestContext): void {
  * accepts that header without checking it and requires a valid Altinn token whose org owns the source.
  */
 async function publish(core: SimCore, ctx: RequestContext): Promise<void> {
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return;
     }

@@ -1,7 +1,15 @@
 import { createPublicKey, randomUUID, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+    decodeJwt,
+    decodeProtectedHeader,
+    errors,
+    jwtVerify,
+    type JWTPayload,
+    type ProtectedHeaderParameters,
+} from 'jose';
 import { type SimCore } from './core';
 import { readBody, mediaType, sendJson } from './http';
-import { decodeJwt, isRsaAlg, verifyJwtSignature } from './jwt';
+import { isRsaAlg, RSA_ALGS } from './jwt';
 import { type RouteDefinition, type RequestContext } from './router';
 import { type RegisteredClient } from './state';
 import { consumerClaim, nowSeconds } from './tokens';
@@ -81,7 +89,7 @@ function reject(code: string, description: string): never {
     throw new GrantError('invalid_grant', `${code} ${description}`.trim());
 }
 
-function keyForGrant(client: RegisteredClient, header: Record<string, unknown>): KeyObject {
+function keyForGrant(client: RegisteredClient, header: ProtectedHeaderParameters): KeyObject {
     if (Array.isArray(header.x5c)) {
         const leaf: unknown = header.x5c[0];
         let cert: X509Certificate;
@@ -108,40 +116,101 @@ function keyForGrant(client: RegisteredClient, header: Record<string, unknown>):
     return reject('MP-120', 'Invalid assertion. The JWT header needs x5c or kid');
 }
 
-/** Checks a grant and answers the access token; throws GrantError with the OAuth error otherwise. */
-function grant(core: SimCore, assertion: string): Record<string, unknown> {
-    const decoded = decodeJwt(assertion);
-    if (!decoded) {
+/** Header and claims, read before verification: iss names the client, x5c or kid its key. */
+function decodeGrant(assertion: string): { header: ProtectedHeaderParameters; payload: JWTPayload } {
+    try {
+        return { header: decodeProtectedHeader(assertion), payload: decodeJwt(assertion) };
+    } catch {
         return reject('', 'Invalid assertion. Not a signed JWT');
     }
-    const { header, payload } = decoded;
+}
+
+function rejectAudience(aud: unknown, audience: string): never {
+    return reject('MP-110', `Invalid assertion. Invalid audience ${JSON.stringify(aud)}; expected ${audience}`);
+}
+
+function rejectClaims(payload: JWTPayload): void {
+    const unknown = Object.keys(payload).filter((claim) => !ALLOWED_CLAIMS.has(claim));
+    if (unknown.length > 0) {
+        reject('', `Invalid assertion. Claims not allowed: ${unknown.join(', ')}`);
+    }
+}
+
+function rejectIat(): never {
+    return reject('MP-130', `Invalid assertion. iat must be within ${CLOCK_SKEW_SECONDS} s of the server clock`);
+}
+
+function rejectExpired(): never {
+    return reject('MP-130', 'Invalid assertion. The JWT is expired');
+}
+
+/**
+ * jose checks the signature with the client's key, the alg, that aud includes ours, and that iat
+ * and exp are present and exp has not passed (no clock tolerance). Its failures become the MP code
+ * that Maskinporten gives the same fault.
+ */
+async function verifyGrant(assertion: string, key: KeyObject, audience: string): Promise<JWTPayload> {
+    try {
+        const { payload } = await jwtVerify(assertion, key, {
+            algorithms: [...RSA_ALGS],
+            audience,
+            requiredClaims: ['iat', 'exp'],
+        });
+        return payload;
+    } catch (err) {
+        if (err instanceof errors.JWTExpired) {
+            return rejectExpired();
+        }
+        if (err instanceof errors.JWTClaimValidationFailed) {
+            if (err.claim === 'aud') {
+                return rejectAudience(err.payload.aud, audience);
+            }
+            if (err.claim === 'iat') {
+                return rejectIat();
+            }
+            if (err.claim === 'exp') {
+                return rejectExpired();
+            }
+            // A claim the grant may not carry at all, such as an nbf in the future.
+            rejectClaims(err.payload);
+            return reject('', `Invalid assertion. ${err.message}`);
+        }
+        if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
+            return reject('', 'Invalid assertion. Not a signed JWT');
+        }
+        if (err instanceof errors.JWSSignatureVerificationFailed) {
+            return reject('MP-120', 'Invalid assertion. Signature verification failed');
+        }
+        // Such as an RSA key under 2048 bits, which jose refuses as Maskinporten does.
+        return reject('MP-120', `Invalid assertion. ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
+
+/** Checks a grant and answers the access token; throws GrantError with the OAuth error otherwise. */
+async function grant(core: SimCore, assertion: string): Promise<Record<string, unknown>> {
+    const decoded = decodeGrant(assertion);
+    const { header } = decoded;
     if (!isRsaAlg(header.alg)) {
         return reject('MP-120', `Invalid assertion. Unsupported alg ${String(header.alg)}; use RS256, RS384 or RS512`);
     }
-    const client = typeof payload.iss === 'string' ? core.state.clients.get(payload.iss) : undefined;
+    const iss = decoded.payload.iss;
+    const client = typeof iss === 'string' ? core.state.clients.get(iss) : undefined;
     if (!client) {
-        return reject('MP-100', `Invalid assertion. Client not found: ${String(payload.iss)}`);
-    }
-    if (!verifyJwtSignature(decoded, keyForGrant(client, header))) {
-        return reject('MP-120', 'Invalid assertion. Signature verification failed');
+        return reject('MP-100', `Invalid assertion. Client not found: ${String(iss)}`);
     }
     const audience = core.tokens.maskinportenIssuer;
-    const aud = payload.aud;
-    if (!(aud === audience || (Array.isArray(aud) && aud.length === 1 && aud[0] === audience))) {
-        return reject('MP-110', `Invalid assertion. Invalid audience ${JSON.stringify(aud)}; expected ${audience}`);
+    const payload = await verifyGrant(assertion, keyForGrant(client, header), audience);
+    // jose takes an aud array that includes ours; Maskinporten wants exactly one audience.
+    if (Array.isArray(payload.aud) && payload.aud.length !== 1) {
+        return rejectAudience(payload.aud, audience);
     }
-    const unknown = Object.keys(payload).filter((claim) => !ALLOWED_CLAIMS.has(claim));
-    if (unknown.length > 0) {
-        return reject('', `Invalid assertion. Claims not allowed: ${unknown.join(', ')}`);
-    }
+    rejectClaims(payload);
     const now = nowSeconds();
-    if (typeof payload.iat !== 'number' || Math.abs(payload.iat - now) > CLOCK_SKEW_SECONDS) {
-        return reject('MP-130', `Invalid assertion. iat must be within ${CLOCK_SKEW_SECONDS} s of the server clock`);
+    const { iat, exp } = payload as { iat: number; exp: number }; // present and numbers: jose checked
+    if (Math.abs(iat - now) > CLOCK_SKEW_SECONDS) {
+        return rejectIat();
     }
-    if (typeof payload.exp !== 'number' || payload.exp <= now) {
-        return reject('MP-130', 'Invalid assertion. The JWT is expired');
-    }
-    if (payload.exp - payload.iat > MAX_LIFETIME_SECONDS) {
+    if (exp - iat > MAX_LIFETIME_SECONDS) {
         return reject('MP-130', `Invalid assertion. exp - iat exceeds ${MAX_LIFETIME_SECONDS} s`);
     }
     if (typeof payload.scope !== 'string' || payload.scope.trim() === '') {
@@ -155,9 +224,9 @@ function grant(core: SimCore, assertion: string): Record<string, unknown> {
             `Invalid scope. Client ${client.clientId} has no access to scope(s): ${missing.join(' ')}`,
         );
     }
-    // Without a jti, the whole assertion is the grant that may not be used twice.
-    const grantId =
-        typeof payload.jti === 'string' ? `${client.clientId}:${payload.jti}` : `assertion:${decoded.signingInput}`;
+    // Without a jti, the signed header and claims are the grant that may not be used twice.
+    const signingInput = assertion.slice(0, assertion.lastIndexOf('.'));
+    const grantId = typeof payload.jti === 'string' ? `${client.clientId}:${payload.jti}` : `assertion:${signingInput}`;
     for (const [id, forgetAt] of core.state.usedGrants) {
         if (forgetAt < Date.now()) {
             core.state.usedGrants.delete(id);
@@ -166,7 +235,7 @@ function grant(core: SimCore, assertion: string): Record<string, unknown> {
     if (core.state.usedGrants.has(grantId)) {
         return reject('MP-012', 'Grant is used before');
     }
-    core.state.usedGrants.set(grantId, (payload.exp + CLOCK_SKEW_SECONDS + 60) * 1000);
+    core.state.usedGrants.set(grantId, (exp + CLOCK_SKEW_SECONDS + 60) * 1000);
 
     const lifetime = core.options.maskinportenTokenLifetimeSeconds;
     const claims: Record<string, unknown> = {
@@ -184,7 +253,7 @@ function grant(core: SimCore, assertion: string): Record<string, unknown> {
     }
     core.counters.grant(client.clientId);
     return {
-        access_token: core.tokens.issueMaskinporten(claims),
+        access_token: await core.tokens.issueMaskinporten(claims),
         token_type: 'Bearer',
         expires_in: lifetime,
         scope: scopes.join(' '),
@@ -211,7 +280,7 @@ async function token(core: SimCore, ctx: RequestContext): Promise<void> {
         return;
     }
     try {
-        sendJson(ctx.res, 200, grant(core, assertion), { 'Cache-Control': 'no-store' });
+        sendJson(ctx.res, 200, await grant(core, assertion), { 'Cache-Control': 'no-store' });
     } catch (err) {
         if (err instanceof GrantError) {
             core.log(`maskinporten grant rejected: ${err.message}`);
@@ -251,7 +320,7 @@ export function maskinportenRoutes(core: SimCore): RouteDefinition[] {
             method: 'GET',
             path: '/jwk',
             endpoint: 'maskinporten.metadata',
-            handler: (ctx) => sendJson(ctx.res, 200, core.tokens.jwks('maskinporten')),
+            handler: async (ctx) => sendJson(ctx.res, 200, await core.tokens.jwks('maskinporten')),
         },
     ];
 }

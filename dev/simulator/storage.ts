@@ -13,12 +13,12 @@ import { type RequestContext, type RouteDefinition } from './router';
 const base = '/storage/api/v1/instances/{partyId:int}/{instanceGuid:guid}';
 
 /* The texts of Storage's 400/404 answers are not in the contract document; these are the simulator's. */
-function lookup(core: SimCore, ctx: RequestContext) {
+async function lookup(core: SimCore, ctx: RequestContext) {
     if (Number(ctx.params.partyId) === 0) {
         sendJsonString(ctx.res, 400, 'Missing parameter value: instanceOwnerPartyId can not be 0');
         return undefined;
     }
-    const principal = authenticate(core, ctx);
+    const principal = await authenticate(core, ctx);
     if (!principal) {
         return undefined;
     }
@@ -38,15 +38,15 @@ function lookup(core: SimCore, ctx: RequestContext) {
     return instance;
 }
 
-function getInstance(core: SimCore, ctx: RequestContext): void {
-    const instance = lookup(core, ctx);
+async function getInstance(core: SimCore, ctx: RequestContext): Promise<void> {
+    const instance = await lookup(core, ctx);
     if (instance) {
         sendJson(ctx.res, 200, instanceJson(core.origins, instance, 'storage'));
     }
 }
 
 async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
-    const instance = lookup(core, ctx);
+    const instance = await lookup(core, ctx);
     if (!instance) {
         return;
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createSigningKey, decodeJwt, publicJwk, signJwt, verifyJwtSignature, type SigningKey } from './jwt';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { createSigningKey, publicJwk, type SigningKey } from './jwt';
 import { type Origins } from './types';
 
 /*
@@ -47,6 +48,26 @@ export function nowSeconds(): number {
     return Math.floor(Date.now() / 1000);
 }
 
+/** Why jwtVerify refused one of our tokens, for the log. */
+function rejectionReason(err: unknown): string {
+    if (err instanceof errors.JWTExpired) {
+        return 'expired';
+    }
+    if (err instanceof errors.JWTClaimValidationFailed) {
+        if (err.claim === 'iss') {
+            return `issuer ${String(err.payload.iss)} not trusted`;
+        }
+        return err.claim === 'nbf' ? 'not yet valid' : err.claim === 'exp' ? 'expired' : err.message;
+    }
+    if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JOSEAlgNotAllowed) {
+        return 'bad signature';
+    }
+    if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) {
+        return 'not a JWT';
+    }
+    return `not verifiable: ${err instanceof Error ? err.message : String(err)}`;
+}
+
 export class TokenService {
     constructor(
         private readonly origins: Origins,
@@ -70,59 +91,49 @@ export class TokenService {
         return `${this.origins.platformUrl}/authentication/api/v1/openid/`;
     }
 
-    jwks(kind: TokenKind): { keys: Record<string, unknown>[] } {
-        return { keys: [publicJwk(kind === 'maskinporten' ? this.maskinportenKey : this.altinnKey)] };
+    async jwks(kind: TokenKind): Promise<{ keys: JWK[] }> {
+        return { keys: [await publicJwk(kind === 'maskinporten' ? this.maskinportenKey : this.altinnKey)] };
     }
 
-    issueMaskinporten(claims: Record<string, unknown>): string {
-        return signJwt(
-            { alg: 'RS256', kid: this.maskinportenKey.kid, typ: 'at+jwt' },
-            { iss: this.maskinportenIssuer, ...claims },
-            this.maskinportenKey.privateKey,
-        );
+    issueMaskinporten(claims: Record<string, unknown>): Promise<string> {
+        return new SignJWT({ iss: this.maskinportenIssuer, ...claims })
+            .setProtectedHeader({ alg: 'RS256', kid: this.maskinportenKey.kid, typ: 'at+jwt' })
+            .sign(this.maskinportenKey.privateKey);
     }
 
-    issueAltinn(claims: Record<string, unknown>): string {
-        return signJwt(
-            { alg: 'RS256', kid: this.altinnKey.kid, typ: 'JWT' },
-            { ...claims, iss: this.altinnIssuer },
-            this.altinnKey.privateKey,
-        );
+    issueAltinn(claims: Record<string, unknown>): Promise<string> {
+        return new SignJWT({ ...claims, iss: this.altinnIssuer })
+            .setProtectedHeader({ alg: 'RS256', kid: this.altinnKey.kid, typ: 'JWT' })
+            .sign(this.altinnKey.privateKey);
     }
 
     /** Signature by our key of an accepted kind, our issuer, and exp/nbf within `skewSeconds`. */
-    verify(token: string | undefined, accepted: TokenKind[], skewSeconds = 0): VerifyResult {
+    async verify(token: string | undefined, accepted: TokenKind[], skewSeconds = 0): Promise<VerifyResult> {
         if (!token) {
             return { ok: false, reason: 'no bearer token' };
         }
-        const decoded = decodeJwt(token);
-        if (!decoded) {
+        let kid: unknown;
+        try {
+            kid = decodeProtectedHeader(token).kid;
+        } catch {
             return { ok: false, reason: 'not a JWT' };
         }
         const kind: TokenKind | undefined =
-            decoded.header.kid === this.maskinportenKey.kid
-                ? 'maskinporten'
-                : decoded.header.kid === this.altinnKey.kid
-                  ? 'altinn'
-                  : undefined;
+            kid === this.maskinportenKey.kid ? 'maskinporten' : kid === this.altinnKey.kid ? 'altinn' : undefined;
         if (!kind || !accepted.includes(kind)) {
-            return { ok: false, reason: `signing key ${String(decoded.header.kid)} not trusted here` };
+            return { ok: false, reason: `signing key ${String(kid)} not trusted here` };
         }
         const key = kind === 'maskinporten' ? this.maskinportenKey : this.altinnKey;
-        if (decoded.header.alg !== 'RS256' || !verifyJwtSignature(decoded, key.publicKey)) {
-            return { ok: false, reason: 'bad signature' };
-        }
-        const claims = decoded.payload;
-        const issuer = kind === 'maskinporten' ? this.maskinportenIssuer : this.altinnIssuer;
-        if (claims.iss !== issuer) {
-            return { ok: false, reason: `issuer ${String(claims.iss)} not trusted` };
-        }
-        const now = nowSeconds();
-        if (typeof claims.exp !== 'number' || claims.exp + skewSeconds <= now) {
-            return { ok: false, reason: 'expired' };
-        }
-        if (typeof claims.nbf === 'number' && claims.nbf - skewSeconds > now) {
-            return { ok: false, reason: 'not yet valid' };
+        let claims: JWTPayload;
+        try {
+            ({ payload: claims } = await jwtVerify(token, key.publicKey, {
+                algorithms: ['RS256'],
+                issuer: kind === 'maskinporten' ? this.maskinportenIssuer : this.altinnIssuer,
+                requiredClaims: ['exp'],
+                clockTolerance: skewSeconds,
+            }));
+        } catch (err) {
+            return { ok: false, reason: rejectionReason(err) };
         }
         const principal: Principal = { kind, scopes: scopesOf(claims), claims };
         if (kind === 'altinn') {

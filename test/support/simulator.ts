@@ -1,8 +1,9 @@
 import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
+import { SignJWT, type JWTHeaderParameters } from 'jose';
 import forge from 'node-forge';
-import { signJwt, type RsaAlg } from '../../dev/simulator/jwt';
+import { type RsaAlg } from '../../dev/simulator/jwt';
 import { startSimulator, type Simulator } from '../../dev/simulator/simulator';
 import { type ClientRegistration, type SimulatorOptions } from '../../dev/simulator/types';
 
@@ -101,15 +102,16 @@ export interface GrantOptions {
     /** null leaves jti out. */
     jti?: string | null;
     claims?: Record<string, unknown>;
-    header?: Record<string, unknown>;
+    /** Merged over the header; a key set to undefined is left out. */
+    header?: Partial<JWTHeaderParameters>;
     signingKey?: KeyObject;
 }
 
 /** A JWT-bearer grant as the AOS (x5c) or Altinn's client (kid) builds it. */
-export function signGrant(creds: ClientCredentials, options: GrantOptions): string {
+export function signGrant(creds: ClientCredentials, options: GrantOptions): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
     const iat = options.iat ?? now;
-    const header: Record<string, unknown> = { alg: options.alg ?? 'RS256' };
+    const header: JWTHeaderParameters = { alg: options.alg ?? 'RS256' };
     if ((options.mode ?? 'x5c') === 'x5c') {
         header.x5c = [creds.certificateDer];
     } else {
@@ -124,7 +126,9 @@ export function signGrant(creds: ClientCredentials, options: GrantOptions): stri
         ...(options.jti === null ? {} : { jti: options.jti ?? randomUUID() }),
         ...options.claims,
     };
-    return signJwt({ ...header, ...options.header }, payload, options.signingKey ?? creds.privateKey);
+    return new SignJWT(payload)
+        .setProtectedHeader({ ...header, ...options.header })
+        .sign(options.signingKey ?? creds.privateKey);
 }
 
 export async function postGrant(sim: Simulator, assertion: string): Promise<Response> {
@@ -136,7 +140,7 @@ export async function postGrant(sim: Simulator, assertion: string): Promise<Resp
 }
 
 export async function maskinportenToken(sim: Simulator, creds: ClientCredentials, scopes: string[]): Promise<string> {
-    const response = await postGrant(sim, signGrant(creds, { aud: `${sim.maskinportenUrl}/`, scopes }));
+    const response = await postGrant(sim, await signGrant(creds, { aud: `${sim.maskinportenUrl}/`, scopes }));
     if (response.status !== 200) {
         throw new Error(`grant failed: ${response.status} ${await response.text()}`);
     }

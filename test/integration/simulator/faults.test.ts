@@ -177,8 +177,8 @@ describe('every endpoint name can be faulted', () => {
         });
         const json = { ...bearer(token), 'Content-Type': 'application/json' };
         const calls: Record<string, () => Promise<Response>> = {
-            'maskinporten.token': () =>
-                postGrant(sim, signGrant(creds, { aud: `${sim.maskinportenUrl}/`, scopes: SERVICEOWNER_SCOPES })),
+            'maskinporten.token': async () =>
+                postGrant(sim, await signGrant(creds, { aud: `${sim.maskinportenUrl}/`, scopes: SERVICEOWNER_SCOPES })),
             'maskinporten.metadata': () => fetch(`${sim.maskinportenUrl}/jwk`),
             'authentication.exchange': () =>
                 fetch(`${sim.platformUrl}/authentication/api/v1/exchange/maskinporten`, { headers: bearer(mp) }),

@@ -3,8 +3,10 @@ import { parseRange } from '../../../dev/simulator/content';
 import { generatedBytes, generatedDigest, generatedStream } from '../../../dev/simulator/dataGenerator';
 import { subscriptionMatches } from '../../../dev/simulator/eventDelivery';
 import { contentDisposition, filenameFromContentDisposition, isLoopbackHost } from '../../../dev/simulator/http';
-import { createSigningKey, decodeJwt, signJwt, verifyJwtSignature } from '../../../dev/simulator/jwt';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { createSigningKey } from '../../../dev/simulator/jwt';
 import { Router } from '../../../dev/simulator/router';
+import { TokenService } from '../../../dev/simulator/tokens';
 import { type Subscription } from '../../../dev/simulator/types';
 
 // RSA key generation can be slow on a loaded machine.
@@ -86,21 +88,69 @@ describe('isLoopbackHost', () => {
     });
 });
 
-describe('jwt', () => {
-    it('signs and verifies RS256/384/512 and detects tampering', async () => {
-        const key = await createSigningKey('k');
-        const other = await createSigningKey('o');
-        for (const alg of ['RS256', 'RS384', 'RS512']) {
-            const token = signJwt({ alg, kid: 'k' }, { a: 1 }, key.privateKey);
-            const decoded = decodeJwt(token);
-            expect(decoded?.header).toEqual({ alg, kid: 'k' });
-            expect(decoded && verifyJwtSignature(decoded, key.publicKey)).toBe(true);
-            expect(decoded && verifyJwtSignature(decoded, other.publicKey)).toBe(false);
-            const tampered = decodeJwt(token.replace(/\.[^.]+\./, `.${Buffer.from('{"a":2}').toString('base64url')}.`));
-            expect(tampered && verifyJwtSignature(tampered, key.publicKey)).toBe(false);
-        }
-        expect(decodeJwt('a.b')).toBeUndefined();
-        expect(decodeJwt('!!.!!.!!')).toBeUndefined();
+describe('TokenService', () => {
+    const origins = {
+        platformUrl: 'http://127.0.0.1:5101',
+        appsUrl: 'http://127.0.0.1:5102',
+        maskinportenUrl: 'http://127.0.0.1:5103',
+    };
+    const now = () => Math.floor(Date.now() / 1000);
+    let tokens: TokenService;
+    beforeAll(async () => {
+        tokens = await TokenService.create(origins);
+    });
+
+    it('verifies its own tokens of the accepted kinds, with the claims as principal', async () => {
+        const altinn = await tokens.issueAltinn({ scope: 'a b', 'urn:altinn:org': 'ttd', exp: now() + 60 });
+        const result = await tokens.verify(altinn, ['altinn']);
+        expect(result).toMatchObject({ ok: true, principal: { kind: 'altinn', scopes: ['a', 'b'], org: 'ttd' } });
+        expect(await tokens.verify(altinn, ['maskinporten'])).toMatchObject({ ok: false });
+        const mp = await tokens.issueMaskinporten({
+            scope: 's',
+            consumer: { authority: 'iso6523-actorid-upis', ID: '0192:910000001' },
+            exp: now() + 60,
+        });
+        expect(decodeProtectedHeader(mp)).toEqual({ alg: 'RS256', kid: tokens.maskinportenKey.kid, typ: 'at+jwt' });
+        expect(await tokens.verify(mp, ['altinn', 'maskinporten'])).toMatchObject({
+            ok: true,
+            principal: { kind: 'maskinporten', orgNumber: '910000001' },
+        });
+    });
+
+    it('refuses a tampered, foreign-signed, expired, not yet valid or garbage token', async () => {
+        const token = await tokens.issueAltinn({ scope: 'a', exp: now() + 60 });
+        const [header, , signature] = token.split('.');
+        const claims = Buffer.from(JSON.stringify({ scope: 'a b', exp: now() + 60 })).toString('base64url');
+        expect(await tokens.verify(`${header}.${claims}.${signature}`, ['altinn'])).toEqual({
+            ok: false,
+            reason: 'bad signature',
+        });
+        const stranger = await createSigningKey(tokens.altinnKey.kid);
+        const forged = await new SignJWT({ iss: tokens.altinnIssuer, exp: now() + 60 })
+            .setProtectedHeader({ alg: 'RS256', kid: tokens.altinnKey.kid })
+            .sign(stranger.privateKey);
+        expect(await tokens.verify(forged, ['altinn'])).toEqual({ ok: false, reason: 'bad signature' });
+        const expired = await tokens.issueAltinn({ exp: now() - 5 });
+        expect(await tokens.verify(expired, ['altinn'])).toEqual({ ok: false, reason: 'expired' });
+        expect(await tokens.verify(expired, ['altinn'], 10)).toMatchObject({ ok: true });
+        const early = await tokens.issueAltinn({ nbf: now() + 30, exp: now() + 60 });
+        expect(await tokens.verify(early, ['altinn'])).toEqual({ ok: false, reason: 'not yet valid' });
+        expect(await tokens.verify(await tokens.issueAltinn({}), ['altinn'])).toEqual({
+            ok: false,
+            reason: 'expired',
+        });
+        expect(await tokens.verify('a.b', ['altinn'])).toEqual({ ok: false, reason: 'not a JWT' });
+        expect(await tokens.verify(undefined, ['altinn'])).toEqual({ ok: false, reason: 'no bearer token' });
+    });
+
+    it('publishes JWKS that verify its tokens', async () => {
+        const token = await tokens.issueMaskinporten({ exp: now() + 60 });
+        const jwks = await tokens.jwks('maskinporten');
+        expect(jwks.keys).toEqual([
+            expect.objectContaining({ kty: 'RSA', kid: tokens.maskinportenKey.kid, use: 'sig', alg: 'RS256' }),
+        ]);
+        await expect(jwtVerify(token, createLocalJWKSet(jwks))).resolves.toBeDefined();
+        await expect(jwtVerify(token, createLocalJWKSet(await tokens.jwks('altinn')))).rejects.toThrow();
     });
 });
 
