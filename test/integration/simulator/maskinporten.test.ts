@@ -151,6 +151,21 @@ describe('POST /token', () => {
         ).toBe(200);
     });
 
+    it('takes iat up to 10 s ahead, and rejects a grant without iat or exp (MP-130)', async () => {
+        const now = Math.floor(Date.now() / 1000);
+        const ahead = await signGrant(creds, { aud, scopes: SCOPES, iat: now + 5, exp: now + 60 });
+        expect((await postGrant(sim, ahead)).status).toBe(200);
+        await expectRejected(await signGrant(creds, { aud, scopes: SCOPES, claims: { iat: undefined } }), 'MP-130');
+        await expectRejected(await signGrant(creds, { aud, scopes: SCOPES, claims: { exp: undefined } }), 'MP-130');
+    });
+
+    it('takes aud as a one-element array, and rejects a second audience (MP-110)', async () => {
+        const single = await signGrant(creds, { aud, scopes: SCOPES, claims: { aud: [aud] } });
+        expect((await postGrant(sim, single)).status).toBe(200);
+        const two = await signGrant(creds, { aud, scopes: SCOPES, claims: { aud: [aud, 'https://api.example/'] } });
+        await expectRejected(two, 'MP-110');
+    });
+
     it('rejects a scope the client does not have (MP-200)', async () => {
         const body = await expectRejected(
             await signGrant(creds, { aud, scopes: [...SCOPES, 'altinn:events.subscribe'] }),
@@ -169,6 +184,12 @@ describe('POST /token', () => {
             error: 'invalid_grant',
             error_description: expect.stringContaining('nbf, foo') as string,
         });
+        const future = Math.floor(Date.now() / 1000) + 60;
+        const body = await expectRejected(
+            await signGrant(creds, { aud, scopes: SCOPES, claims: { nbf: future } }),
+            'Invalid assertion',
+        );
+        expect(body.error_description).toBe('Invalid assertion. Claims not allowed: nbf');
     });
 
     it('rejects HS256 and garbage assertions', async () => {
