@@ -1,6 +1,7 @@
 // @ts-check
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -25,6 +26,12 @@ export default tseslint.config(
     {
         files: ['**/*.mjs', '**/*.js'],
         ...tseslint.configs.disableTypeChecked,
+    },
+    {
+        // Plain CommonJS: jest.config.js and the fixture function apps the local host loads with require().
+        files: ['**/*.js'],
+        languageOptions: { sourceType: 'commonjs', globals: globals.node },
+        rules: { '@typescript-eslint/no-require-imports': 'off' },
     },
     prettier,
 );
