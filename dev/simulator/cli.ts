@@ -1,3 +1,6 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureDevClient } from '../devClient';
 import { startSimulator } from './simulator';
 
 /*
@@ -8,13 +11,25 @@ import { startSimulator } from './simulator';
  */
 
 const usage = `Usage: npm run sim -- [--platform-port N] [--apps-port N] [--maskinporten-port N] [--host H]
-                      [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--quiet]`;
+                      [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--quiet]
+                      [--data-dir .local] (where the development Maskinporten key is kept)
+                      [--write-local-settings] (put these origins and the development key into local.settings.json)`;
+
+/** Merges the simulator's settings into local.settings.json (git-ignored), starting from the sample. */
+function writeLocalSettings(repoRoot: string, values: Record<string, string>): string {
+    const file = join(repoRoot, 'local.settings.json');
+    const base = existsSync(file) ? file : join(repoRoot, 'local.settings.sample.json');
+    const settings = JSON.parse(readFileSync(base, 'utf8')) as { Values?: Record<string, string> };
+    settings.Values = { ...settings.Values, ...values, MaskinportenKeyVaultUri: '', MaskinportenSecretName: '' };
+    writeFileSync(file, `${JSON.stringify(settings, null, 4)}\n`, { mode: 0o600 });
+    return file;
+}
 
 function parseArgs(argv: string[]): Map<string, string> {
     const args = new Map<string, string>();
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        if (arg === '--quiet' || arg === '--help' || arg === '-h') {
+        if (arg === '--quiet' || arg === '--help' || arg === '-h' || arg === '--write-local-settings') {
             args.set(arg.replace(/^-+/, ''), 'true');
             continue;
         }
@@ -65,6 +80,28 @@ async function main(): Promise<void> {
     console.log(`apps         ${sim.appsUrl}`);
     console.log(`maskinporten ${sim.maskinportenUrl}`);
     console.log(`control API  ${sim.platformUrl}/sim/`);
+    // The development client, so that `func start` (or `npm run host`) can be pointed at this simulator.
+    const repoRoot = join(__dirname, '..', '..', '..');
+    const client = ensureDevClient(resolve(args.get('data-dir') ?? join(repoRoot, '.local')));
+    await sim.control.registerClient({
+        clientId: client.clientId,
+        scopes: client.scopes,
+        certificate: client.certificatePem,
+    });
+    const values = {
+        AltinnPlatformBaseUrl: sim.platformUrl,
+        AltinnAppsBaseUrl: sim.appsUrl,
+        MaskinportenBaseUrl: sim.maskinportenUrl,
+        MaskinportenClientId: client.clientId,
+        MaskinportenScopes: client.scopes.join(' '),
+    };
+    if (args.has('write-local-settings')) {
+        const file = writeLocalSettings(repoRoot, { ...values, MaskinportenKey: client.maskinportenKey });
+        console.log(`wrote these settings and the development MaskinportenKey into ${file}`);
+    } else {
+        console.log('settings for local.settings.json (add --write-local-settings to write them with the key):');
+    }
+    console.log(JSON.stringify(values, null, 4));
     const shutdown = (signal: string): void => {
         console.log(`${signal}: stopping the simulator`);
         sim.stop().then(
