@@ -15,7 +15,9 @@
  *   At most the one block that was being filled is fetched again.
  * - MD5: Node cannot save a hash's state, so on resume the committed prefix is read back from
  *   the blob once, streaming, to seed the hash; then the rest is hashed as it arrives.
- * - Memory: one block buffer (8 MiB) plus the HTTP and storage streams' own small buffers,
+ * - Throughput: while one block is being staged and committed, the next is read into a second
+ *   buffer, so downloading and uploading overlap (at most one write in flight, commits in order).
+ * - Memory: two block buffers (2 × 8 MiB) plus the HTTP and storage streams' own small buffers,
  *   whatever the file's size.
  * - Concurrency: every commit is conditional (If-None-Match: * for the first, If-Match: the
  *   last ETag after), so two invocations working on the same transfer (webhook and catch-up) can
@@ -228,15 +230,21 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
         warnStep(logger, 'download-resume', { ...fields, blob: blob.name, fromBytes: committed, size });
     }
 
-    const buffer = Buffer.allocUnsafe(Math.max(1, Math.min(chunk, size - committed)));
+    const blockBytes = Math.max(1, Math.min(chunk, size - committed));
+    // Two block buffers: one is filled from the response while the other is being written.
+    const buffers: Buffer[] = [Buffer.allocUnsafe(blockBytes)];
+    let current = 0;
     let fill = 0;
-    let finished = false;
-    let finalMd5 = '';
+    /** Bytes stored, being written, or in the buffer being filled: where the next request starts. */
+    let received = committed;
+    /** Blocks handed to a write (committed or in flight). */
+    let handedOver = blocks;
+    let inFlight: Promise<void> | undefined;
+    let finalMd5: string | undefined;
     let downloadedBytes = 0;
     let requests = 0;
-    const received = (): number => committed + fill;
 
-    const commit = async (count: number, final: boolean, md5?: Buffer): Promise<void> => {
+    const commit = async (count: number, length: number, final: boolean, md5?: Buffer): Promise<void> => {
         const ids = blockIds(count);
         try {
             const response = await blob.commitBlockList(ids, {
@@ -250,37 +258,55 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
             if (status !== 409 && status !== 412) throw error;
             // Either the storage client retried a commit whose answer was lost, or someone else committed.
             const now = await inspect(blob, size, chunk);
-            const expectedLength = committed + fill;
             const same =
-                (now.kind === 'partial' && !final && now.blocks === count && now.length === expectedLength) ||
+                (now.kind === 'partial' && !final && now.blocks === count && now.length === length) ||
                 (now.kind === 'complete' && final && md5 !== undefined && now.md5.equals(md5));
             if (!same) throw new ConcurrentDownloadError(blob.name);
             etag = now.etag;
         }
     };
 
-    /** Stages the block being filled (if any) and commits the list; `final` adds Content-MD5 after checking it. */
-    const flush = async (final: boolean): Promise<void> => {
-        if (fill > 0) await blob.stageBlock(blockId(blocks), buffer.subarray(0, fill), fill);
-        const count = blocks + (fill > 0 ? 1 : 0);
-        let md5: Buffer | undefined;
-        if (final) {
-            md5 = hash.digest();
-            if (options.expectedMd5 && !options.expectedMd5.equals(md5)) {
-                await blob.deleteIfExists(etag === undefined ? {} : { conditions: { ifMatch: etag } }).catch(() => {
-                    // Nothing committed yet, or someone else's now: either way not ours to delete.
-                });
-                throw new ChecksumMismatchError(options.expectedMd5.toString('hex'), md5.toString('hex'));
-            }
-        }
-        await commit(count, final, md5);
+    /** Stages block `index` (when there are bytes) and commits the list up to it. */
+    const write = async (index: number, data: Buffer, final: boolean, md5?: Buffer): Promise<void> => {
+        if (data.length > 0) await blob.stageBlock(blockId(index), data, data.length);
+        const count = index + (data.length > 0 ? 1 : 0);
+        await commit(count, committed + data.length, final, md5);
         blocks = count;
-        committed += fill;
+        committed += data.length;
+    };
+
+    /** Waits for the write in flight; its failure surfaces here. */
+    const settle = async (): Promise<void> => {
+        const pending = inFlight;
+        inFlight = undefined;
+        await pending;
+    };
+
+    /** Hands the full buffer to a write and goes on filling the other one. */
+    const handOver = async (): Promise<void> => {
+        await settle();
+        const data = buffers[current].subarray(0, fill);
+        inFlight = write(handedOver, data, false);
+        inFlight.catch(() => undefined); // awaited by settle(); this only keeps it from counting as unhandled
+        handedOver++;
+        current = 1 - current;
+        buffers[current] ??= Buffer.allocUnsafe(blockBytes);
         fill = 0;
-        if (md5) {
-            finished = true;
-            finalMd5 = md5.toString('hex');
+    };
+
+    /** The last block, with Content-MD5 once the hash matches Broker's checksum. */
+    const finish = async (): Promise<void> => {
+        await settle();
+        const md5 = hash.digest();
+        if (options.expectedMd5 && !options.expectedMd5.equals(md5)) {
+            await blob.deleteIfExists(etag === undefined ? {} : { conditions: { ifMatch: etag } }).catch(() => {
+                // Nothing committed yet, or someone else's now: either way not ours to delete.
+            });
+            throw new ChecksumMismatchError(options.expectedMd5.toString('hex'), md5.toString('hex'));
         }
+        await write(handedOver, buffers[current].subarray(0, fill), true, md5);
+        fill = 0;
+        finalMd5 = md5.toString('hex');
     };
 
     const consume = async (response: DownloadResponse, start: number): Promise<void> => {
@@ -302,7 +328,7 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
                 next = await iterator.next();
             } catch (error) {
                 if (!isTransientCode(errorCode(error))) throw error;
-                throw new BrokenBodyError(`the download broke off after ${received()} bytes`, error);
+                throw new BrokenBodyError(`the download broke off after ${received} bytes`, error);
             }
             if (next.done) break;
             let data = next.value;
@@ -312,59 +338,66 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
                 data = data.subarray(dropped);
                 if (data.length === 0) continue;
             }
-            if (received() + data.length > size) {
+            if (received + data.length > size) {
                 throw new DownloadMismatchError(`Broker sent more than the announced ${size} bytes`);
             }
             hash.update(data);
             downloadedBytes += data.length;
             while (data.length > 0) {
-                const take = Math.min(data.length, buffer.length - fill);
-                data.copy(buffer, fill, 0, take);
+                const take = Math.min(data.length, blockBytes - fill);
+                data.copy(buffers[current], fill, 0, take);
                 fill += take;
+                received += take;
                 data = data.subarray(take);
-                if (fill === buffer.length || received() === size) await flush(received() === size);
+                if (received === size) await finish();
+                else if (fill === blockBytes) await handOver();
             }
         }
-        if (received() < size) throw new BrokenBodyError(`the download ended after ${received()} of ${size} bytes`);
+        if (received < size) throw new BrokenBodyError(`the download ended after ${received} of ${size} bytes`);
     };
 
-    let attemptsWithoutProgress = 0;
-    // An empty file is still fetched once: Broker refuses confirmdownload for a file never downloaded.
-    while (received() < size || (size === 0 && requests === 0)) {
-        const start = received();
-        let response: DownloadResponse | undefined;
-        try {
-            requests++;
-            response = await options.open(start);
-            await consume(response, start);
-        } catch (error) {
-            if (!(error instanceof BrokenBodyError)) throw error;
-            attemptsWithoutProgress = received() > start ? 1 : attemptsWithoutProgress + 1;
-            if (attemptsWithoutProgress > maxAttempts) {
-                throw new DownloadStalledError(
-                    `The download of ${blob.name} stopped making progress at ${received()} of ${size} bytes (${attemptsWithoutProgress} breaks in a row): ${errorMessage(error.cause ?? error)}`,
-                    error,
-                );
+    try {
+        let attemptsWithoutProgress = 0;
+        // An empty file is still fetched once: Broker refuses confirmdownload for a file never downloaded.
+        while (received < size || (size === 0 && requests === 0)) {
+            const start = received;
+            let response: DownloadResponse | undefined;
+            try {
+                requests++;
+                response = await options.open(start);
+                await consume(response, start);
+            } catch (error) {
+                if (!(error instanceof BrokenBodyError)) throw error;
+                attemptsWithoutProgress = received > start ? 1 : attemptsWithoutProgress + 1;
+                if (attemptsWithoutProgress > maxAttempts) {
+                    throw new DownloadStalledError(
+                        `The download of ${blob.name} stopped making progress at ${received} of ${size} bytes (${attemptsWithoutProgress} breaks in a row): ${errorMessage(error.cause ?? error)}`,
+                        error,
+                    );
+                }
+                const delayMs = retryDelay(attemptsWithoutProgress);
+                warnStep(logger, 'download-retry', {
+                    ...fields,
+                    atBytes: received,
+                    size,
+                    attempt: attemptsWithoutProgress,
+                    delayMs,
+                    error: errorMessage(error.cause ?? error),
+                });
+                await sleep(delayMs);
+            } finally {
+                if (response && !response.body.destroyed) response.body.destroy();
             }
-            const delayMs = retryDelay(attemptsWithoutProgress);
-            warnStep(logger, 'download-retry', {
-                ...fields,
-                atBytes: received(),
-                size,
-                attempt: attemptsWithoutProgress,
-                delayMs,
-                error: errorMessage(error.cause ?? error),
-            });
-            await sleep(delayMs);
-        } finally {
-            if (response && !response.body.destroyed) response.body.destroy();
         }
+        if (finalMd5 === undefined) await finish();
+    } finally {
+        // Never leave a write running behind a failure (its own error, if any, is not the one to report).
+        await inFlight?.catch(() => undefined);
     }
-    if (!finished) await flush(true);
 
     return {
         bytes: size,
-        md5: finalMd5,
+        md5: finalMd5!,
         resumedFrom,
         downloadedBytes,
         requests,
