@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { type Simulator } from '../../../dev/simulator/simulator';
+import { startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { clientRegistration, createClientCredentials, startTestSimulator, waitUntil } from '../../support/simulator';
+import { BROKER_SCOPES, ME, RESOURCE, SENDER } from './harness';
+
+/*
+ * Broker as deployed: the project's own registrations run by the local Functions host in a child
+ * process. The subscription is docs/examples/broker-subscription.json with its blanks filled in,
+ * dropped into add-subscriptions; the simulator validates it against the host's webhook and
+ * pushes the published event, which EventsReceiver routes to broker-inbound and BrokerProcessor
+ * stores and confirms. BrokerCatchUp is run through the host's admin API. Needs `npm run build`.
+ */
+
+jest.setTimeout(90_000);
+
+let azurite: AzuriteInstance;
+let sim: Simulator;
+let host: HostProcess;
+let broker: ContainerClient;
+
+beforeAll(async () => {
+    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ orgNumber: ME })]);
+    const creds = createClientCredentials();
+    await sim.control.registerClient(clientRegistration(creds, BROKER_SCOPES));
+    host = await startHostProcess({
+        appRoot: repoRoot,
+        env: {
+            AzureWebJobsStorage: azurite.connectionString,
+            AltinnPlatformBaseUrl: sim.platformUrl,
+            AltinnAppsBaseUrl: sim.appsUrl,
+            MaskinportenBaseUrl: sim.maskinportenUrl,
+            MaskinportenClientId: creds.clientId,
+            MaskinportenScopes: BROKER_SCOPES.join(' '),
+            MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+            MaskinportenKeyVaultUri: '',
+            MaskinportenSecretName: '',
+            BrokerResources: RESOURCE,
+            CatchUpApps: '',
+            // The catch-up timers never fire by themselves here; subscription files are picked up every second.
+            CatchUpSchedule: '0 0 0 1 1 *',
+            SubscriptionsSchedule: '*/1 * * * * *',
+            HttpRetryBudgetSeconds: '2',
+            AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+        },
+    });
+    broker = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('broker');
+});
+
+afterAll(async () => {
+    await host?.stop(10_000);
+    await Promise.all([sim?.stop(), azurite?.stop()]);
+});
+
+test('the example subscription brings a published file to the webhook; it is stored and confirmed', async () => {
+    const example = readFileSync(join(repoRoot, 'docs', 'examples', 'broker-subscription.json'), 'utf8');
+    const request = example
+        .replace(
+            'https://<function app>.azurewebsites.net/api/eventsreceiver?code=<EventsReceiver function key>',
+            `${host.url}/api/eventsreceiver?code=local`,
+        )
+        .replace('<Broker resource id, as in BrokerResources>', RESOURCE)
+        .replace('<our organisation number>', ME);
+    expect(request).not.toMatch(/[<>]/);
+    const add = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+        'add-subscriptions',
+    );
+    await add.createIfNotExists();
+    await add.getBlockBlobClient('broker.json').upload(request, Buffer.byteLength(request));
+    const [subscription] = await waitUntil(
+        async () => {
+            const subscriptions = await sim.control.listSubscriptions();
+            return subscriptions.some((s) => s.validated) ? subscriptions : undefined;
+        },
+        30_000,
+        'a validated subscription',
+    );
+    expect(subscription).toMatchObject({
+        resourceFilter: `urn:altinn:resource:${RESOURCE}`,
+        subjectFilter: `urn:altinn:organization:identifier-no:${ME}`,
+        typeFilter: 'no.altinn.broker.published',
+    });
+
+    const { fileTransferId, overview } = await sim.control.createFileTransfer({
+        resourceId: RESOURCE,
+        fileName: 'melding.xml',
+        content: '<melding>hei</melding>',
+        recipients: [ME],
+        sender: SENDER,
+    });
+    await host.waitForOutput(new RegExp(`step=confirmed [^\\n]*fileTransferId=${fileTransferId}`), 30_000);
+    const file = await broker.getBlobClient(`${RESOURCE}/${fileTransferId}/melding.xml`).downloadToBuffer();
+    expect(file.toString()).toBe('<melding>hei</melding>');
+    expect(
+        JSON.parse(
+            (
+                await broker.getBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`).downloadToBuffer()
+            ).toString(),
+        ),
+    ).toMatchObject({ fileTransferId, checksum: overview.checksum });
+    expect(sim.counters().requests['broker.confirm']).toEqual({ '204': 1 });
+    // Only our recipient event was pushed: the sender's has another subject, downloadconfirmed another type.
+    expect(host.output()).not.toMatch(/step=ignored/);
+});
+
+test('BrokerCatchUp, run through the admin API, finds a transfer whose webhook never came', async () => {
+    const { fileTransferId } = await sim.control.createFileTransfer({
+        resourceId: RESOURCE,
+        fileName: 'tapt.txt',
+        content: 'tapt',
+        recipients: [ME],
+        sender: SENDER,
+        deliver: false,
+    });
+    const response = await fetch(`${host.url}/admin/functions/BrokerCatchUp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: '' }),
+    });
+    expect(response.status).toBe(202);
+    await host.waitForOutput(new RegExp(`step=catchup-queued [^\\n]*fileTransferId=${fileTransferId}`), 20_000);
+    await host.waitForOutput(new RegExp(`step=confirmed eventId=catchup-${fileTransferId}`), 30_000);
+    expect((await broker.getBlobClient(`${RESOURCE}/${fileTransferId}/tapt.txt`).downloadToBuffer()).toString()).toBe(
+        'tapt',
+    );
+});
