@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueClient } from '@azure/storage-queue';
 import { type Simulator } from '../../../dev/simulator/simulator';
+import { readFailure } from '../../../shared/failures';
+import { createStorage, decodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import { clientRegistration, createClientCredentials, startTestSimulator, waitUntil } from '../../support/simulator';
@@ -45,6 +48,8 @@ beforeAll(async () => {
             SubscriptionsSchedule: '*/1 * * * * *',
             HttpRetryBudgetSeconds: '2',
             AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+            AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
+            AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
         },
     });
     broker = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('broker');
@@ -126,4 +131,47 @@ test('BrokerCatchUp, run through the admin API, finds a transfer whose webhook n
     expect((await broker.getBlobClient(`${RESOURCE}/${fileTransferId}/tapt.txt`).downloadToBuffer()).toString()).toBe(
         'tapt',
     );
+});
+
+test('a file that never becomes ready for download ends in broker-inbound-poison with its error recorded', async () => {
+    const { fileTransferId } = await sim.control.createFileTransfer({
+        resourceId: RESOURCE,
+        fileName: 'aldri.txt',
+        content: 'aldri',
+        recipients: [ME],
+        sender: SENDER,
+        deliver: false,
+    });
+    await sim.control.addFault({
+        endpoint: 'broker.download',
+        pathContains: fileTransferId,
+        status: 403,
+        body: { title: 'Forbidden', status: 403, detail: 'not ready for download' },
+        contentType: 'application/problem+json',
+    });
+    const event = (await sim.control.listEvents()).find(
+        (e) => e.resourceinstance === fileTransferId && (e.data as { Role?: string }).Role === 'Recipient',
+    )!;
+    const inbound = new QueueClient(azurite.connectionString, 'broker-inbound');
+    await inbound.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
+    const poison = new QueueClient(azurite.connectionString, 'broker-inbound-poison');
+    const [text] = await waitUntil(
+        async () => {
+            if (!(await poison.exists())) return undefined;
+            const { peekedMessageItems } = await poison.peekMessages({ numberOfMessages: 32 });
+            const found = peekedMessageItems.map((item) => decodeQueueMessage(item.messageText));
+            return found.length > 0 ? found : undefined;
+        },
+        30_000,
+        'the message in broker-inbound-poison',
+    );
+    expect(JSON.parse(text)).toEqual(event);
+    const failure = await readFailure(
+        createStorage({ AzureWebJobsStorage: azurite.connectionString }),
+        'broker-inbound',
+        event.id,
+    );
+    expect(failure?.error).toMatch(/HTTP 403.*not ready for download.*the queue will try again/);
+    expect(sim.counters().requests['broker.download']).toMatchObject({ '403': 2 });
+    expect(await broker.getBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`).exists()).toBe(false);
 });
