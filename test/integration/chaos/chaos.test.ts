@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DevClient } from '../../../dev/devClient';
+import { runScenario, type ScenarioResult } from '../../../dev/chaos/runner';
+import { scenarios, type ChaosOptions } from '../../../dev/chaos/scenarios';
+import { SERVICEOWNER_SCOPES, createClientCredentials } from '../../support/simulator';
+
+/*
+ * `npm run chaos` in small: every scenario of dev/chaos with a dozen instances and an 8-second
+ * outage, through the real functions in the local host (a child process), a persisted Azurite (a
+ * child process that is stopped and started) and the Altinn simulator. Needs `npm run build`
+ * (npm test builds first). No instance may be lost, none confirmed without all its blobs, and only
+ * the instances meant for it end in poison.
+ */
+
+const options: ChaosOptions = { instances: 12, outageSeconds: 8, faultRate: 0.2, realHold: false, settleSeconds: 60 };
+
+let workDir: string;
+let client: DevClient;
+
+beforeAll(() => {
+    workDir = mkdtempSync(join(tmpdir(), 'aos-chaos-test-'));
+    const creds = createClientCredentials('chaos-test-client');
+    client = {
+        clientId: creds.clientId,
+        scopes: SERVICEOWNER_SCOPES,
+        maskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+        certificatePem: creds.certificatePem,
+    };
+});
+
+afterAll(() => {
+    rmSync(workDir, { recursive: true, force: true });
+});
+
+function explain(result: ScenarioResult): string {
+    return [...result.notes, result.keptIn ? `host log and Azurite data: ${result.keptIn}` : ''].join('\n');
+}
+
+test.each(scenarios.map((scenario) => [scenario.name, scenario] as const))(
+    '%s: nothing lost, nothing confirmed without its data, poison as expected',
+    async (_name, scenario) => {
+        const result = await runScenario(scenario, options, {
+            workDir,
+            client,
+            say: process.env.CHAOS_LOG ? (line) => console.log(line) : undefined,
+        });
+        const outcome = {
+            sent: result.sent,
+            lost: result.lost,
+            confirmedWithoutData: result.confirmedWithoutData,
+            badNotPoisoned: result.badNotPoisoned,
+            poison: result.poison,
+            confirmedOrPoison: result.confirmed + result.poison,
+        };
+        const expected = {
+            sent: options.instances,
+            lost: [],
+            confirmedWithoutData: [],
+            badNotPoisoned: [],
+            poison: scenario.expectedPoison(options),
+            confirmedOrPoison: options.instances,
+        };
+        if (JSON.stringify(outcome) !== JSON.stringify(expected)) {
+            throw new Error(`${scenario.name}: ${JSON.stringify(outcome)}\n${explain(result)}`);
+        }
+        expect(outcome).toEqual(expected);
+    },
+    120_000,
+);
