@@ -68,11 +68,12 @@ export class BrokerNotReadyError extends Error {
 const NOT_YET_PUBLISHED = new Set(['initialized', 'uploadstarted', 'uploadprocessing']);
 const GONE = new Set(['cancelled', 'purged', 'failed']);
 
-const ensuredContainers = new WeakMap<ContainerClient, Promise<void>>();
+/** Per container URL: created (or found) once per process. */
+const ensuredContainers = new Map<string, Promise<void>>();
 
 /** Creates container `broker` once per process where it is missing (Bicep normally has). */
 function ensureContainer(container: ContainerClient, logger: StepLogger): Promise<void> {
-    let ensured = ensuredContainers.get(container);
+    let ensured = ensuredContainers.get(container.url);
     if (!ensured) {
         ensured = container.createIfNotExists().then(
             () => undefined,
@@ -82,10 +83,10 @@ function ensureContainer(container: ContainerClient, logger: StepLogger): Promis
                     container: container.containerName,
                     error: errorMessage(error),
                 });
-                ensuredContainers.delete(container);
+                ensuredContainers.delete(container.url);
             },
         );
-        ensuredContainers.set(container, ensured);
+        ensuredContainers.set(container.url, ensured);
     }
     return ensured;
 }
@@ -147,7 +148,8 @@ export async function processBrokerMessage(
         fileTransferBase: deps.broker.fileTransferBase,
     });
     if (!decision.accept) {
-        logStep(logger, 'ignored', {
+        // A Broker event from another source is odd enough to be seen: Broker's own come from the platform origin.
+        (decision.reason === 'source' ? warnStep : logStep)(logger, 'ignored', {
             eventId: event.id,
             type: event.type,
             resource: event.resource,
