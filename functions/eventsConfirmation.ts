@@ -4,7 +4,9 @@
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { queues, storageConnection } from '../shared/names';
+import { recordingFailures } from '../shared/failures';
 import { getServices, type Services } from '../shared/services';
+import { getStorage } from '../shared/storage';
 import { acceptInstanceEvent, acceptQueuedEvent, confirmInstance, failLoudly, pipelineFor } from '../shared/instances';
 
 export function createEventsConfirmation(services: () => Services = getServices) {
@@ -24,5 +26,5 @@ export const eventsConfirmation = createEventsConfirmation();
 app.storageQueue('EventsConfirmation', {
     queueName: queues.eventsConfirmation,
     connection: storageConnection,
-    handler: eventsConfirmation,
+    handler: recordingFailures(queues.eventsConfirmation, getStorage, eventsConfirmation),
 });

@@ -5,7 +5,9 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
+import { recordingFailures } from '../shared/failures';
 import { getServices, type Services } from '../shared/services';
+import { getStorage } from '../shared/storage';
 import {
     acceptInstanceEvent,
     acceptQueuedEvent,
@@ -40,5 +42,5 @@ export const eventsFeedback = createEventsFeedback();
 app.storageQueue('EventsFeedback', {
     queueName: queues.eventsFeedback,
     connection: storageConnection,
-    handler: eventsFeedback,
+    handler: recordingFailures(queues.eventsFeedback, getStorage, eventsFeedback),
 });

@@ -5,7 +5,9 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
+import { recordingFailures } from '../shared/failures';
 import { getServices, type Services } from '../shared/services';
+import { getStorage } from '../shared/storage';
 import {
     acceptInstanceEvent,
     acceptQueuedEvent,
@@ -45,5 +47,5 @@ export const eventsProcessor = createEventsProcessor();
 app.storageQueue('EventsProcessor', {
     queueName: queues.eventsInbound,
     connection: storageConnection,
-    handler: eventsProcessor,
+    handler: recordingFailures(queues.eventsInbound, getStorage, eventsProcessor),
 });

@@ -1,7 +1,8 @@
 import { QueueClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { type Simulator } from '../../../dev/simulator/simulator';
-import { decodeQueueMessage, encodeQueueMessage } from '../../../shared/storage';
+import { listPoison } from '../../../shared/poison';
+import { createStorage, decodeQueueMessage, encodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import {
@@ -111,4 +112,10 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     expect(host.output()).toMatch(/Message has reached MaxDequeueCount of 2/);
     const failures = host.output().match(new RegExp(`step=failed eventId=${event.id}[^\\n]*attempt=\\d`, 'g')) ?? [];
     expect(failures.map((line) => /attempt=(\d)/.exec(line)![1])).toEqual(['1', '2']);
+    // The poison tool shows why: the final attempt's error was recorded beside the message.
+    const listed = await listPoison(createStorage({ AzureWebJobsStorage: azurite.connectionString }), [
+        'events-inbound',
+    ]);
+    expect(listed.map((m) => m.eventId)).toEqual([event.id]);
+    expect(listed[0].lastError).toMatch(/503/);
 });
