@@ -16,6 +16,7 @@
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { RestError } from '@azure/storage-blob';
 import {
+    BROKER_READ_SCOPE,
     callerOrganisationNumber,
     recipientStatusOf,
     type BrokerClient,
@@ -33,7 +34,8 @@ import { decideBrokerEvent } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
 export interface BrokerProcessorDeps {
-    config: Pick<AppConfig, 'brokerResources'>;
+    /** maskinporten.scopes, when given, is checked once for altinn:broker.read. */
+    config: Pick<AppConfig, 'brokerResources'> & { maskinporten?: Pick<AppConfig['maskinporten'], 'scopes'> };
     storage: Storage;
     broker: BrokerClient;
     /** To learn which recipient we are when the event carries no organisation subject. */
@@ -67,6 +69,8 @@ export class BrokerNotReadyError extends Error {
 
 const NOT_YET_PUBLISHED = new Set(['initialized', 'uploadstarted', 'uploadprocessing']);
 const GONE = new Set(['cancelled', 'purged', 'failed']);
+
+let warnedAboutScope = false;
 
 /** Per container URL: created (or found) once per process. */
 const ensuredContainers = new Map<string, Promise<void>>();
@@ -161,6 +165,12 @@ export async function processBrokerMessage(
 
     const { resourceId, fileTransferId } = decision;
     const fields = { eventId: event.id, resourceId, fileTransferId };
+    const scopes = deps.config.maskinporten?.scopes;
+    if (scopes && !scopes.includes(BROKER_READ_SCOPE) && !warnedAboutScope) {
+        // One token serves every call, with the scopes of MaskinportenScopes: without this one Broker answers 403.
+        warnedAboutScope = true;
+        warnStep(logger, 'scope-missing', { scope: BROKER_READ_SCOPE, setting: 'MaskinportenScopes' });
+    }
     try {
         return await processPublished(deps, logger, fields, decision.subjectOrganisation);
     } catch (error) {

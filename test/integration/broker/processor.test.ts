@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { ChecksumMismatchError } from '../../../shared/broker/download';
-import { BrokerNotReadyError } from '../../../shared/broker/processor';
+import { BrokerNotReadyError, processBrokerMessage } from '../../../shared/broker/processor';
+import { invocationContext } from '../../support/functions';
 import { bearer } from '../../support/simulator';
 import {
     ME,
@@ -382,4 +383,20 @@ describe('events that are not ours', () => {
         const run = await h.process(event, fast);
         expect(run.outcome).toMatchObject({ outcome: 'skipped', reason: 'not-found' });
     });
+});
+
+test('a configuration without altinn:broker.read in MaskinportenScopes is pointed out once', async () => {
+    const config = { ...h.config, maskinporten: { ...h.config.maskinporten, scopes: ['altinn:events.subscribe'] } };
+    const deps = { config, storage: h.storage, broker: h.broker, download: fast };
+    const { fileTransferId } = await h.createTransfer({ size: 10 });
+    const event = await h.recipientEvent(fileTransferId);
+    const first = invocationContext('BrokerProcessor');
+    await processBrokerMessage(event, deps, first.context);
+    expect(first.logs[0]).toEqual({
+        level: 'warning',
+        message: 'step=scope-missing scope=altinn:broker.read setting=MaskinportenScopes',
+    });
+    const second = invocationContext('BrokerProcessor');
+    await processBrokerMessage(event, deps, second.context);
+    expect(second.logs.some((l) => l.message.includes('scope-missing'))).toBe(false);
 });
