@@ -10,9 +10,22 @@ export interface StepLogger {
     error(...args: unknown[]): void;
 }
 
+/**
+ * What JSON.stringify leaves raw but must not reach a log line as it is: C1 controls (NEL, U+0085,
+ * ends a line for some readers), the line and paragraph separators, and bidi controls (which
+ * reorder what a reader sees).
+ */
+const rawInJson = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const needsQuotes = /[\s"=\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** A lone surrogate would print as U+FFFD; JSON.stringify escapes it. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function formatValue(value: string | number | boolean): string {
     const text = String(value);
-    return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+    if (text !== '' && !needsQuotes.test(text) && !loneSurrogate.test(text)) return text;
+    // Quoted, every control, separator and bidi character escaped: no value can start a line of its own.
+    return JSON.stringify(text).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function formatFields(step: string, fields: LogFields): string {
