@@ -24,6 +24,13 @@ export class InvalidCloudEventError extends Error {
 }
 
 const requiredStrings = ['specversion', 'id', 'source', 'type'] as const;
+
+/**
+ * How deep an event may nest (objects and arrays). Altinn's events nest two or three levels; a
+ * deeper one is refused, because the pipeline re-serialises every event it hands on, and
+ * JSON.stringify overflows the stack on some ten thousand levels.
+ */
+export const maxEventDepth = 64;
 const optionalStrings = ['subject', 'time', 'alternativesubject', 'resource', 'resourceinstance'] as const;
 
 /** Checks the attributes this system relies on; throws InvalidCloudEventError naming the first problem. */
@@ -48,5 +55,20 @@ export function parseCloudEvent(value: unknown): CloudEvent {
             throw new InvalidCloudEventError(`The attribute "${name}" must be a string when present.`);
         }
     }
+    if (nestsDeeperThan(event, maxEventDepth)) {
+        throw new InvalidCloudEventError(`The event nests deeper than ${maxEventDepth} levels.`);
+    }
     return event as CloudEvent;
+}
+
+/** Whether objects and arrays nest deeper than `limit` (iteratively, so any depth can be measured). */
+function nestsDeeperThan(value: object, limit: number): boolean {
+    const pending: [unknown, number][] = [[value, 1]];
+    for (let next = pending.pop(); next; next = pending.pop()) {
+        const [item, depth] = next;
+        if (typeof item !== 'object' || item === null) continue;
+        if (depth > limit) return true;
+        for (const child of Object.values(item)) pending.push([child, depth + 1]);
+    }
+    return false;
 }
