@@ -182,6 +182,12 @@ function checkEndPoint(value: unknown): void {
             `endPoint must use https (Altinn pushes only to https; http is accepted here only for localhost): "${url.protocol}//${url.host}${url.pathname}".`,
         );
     }
+    if (url.username || url.password) {
+        // https://ttd.apps.tt02.altinn.no@evil.example reads like Altinn but pushes to evil.example, with credentials.
+        throw new SubscriptionRequestError(
+            `endPoint must not carry a user name or password (the part before @): Altinn would push to ${url.host}, sending them along.`,
+        );
+    }
 }
 
 /** Exactly {AltinnAppsBaseUrl}/{org}/{app}: Altinn requires 2 path segments and no trailing slash. */
@@ -204,7 +210,28 @@ function checkSourceFilter(value: string, appsBaseUrl: string): { org: string; a
             `sourceFilter "${value}" must be exactly ${expected}${trailing}: Altinn requires a valid app id in the source filter.`,
         );
     }
-    return { org: decodeURIComponent(segments[0]), app: decodeURIComponent(segments[1]) };
+    const [org, app] = segments.map(decodeSegment);
+    // The shapes an event source must have to be fetched (instances/source.ts); any other filter matches nothing useful.
+    if (org === undefined || !/^[a-z0-9][a-z0-9-]*$/.test(org)) {
+        throw new SubscriptionRequestError(
+            `sourceFilter "${value}": "${org ?? segments[0]}" is not an org code (lower-case letters, digits and hyphens).`,
+        );
+    }
+    if (app === undefined || !/^[A-Za-z0-9][A-Za-z0-9-]*$/.test(app)) {
+        throw new SubscriptionRequestError(
+            `sourceFilter "${value}": "${app ?? segments[1]}" is not an app name (letters, digits and hyphens).`,
+        );
+    }
+    return { org, app };
+}
+
+/** A path segment decoded; undefined when its percent-encoding is broken. */
+function decodeSegment(segment: string): string | undefined {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return undefined;
+    }
 }
 
 function stripBom(text: string): string {
