@@ -80,8 +80,18 @@ async function main(): Promise<void> {
         })();
         return stopping;
     };
-    process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
-    process.once('SIGTERM', () => void stopAll().then(() => process.exit(0)));
+    const children: ChildProcess[] = [];
+    let signals = 0;
+    const onSignal = () => {
+        // The first Ctrl-C stops everything gracefully; a second one does not wait any longer.
+        if (++signals > 1) {
+            for (const child of children) child.kill('SIGKILL');
+            process.exit(130);
+        }
+        void stopAll().then(() => process.exit(0));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
 
     try {
         if ((await isPortOpen(ports.blob)) && (await isPortOpen(ports.queue))) {
@@ -95,6 +105,7 @@ async function main(): Promise<void> {
                 location,
             });
             stoppers.push(() => azurite.stop());
+            children.push(azurite.child);
             say(`Azurite (pid ${azurite.child.pid}) on ${ports.blob}/${ports.queue}, data in ${location}`);
         }
 
@@ -121,6 +132,7 @@ async function main(): Promise<void> {
             },
         );
         stoppers.push(() => stopChild(host, 40_000));
+        children.push(host);
         prefixLines(host.stdout, '[host]');
         prefixLines(host.stderr, '[host]');
         await waitForHost(host);
