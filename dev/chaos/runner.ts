@@ -120,6 +120,7 @@ export async function runScenario(
         const seen: PoisonSeen = new Map();
         const settleSeconds = options.settleSeconds ?? defaultSettleSeconds(options);
         await settle(run, seen, settleSeconds, say);
+        await scenario.after?.(run);
         const measured = await measure(run, seen);
         summarise(run, measured);
         const ok = measured.lost.length === 0 && measured.confirmedWithoutData.length === 0;

@@ -5,6 +5,8 @@
  * happened. `npm run chaos` (run.ts) and test/integration/chaos run the same code.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { queues } from '../../shared/names';
+import { listPoison } from '../../shared/poison';
 import type { CreatedInstance, FaultInput, SimulatorOptions } from '../simulator';
 import type { ChaosStack } from './stack';
 import { completedType } from './stack';
@@ -55,6 +57,8 @@ export interface Scenario {
     before?(run: Run): Promise<void>;
     /** The failure, started a little into the submission window; resolves when the system may recover. */
     disrupt?(run: Run): Promise<void>;
+    /** After the settle wait, before the measurement (what an operator would look at). */
+    after?(run: Run): Promise<void>;
     /** Creates submission `index`; undefined: the default (a completed instance, its event published). */
     create?(run: Run, index: number): Promise<Created> | undefined;
 }
@@ -246,6 +250,14 @@ const elementNeverDownloads: Scenario = {
             run.note(`instance ${instance.id}: element ${element.id} answers ${status} every time`);
             return toCreated(instance, `element answers ${status}`);
         })();
+    },
+    async after(run) {
+        // What `npm run poison -- list` shows the operator.
+        for (const message of await listPoison(run.stack.storage, [queues.eventsInbound])) {
+            run.note(
+                `npm run poison -- list: ${message.queue}-poison ${message.messageId} event ${message.eventId ?? '?'}: ${message.lastError ?? '(no error recorded)'}`,
+            );
+        }
     },
 };
 
