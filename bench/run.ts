@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzuriteProcess, stopChild } from '../dev/azurite';
 import { dropSubscriptionFiles, subscriptionsValidated, until } from '../dev/demo';
-import { ensureDevClient } from '../dev/devClient';
+import { ensureDevClient, simulatorSettings } from '../dev/devClient';
 import { startSimulator, type Simulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
 import { freePort } from '../dev/ports';
@@ -67,14 +67,7 @@ async function startHost(sim: Simulator, storageConnection: string, dataDir: str
         env: {
             ...process.env,
             AzureWebJobsStorage: storageConnection,
-            AltinnPlatformBaseUrl: sim.platformUrl,
-            AltinnAppsBaseUrl: sim.appsUrl,
-            MaskinportenBaseUrl: sim.maskinportenUrl,
-            MaskinportenClientId: client.clientId,
-            MaskinportenScopes: client.scopes.join(' '),
-            MaskinportenKey: client.maskinportenKey,
-            MaskinportenKeyVaultUri: '',
-            MaskinportenSecretName: '',
+            ...simulatorSettings(sim, client),
             SubscriptionsSchedule: '*/2 * * * * *',
             CatchUpSchedule: '0 0 0 1 1 *',
             CatchUpApps: '',

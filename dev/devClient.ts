@@ -57,3 +57,24 @@ export function ensureDevClient(dataDir: string): DevClient {
     const certificatePem = readFileSync(certificatePath, 'utf8');
     return { clientId: devClientId, scopes: devScopes, maskinportenKey: `${keyPem}${certificatePem}`, certificatePem };
 }
+
+/**
+ * The settings that point the functions at a running simulator with the development client. The
+ * Key Vault settings are blanked: the environment wins over local.settings.json, where a developer
+ * may have set them.
+ */
+export function simulatorSettings(
+    sim: { platformUrl: string; appsUrl: string; maskinportenUrl: string },
+    client: DevClient,
+): Record<string, string> {
+    return {
+        AltinnPlatformBaseUrl: sim.platformUrl,
+        AltinnAppsBaseUrl: sim.appsUrl,
+        MaskinportenBaseUrl: sim.maskinportenUrl,
+        MaskinportenClientId: client.clientId,
+        MaskinportenScopes: client.scopes.join(' '),
+        MaskinportenKey: client.maskinportenKey,
+        MaskinportenKeyVaultUri: '',
+        MaskinportenSecretName: '',
+    };
+}

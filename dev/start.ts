@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { defaultAzuritePorts, isPortOpen, localAzuriteFolder, startAzuriteProcess, stopChild } from './azurite';
 import { runDemo } from './demo';
-import { ensureDevClient, type DevClient } from './devClient';
+import { ensureDevClient, simulatorSettings, type DevClient } from './devClient';
 import { startSimulator, type Simulator } from './simulator';
 import { connectionStringFor } from './storageConnection';
 
@@ -52,15 +52,7 @@ function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string): void
 function hostSettings(sim: Simulator, client: DevClient): Record<string, string> {
     return {
         AzureWebJobsStorage: connectionStringFor(ports.blob, ports.queue),
-        AltinnPlatformBaseUrl: sim.platformUrl,
-        AltinnAppsBaseUrl: sim.appsUrl,
-        MaskinportenBaseUrl: sim.maskinportenUrl,
-        MaskinportenClientId: client.clientId,
-        MaskinportenScopes: client.scopes.join(' '),
-        MaskinportenKey: client.maskinportenKey,
-        // The environment wins over local.settings.json: blank out a Key Vault a developer may have set there.
-        MaskinportenKeyVaultUri: '',
-        MaskinportenSecretName: '',
+        ...simulatorSettings(sim, client),
         CatchUpApps: 'ttd/demo-app',
         CatchUpSchedule: '0 */1 * * * *',
         SubscriptionsSchedule: '*/10 * * * * *',

@@ -9,7 +9,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { containers } from '../../shared/names';
 import { createStorage, type Storage } from '../../shared/storage';
 import { dropSubscriptionFiles, subscriptionsValidated } from '../demo';
-import type { DevClient } from '../devClient';
+import { simulatorSettings, type DevClient } from '../devClient';
 import { freePort } from '../ports';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
 import { ChaosAzurite } from './azurite';
@@ -54,15 +54,7 @@ export class ChaosStack {
             const webhook = `http://127.0.0.1:${port}/api/eventsreceiver?code=chaos`;
             const settings: Record<string, string> = {
                 AzureWebJobsStorage: azurite.connectionString,
-                AltinnPlatformBaseUrl: sim.platformUrl,
-                AltinnAppsBaseUrl: sim.appsUrl,
-                MaskinportenBaseUrl: sim.maskinportenUrl,
-                MaskinportenClientId: client.clientId,
-                MaskinportenScopes: client.scopes.join(' '),
-                MaskinportenKey: client.maskinportenKey,
-                // The environment wins over local.settings.json: blank out what a developer may have set there.
-                MaskinportenKeyVaultUri: '',
-                MaskinportenSecretName: '',
+                ...simulatorSettings(sim, client),
                 MaskinportenKid: '',
                 FeedbackEventType: '',
                 FeedbackDataType: '',
