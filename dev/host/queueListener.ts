@@ -9,7 +9,9 @@
  * - deletes it on success; on failure makes it visible again after visibilityTimeout, or, at
  *   maxDequeueCount, copies the message text unchanged to `<queue>-poison` and deletes it.
  * A message that is not valid base64 (with messageEncoding base64) counts as a failed attempt
- * without invoking the function, so it ends in the poison queue like in the host.
+ * without invoking the function, so it ends in the poison queue like in the host. A message
+ * received with a dequeueCount above maxDequeueCount (its earlier runs never settled, e.g. the
+ * process died) goes to poison without another run.
  */
 import { randomUUID } from 'node:crypto';
 import type { DequeuedMessageItem, QueueClient } from '@azure/storage-queue';
@@ -111,6 +113,13 @@ export class QueueListener {
         const lease = { popReceipt: message.popReceipt };
         const renewal = setInterval(() => void this.renew(message, lease), renewEveryMs);
         try {
+            // Dequeued more often than allowed without being settled (the process died while it ran, e.g.
+            // a message that crashes the worker): the host moves it to poison before invoking again.
+            if (message.dequeueCount > this.options.maxDequeueCount) {
+                clearInterval(renewal);
+                await this.fail(message, lease.popReceipt);
+                return;
+            }
             const decoded = decodeMessage(message.messageText, this.options.messageEncoding);
             let succeeded: boolean;
             if (!decoded.ok) {

@@ -114,6 +114,31 @@ test('after maxDequeueCount failures the original message text moves unchanged t
     expect(forTag(fixtureEvents(host.output(), 'QueueFlaky'), tag)).toHaveLength(maxDequeueCount);
 });
 
+test('a message dequeued more than maxDequeueCount times without being settled (its worker died) goes to poison uninvoked', async () => {
+    const name = `crashed-${randomUUID().slice(0, 8)}`;
+    const tag = randomUUID();
+    const original = base64(JSON.stringify({ tag }));
+    await queue(name).createIfNotExists();
+    await queue(name).sendMessage(original);
+    // Each receive that is never settled stands for a worker that died while running the message.
+    for (let i = 0; i <= maxDequeueCount; i++) {
+        await queue(name).receiveMessages({ visibilityTimeout: 1 });
+        await sleep(1_100);
+    }
+    const second = await startHostProcess({
+        appRoot: fixtureApp,
+        env: { AzureWebJobsStorage: azurite.connectionString, RecordQueue: name },
+    });
+    try {
+        expect(await waitForPeek(`${name}-poison`, 20_000)).toEqual([original]);
+        expect(fixtureEvents(second.output(), 'QueueRecorder').filter((e) => JSON.stringify(e).includes(tag))).toEqual(
+            [],
+        );
+    } finally {
+        await second.stop();
+    }
+});
+
 test('a message that is not base64 never reaches the function and ends in the poison queue', async () => {
     const raw = `not base64 ${randomUUID()}!`;
     await queue('records').sendMessage(raw);
