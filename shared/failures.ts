@@ -35,6 +35,14 @@ export function maxDequeueCount(env: Record<string, string | undefined> = proces
         ([key]) => key.toLowerCase() === 'azurefunctionsjobhost__extensions__queues__maxdequeuecount',
     )?.[1];
     if (override && Number.isInteger(Number(override))) return Number(override);
+    hostJsonMaxDequeueCount ??= readHostJsonMaxDequeueCount();
+    return hostJsonMaxDequeueCount;
+}
+
+// host.json does not change while the worker runs: read it once.
+let hostJsonMaxDequeueCount: number | undefined;
+
+function readHostJsonMaxDequeueCount(): number {
     const file = findHostJson(__dirname);
     if (!file) return defaultMaxDequeueCount;
     const json = JSON.parse(readFileSync(file, 'utf8')) as { extensions?: { queues?: { maxDequeueCount?: number } } };
