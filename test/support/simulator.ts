@@ -261,3 +261,28 @@ export async function waitUntil<T>(
 export function bearer(token: string): Record<string, string> {
     return { Authorization: `Bearer ${token}` };
 }
+
+/**
+ * The settings that point the functions at a test simulator as the given client: origins, client
+ * id, scopes, and its key with certificate inline (MaskinportenKey); Key Vault settings blanked so
+ * that nothing from a developer's local.settings.json leaks in.
+ */
+export function clientSettings(sim: Simulator, creds: ClientCredentials, scopes: string[]): Record<string, string> {
+    return {
+        AltinnPlatformBaseUrl: sim.platformUrl,
+        AltinnAppsBaseUrl: sim.appsUrl,
+        MaskinportenBaseUrl: sim.maskinportenUrl,
+        ...clientKeySettings(creds, scopes),
+        MaskinportenKeyVaultUri: '',
+        MaskinportenSecretName: '',
+    };
+}
+
+/** Only the client part: id, scopes and MaskinportenKey (PEM key followed by the certificate). */
+export function clientKeySettings(creds: ClientCredentials, scopes: string[]): Record<string, string> {
+    return {
+        MaskinportenClientId: creds.clientId,
+        MaskinportenScopes: scopes.join(' '),
+        MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+    };
+}

@@ -10,7 +10,12 @@ import { type Simulator } from '../../../dev/simulator/simulator';
 import { type CreateFileTransferInput } from '../../../dev/simulator/types';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { invocationContext, type CapturedLog } from '../../support/functions';
-import { clientRegistration, createClientCredentials, startTestSimulator } from '../../support/simulator';
+import {
+    clientRegistration,
+    createClientCredentials,
+    startTestSimulator,
+    clientSettings,
+} from '../../support/simulator';
 
 /*
  * Broker's integration harness: a private Azurite, the simulator in process (as organisation
@@ -59,12 +64,7 @@ export async function startBrokerHarness(extraEnv: Record<string, string> = {}):
     await sim.control.registerClient(clientRegistration(creds, BROKER_SCOPES));
     const env: Record<string, string> = {
         AzureWebJobsStorage: azurite.connectionString,
-        AltinnPlatformBaseUrl: sim.platformUrl,
-        AltinnAppsBaseUrl: sim.appsUrl,
-        MaskinportenBaseUrl: sim.maskinportenUrl,
-        MaskinportenClientId: creds.clientId,
-        MaskinportenScopes: BROKER_SCOPES.join(' '),
-        MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+        ...clientSettings(sim, creds, BROKER_SCOPES),
         HttpRetryBudgetSeconds: '2',
         HttpTimeoutSeconds: '10',
         BrokerResources: `${RESOURCE}, another-resource`,

@@ -7,7 +7,13 @@ import { readFailure } from '../../../shared/failures';
 import { createStorage, decodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
-import { clientRegistration, createClientCredentials, startTestSimulator, waitUntil } from '../../support/simulator';
+import {
+    clientRegistration,
+    createClientCredentials,
+    startTestSimulator,
+    waitUntil,
+    clientSettings,
+} from '../../support/simulator';
 import { BROKER_SCOPES, ME, RESOURCE, SENDER } from './harness';
 
 /*
@@ -33,14 +39,7 @@ beforeAll(async () => {
         appRoot: repoRoot,
         env: {
             AzureWebJobsStorage: azurite.connectionString,
-            AltinnPlatformBaseUrl: sim.platformUrl,
-            AltinnAppsBaseUrl: sim.appsUrl,
-            MaskinportenBaseUrl: sim.maskinportenUrl,
-            MaskinportenClientId: creds.clientId,
-            MaskinportenScopes: BROKER_SCOPES.join(' '),
-            MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
-            MaskinportenKeyVaultUri: '',
-            MaskinportenSecretName: '',
+            ...clientSettings(sim, creds, BROKER_SCOPES),
             BrokerResources: RESOURCE,
             CatchUpApps: '',
             // The catch-up timers never fire by themselves here; subscription files are picked up every second.

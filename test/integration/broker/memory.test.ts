@@ -6,7 +6,12 @@ import { startAzuriteProcess, type AzuriteProcess } from '../../../dev/azurite';
 import { freePort } from '../../../dev/ports';
 import { connectionStringFor } from '../../../dev/storageConnection';
 import { type Simulator } from '../../../dev/simulator/simulator';
-import { clientRegistration, createClientCredentials, startTestSimulator } from '../../support/simulator';
+import {
+    clientRegistration,
+    createClientCredentials,
+    startTestSimulator,
+    clientSettings,
+} from '../../support/simulator';
 import { lines, startProcessorChild } from './child';
 import { BROKER_SCOPES, ME, RESOURCE, SENDER } from './harness';
 
@@ -38,12 +43,7 @@ beforeAll(async () => {
     await sim.control.registerClient(clientRegistration(creds, BROKER_SCOPES));
     env = {
         AzureWebJobsStorage: connectionStringFor(ports.blobPort, ports.queuePort),
-        AltinnPlatformBaseUrl: sim.platformUrl,
-        AltinnAppsBaseUrl: sim.appsUrl,
-        MaskinportenBaseUrl: sim.maskinportenUrl,
-        MaskinportenClientId: creds.clientId,
-        MaskinportenScopes: BROKER_SCOPES.join(' '),
-        MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+        ...clientSettings(sim, creds, BROKER_SCOPES),
         BrokerResources: RESOURCE,
     };
     await BlobServiceClient.fromConnectionString(env.AzureWebJobsStorage)

@@ -8,7 +8,7 @@ import { AltinnHttpError } from '../../../shared/altinn/errors';
 import { ForeignOriginError } from '../../../shared/altinn/origins';
 import { DataElementGoneError, InstanceNotStoredError } from '../../../shared/instances';
 import { queues } from '../../../shared/names';
-import { clientRegistration, createClientCredentials } from '../../support/simulator';
+import { clientRegistration, createClientCredentials, clientKeySettings } from '../../support/simulator';
 import {
     blobNames,
     blobSha256,
@@ -95,9 +95,7 @@ describe('failure policy', () => {
         const scopes = ['altinn:serviceowner/instances.write'];
         await h.sim.control.registerClient(clientRegistration(readOnly, scopes));
         const services = h.servicesWith({
-            MaskinportenClientId: readOnly.clientId,
-            MaskinportenScopes: scopes.join(' '),
-            MaskinportenKey: `${readOnly.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${readOnly.certificatePem}`,
+            ...clientKeySettings(readOnly, scopes),
         });
         const created = await createSubmission();
         await h.enqueue(eventOf(created));

@@ -18,6 +18,7 @@ import {
     startTestSimulator,
     SERVICEOWNER_SCOPES,
     type ClientCredentials,
+    clientSettings,
 } from '../../support/simulator';
 
 /*
@@ -67,12 +68,7 @@ export async function startHarness(extraEnv: Record<string, string> = {}): Promi
     await sim.control.registerClient(clientRegistration(creds, SERVICEOWNER_SCOPES));
     const env: Record<string, string> = {
         AzureWebJobsStorage: azurite.connectionString,
-        AltinnPlatformBaseUrl: sim.platformUrl,
-        AltinnAppsBaseUrl: sim.appsUrl,
-        MaskinportenBaseUrl: sim.maskinportenUrl,
-        MaskinportenClientId: creds.clientId,
-        MaskinportenScopes: SERVICEOWNER_SCOPES.join(' '),
-        MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+        ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
         HttpRetryBudgetSeconds: '3',
         HttpTimeoutSeconds: '10',
         DownloadConcurrency: '4',

@@ -11,6 +11,7 @@ import {
     startTestSimulator,
     waitUntil,
     SERVICEOWNER_SCOPES,
+    clientSettings,
 } from '../../support/simulator';
 
 /*
@@ -33,12 +34,7 @@ beforeAll(async () => {
         appRoot: repoRoot,
         env: {
             AzureWebJobsStorage: azurite.connectionString,
-            AltinnPlatformBaseUrl: sim.platformUrl,
-            AltinnAppsBaseUrl: sim.appsUrl,
-            MaskinportenBaseUrl: sim.maskinportenUrl,
-            MaskinportenClientId: creds.clientId,
-            MaskinportenScopes: SERVICEOWNER_SCOPES.join(' '),
-            MaskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
+            ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
             HttpRetryBudgetSeconds: '1',
             // Other functions' timers: far away, so that only the instance pipeline runs here.
             CatchUpSchedule: '0 0 0 1 1 *',

@@ -9,6 +9,7 @@ import {
     clientRegistration,
     sharedClientCredentials,
     startTestSimulator,
+    clientSettings,
 } from '../../support/simulator';
 
 /*
@@ -33,15 +34,9 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     const [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ org: 'ttd' })]);
     const creds = sharedClientCredentials();
     await sim.control.registerClient(clientRegistration(creds, scopes));
-    const keyPem = creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const env: Record<string, string> = {
         AzureWebJobsStorage: azurite.connectionString,
-        AltinnPlatformBaseUrl: sim.platformUrl,
-        AltinnAppsBaseUrl: sim.appsUrl,
-        MaskinportenBaseUrl: sim.maskinportenUrl,
-        MaskinportenClientId: creds.clientId,
-        MaskinportenScopes: scopes.join(' '),
-        MaskinportenKey: `${keyPem}${creds.certificatePem}`,
+        ...clientSettings(sim, creds, scopes),
         HttpRetryBudgetSeconds: '1',
         HttpTimeoutSeconds: '10',
         SubscriptionsSchedule: '0 0 0 1 1 *',
