@@ -3,6 +3,7 @@ export * from './confirmation';
 export * from './download';
 export * from './feedback';
 export * from './layout';
+export * from './manifest';
 export * from './pipeline';
 export * from './source';
 export * from './store';
