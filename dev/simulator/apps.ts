@@ -6,6 +6,7 @@ import {
     BodyTooLargeError,
     contentDisposition,
     filenameFromContentDisposition,
+    PROBLEM_UTF8,
     readBody,
     sendEmpty,
     sendJson,
@@ -14,6 +15,7 @@ import {
     sendValidationProblem,
     streamBody,
 } from './http';
+import { dataRestrictionError } from './dataRestrictions';
 import { moveProcess } from './instances';
 import {
     appProcessStateJson,
@@ -147,18 +149,39 @@ async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
         sendEmpty(ctx.res, 403);
         return;
     }
-    const dataType = ctx.url.searchParams.get('dataType') ?? '';
-    if (dataType === '' || (instance.dataTypes !== undefined && !instance.dataTypes.includes(dataType))) {
+    const dataTypeId = ctx.url.searchParams.get('dataType') ?? '';
+    const dataType =
+        instance.dataTypes === undefined
+            ? { id: dataTypeId, form: false }
+            : instance.dataTypes.find((type) => type.id === dataTypeId);
+    if (dataTypeId === '' || dataType === undefined) {
         sendNegotiatedString(
             ctx.req,
             ctx.res,
             400,
-            `Could not find the specified data type: "${dataType}" in applicationmetadata.json`,
+            `Could not find the specified data type: "${dataTypeId}" in applicationmetadata.json`,
+        );
+        return;
+    }
+    // DataElementAccessChecker.GetMutationProblem (app-lib src/Altinn.App.Core/Internal/Data/DataElementAccessChecker.cs):
+    // an archived or deleted instance is not active; checked before the current task.
+    if (instance.archived !== undefined) {
+        sendPlainProblem(
+            ctx.res,
+            409,
+            'Instance Not Active',
+            `Cannot update data element of archived or deleted instance ${instanceId(instance)}`,
         );
         return;
     }
     if (!instance.currentTask) {
         sendPlainProblem(ctx.res, 409, 'No current task', 'Cannot create data element without a current task');
+        return;
+    }
+    // Create answers a 400 as the issues' descriptions joined with ';' (GetErrorDetails without the feature flag).
+    const restriction = dataType.form ? undefined : dataRestrictionError(ctx.req.headers, dataType);
+    if (restriction !== undefined) {
+        sendNegotiatedString(ctx.req, ctx.res, 400, restriction);
         return;
     }
     const contentType = ctx.req.headers['content-type'];
@@ -191,7 +214,7 @@ async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
     const element: DataElementRecord = {
         id: randomUUID(),
         instanceGuid: instance.guid,
-        dataType,
+        dataType: dataType.id,
         contentType,
         content: contentFromInput({ content: body.toString('base64'), encoding: 'base64' }, ''),
         created: now,
@@ -241,9 +264,27 @@ async function processNext(core: SimCore, ctx: RequestContext): Promise<void> {
         sendEmpty(ctx.res, 403);
         return;
     }
+    // ProcessController.GetResultForError (app-lib src/Altinn.App.Api/Controllers/ProcessController.cs): every
+    // Conflict from ProcessEngine.Next is ProblemDetails with a validationIssues member (null unless validation failed).
+    const errors = (instance.validationIssues ?? []).filter((issue) => issue.severity === 1);
+    if (!instance.ended && instance.currentTask && errors.length > 0) {
+        sendJson(
+            ctx.res,
+            409,
+            {
+                title: 'Validation failed for task',
+                status: 409,
+                detail: `${errors.length} validation errors found for task ${instance.currentTask.elementId}`,
+                validationIssues: instance.validationIssues,
+            },
+            {},
+            PROBLEM_UTF8,
+        );
+        return;
+    }
     const moved = moveProcess(instance, 'next', caller(principal));
     if ('error' in moved) {
-        sendNegotiatedString(ctx.req, ctx.res, 409, moved.error);
+        sendJson(ctx.res, 409, { status: 409, detail: moved.error, validationIssues: null }, {}, PROBLEM_UTF8);
         return;
     }
     if (instance.registerEvents) {

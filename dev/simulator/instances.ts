@@ -95,7 +95,14 @@ export function createInstance(
         instance.organisationNumber = input.organisationNumber;
     }
     if (input.dataTypes) {
-        instance.dataTypes = [...input.dataTypes];
+        instance.dataTypes = input.dataTypes.map((type) =>
+            typeof type === 'string'
+                ? { id: type, form: false }
+                : { id: type.id, form: type.form === true, allowedContentTypes: type.allowedContentTypes },
+        );
+    }
+    if (input.validationIssues) {
+        instance.validationIssues = input.validationIssues.map((issue) => ({ ...issue }));
     }
     if (completed) {
         instance.ended = now;

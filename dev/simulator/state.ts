@@ -26,6 +26,23 @@ export interface DataElementRecord {
     selfLinkOverrides?: { apps?: string; platform?: string };
 }
 
+/** A data type of the app's applicationmetadata.json, as far as POST data checks it. */
+export interface DataTypeRecord {
+    id: string;
+    allowedContentTypes?: string[];
+    /** appLogic.classRef is set: form data, deserialised rather than checked as a file. */
+    form: boolean;
+}
+
+export interface ValidationIssue {
+    severity: number;
+    code?: string;
+    description?: string;
+    field?: string;
+    source: string;
+    [member: string]: unknown;
+}
+
 export interface TaskState {
     elementId: string;
     started: string;
@@ -53,7 +70,9 @@ export interface InstanceRecord {
     substatus?: { label: string; description?: string };
     completeConfirmations: { stakeholderId: string; confirmedOn: string }[];
     data: DataElementRecord[];
-    dataTypes?: string[];
+    dataTypes?: DataTypeRecord[];
+    /** What validation of the current task finds (ValidationIssueWithSource); severity 1 (Error) stops process/next. */
+    validationIssues?: ValidationIssue[];
     registerEvents: boolean;
 }
 

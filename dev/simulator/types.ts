@@ -81,6 +81,12 @@ export type DataElementInput = ContentInput & {
     selfLinks?: { apps?: string; platform?: string };
 };
 
+export interface DataTypeInput {
+    id: string;
+    allowedContentTypes?: string[];
+    form?: boolean;
+}
+
 export interface CreateInstanceInput {
     org?: string;
     app: string;
@@ -94,8 +100,17 @@ export interface CreateInstanceInput {
     /** The app's task sequence, used by process/next; default [the current task]. */
     tasks?: string[];
     dataElements?: DataElementInput[];
-    /** Data types the app accepts in POST data; default any non-empty. */
-    dataTypes?: string[];
+    /**
+     * Data types the app accepts in POST data (default any non-empty): an id, or the id with the
+     * restrictions of applicationmetadata.json: `allowedContentTypes`, and `form: true` for a type
+     * with appLogic.classRef (its body is deserialised, so the file rules do not apply).
+     */
+    dataTypes?: (string | DataTypeInput)[];
+    /**
+     * Validation issues of the current task (app-lib ValidationIssueWithSource: severity 1 = Error, code,
+     * description, field, source); an Error makes process/next answer 409 "Validation failed for task".
+     */
+    validationIssues?: { severity: number; code?: string; description?: string; field?: string; source: string }[];
     /**
      * true: publish app.instance.process.completed (completed) or app.instance.process.movedTo.{task};
      * a list: publish exactly these event types. Default false.

@@ -260,8 +260,9 @@ describe('POST .../data?dataType=', () => {
 
     it('answers 400 without a content type, for zero bytes and for an unknown data type', async () => {
         const created = await instance({ dataTypes: ['feedback'] });
+        const named = { 'Content-Disposition': 'attachment; filename=feedback.xml' };
         const post = (query: string, headers: Record<string, string>, body?: Uint8Array) =>
-            call(`${created.url}/data${query}`, { method: 'POST', headers, body });
+            call(`${created.url}/data${query}`, { method: 'POST', headers: { ...named, ...headers }, body });
         let response = await post('?dataType=feedback', {}, new Uint8Array([1]));
         expect(response.status).toBe(400);
         expect(await response.json()).toBe('The request is missing a content type header.');
@@ -277,19 +278,85 @@ describe('POST .../data?dataType=', () => {
         expect(response.status).toBe(413);
     });
 
-    it('answers 409 ProblemDetails once the process has ended', async () => {
-        const created = await instance({ process: 'completed' });
-        const response = await call(`${created.url}/data?dataType=feedback`, {
+    it('requires a Content-Disposition with a file name that has an extension (DataRestrictionValidation)', async () => {
+        const created = await instance({ dataTypes: ['feedback', { id: 'model', form: true }] });
+        const post = (dataType: string, headers: Record<string, string>) =>
+            call(`${created.url}/data?dataType=${dataType}`, {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/xml', ...headers },
+                body: '<x/>',
+            });
+        const refusals: [Record<string, string>, string][] = [
+            [{}, 'Invalid data provided. Error: The request must include a Content-Disposition header'],
+            [
+                { 'Content-Disposition': 'attachment' },
+                'Invalid data provided. Error: The Content-Disposition header must contain a valid filename',
+            ],
+            [
+                { 'Content-Disposition': 'attachment; filename=feedback' },
+                "Invalid data provided. Error: Invalid format for filename: feedback. Filename is expected to end with '.{filetype}'.",
+            ],
+        ];
+        for (const [headers, message] of refusals) {
+            const response = await post('feedback', headers);
+            expect(response.status).toBe(400);
+            expect(await response.json()).toBe(message);
+        }
+        // A form data type (appLogic.classRef) is deserialised, not checked as a file.
+        expect((await post('model', {})).status).toBe(201);
+        expect((await post('feedback', { 'Content-Disposition': 'attachment; filename="a.b.xml"' })).status).toBe(201);
+    });
+
+    it('checks Content-Type against the extension and allowedContentTypes where the data type restricts them', async () => {
+        const created = await instance({
+            dataTypes: [{ id: 'feedback', allowedContentTypes: ['application/xml', 'text/xml'] }],
+        });
+        const post = (filename: string, contentType?: string) =>
+            call(`${created.url}/data?dataType=feedback`, {
+                method: 'POST',
+                headers: {
+                    'Content-Disposition': `attachment; filename=${filename}`,
+                    ...(contentType ? { 'Content-Type': contentType } : {}),
+                },
+                body: contentType === undefined ? undefined : 'x',
+            });
+        for (const ok of ['application/xml', 'text/xml', 'TEXT/XML']) {
+            expect((await post('feedback.xml', ok)).status).toBe(201);
+        }
+        let response = await post('feedback.json', 'application/xml');
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe(
+            'Invalid data provided. Error: Content type header application/xml does not match mime type application/json for uploaded file. Please fix header or upload another file.',
+        );
+        // The whole header is compared: a charset parameter does not match.
+        response = await post('feedback.xml', 'application/xml; charset=utf-8');
+        expect(response.status).toBe(400);
+        response = await post('feedback.xml', 'application/octet-stream');
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe(
+            'Invalid data provided. Error: Invalid content type: application/xml. Please try another file. Permitted content types include: application/xml, text/xml',
+        );
+        response = await post('feedback.xml');
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe(
+            'Invalid data provided. Error: Content-Type header must be included in request.',
+        );
+    });
+
+    it('answers 409 "Instance Not Active" for an archived instance (before "No current task")', async () => {
+        const archived = await instance({ process: 'completed' });
+        const headers = { 'Content-Type': 'text/xml', 'Content-Disposition': 'attachment; filename=x.xml' };
+        const response = await call(`${archived.url}/data?dataType=feedback`, {
             method: 'POST',
-            headers: { 'Content-Type': 'text/xml' },
+            headers,
             body: '<x/>',
         });
         expect(response.status).toBe(409);
         expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
         expect(await response.json()).toEqual({
-            title: 'No current task',
+            title: 'Instance Not Active',
             status: 409,
-            detail: 'Cannot create data element without a current task',
+            detail: `Cannot update data element of archived or deleted instance ${archived.id}`,
         });
     });
 
@@ -299,7 +366,7 @@ describe('POST .../data?dataType=', () => {
         const response = await call(`${created.url}/data?dataType=feedback`, {
             token: readOnly,
             method: 'POST',
-            headers: { 'Content-Type': 'text/xml' },
+            headers: { 'Content-Type': 'text/xml', 'Content-Disposition': 'attachment; filename=x.xml' },
             body: '<x/>',
         });
         expect(response.status).toBe(403);
@@ -320,11 +387,32 @@ describe('process, substatus and complete', () => {
         });
         response = await call(`${created.url}/process/next`, { method: 'PUT' });
         expect(response.status).toBe(409);
+        expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(await response.json()).toEqual({ status: 409, detail: 'Process is ended.', validationIssues: null });
         const body = (await (await call(created.url)).json()) as InstanceJson;
         expect(body.status).toMatchObject({ isArchived: true, archived: expect.any(String) as string });
         const types = (await sim.control.listEvents()).filter((e) => e.source === created.url).map((e) => e.type);
         expect(types).toEqual(['app.instance.process.movedTo.Feedback', 'app.instance.process.completed']);
         expect((await call(`${created.url}/process`)).status).toBe(200);
+    });
+
+    it('answers 409 "Validation failed for task" with the validationIssues while validation finds errors', async () => {
+        const issues = [
+            { severity: 1, code: 'required', description: 'Feltet er påkrevd', field: 'a.b', source: 'Required' },
+            { severity: 2, code: 'warn', description: 'Bare en advarsel', source: 'Custom' },
+        ];
+        const created = await instance({ tasks: ['Task_1', 'Task_2'], validationIssues: issues });
+        const response = await call(`${created.url}/process/next`, { method: 'PUT' });
+        expect(response.status).toBe(409);
+        expect(await response.json()).toEqual({
+            title: 'Validation failed for task',
+            status: 409,
+            detail: '1 validation errors found for task Task_1',
+            validationIssues: issues,
+        });
+        expect(await (await call(`${created.url}/process`)).json()).toMatchObject({
+            currentTask: { elementId: 'Task_1' },
+        });
     });
 
     it('sets a substatus, and answers 400 to an empty label', async () => {
