@@ -154,6 +154,10 @@ param feedbackEventType string = ''
 @description('FeedbackDataType: data type of the feedback element. Required together with FeedbackEventType.')
 param feedbackDataType string = ''
 
+@allowed(['application/xml', 'text/xml', 'application/json', 'text/plain', 'text/csv', 'text/html', 'application/pdf'])
+@description('FeedbackContentType: content type of the feedback element; the file name gets the extension the app expects for it.')
+param feedbackContentType string = 'application/xml'
+
 @description('FeedbackTemplatePath: XML template for feedback. Empty: the built-in receipt.')
 param feedbackTemplatePath string = ''
 
@@ -300,6 +304,7 @@ module functionApp './app/functionapp.bicep' = {
     processedEventTypes: processedEventTypes
     feedbackEventType: feedbackEventType
     feedbackDataType: feedbackDataType
+    feedbackContentType: feedbackContentType
     feedbackTemplatePath: feedbackTemplatePath
     downloadConcurrency: downloadConcurrency
     httpTimeoutSeconds: httpTimeoutSeconds

@@ -3,6 +3,7 @@
  * start-up with a message that names the setting; secret values are never echoed.
  */
 import { settings, type SettingName } from './settings';
+import { fileExtension, knownContentTypes } from './altinn/fileTypes';
 
 export class ConfigError extends Error {
     constructor(
@@ -35,6 +36,8 @@ export interface MaskinportenConfig {
 export interface FeedbackConfig {
     eventType: string;
     dataType: string;
+    /** The Content-Type of the upload; always one that fileExtension() knows. */
+    contentType: string;
     templatePath?: string;
 }
 
@@ -170,7 +173,24 @@ function feedback(env: Env): FeedbackConfig | undefined {
             'cannot be app.instance.process.completed: Altinn refuses data once the process has ended; use a task event such as app.instance.process.movedTo.Task_2',
         );
     }
-    return { eventType, dataType, templatePath: read(env, 'FeedbackTemplatePath') };
+    return {
+        eventType,
+        dataType,
+        contentType: feedbackContentType(env),
+        templatePath: read(env, 'FeedbackTemplatePath'),
+    };
+}
+
+/** An app that restricts the data type's content types compares the whole header: no parameters, a known extension. */
+function feedbackContentType(env: Env): string {
+    const contentType = (read(env, 'FeedbackContentType') ?? 'application/xml').toLowerCase();
+    if (fileExtension(contentType) === undefined) {
+        throw new ConfigError(
+            'FeedbackContentType',
+            `"${contentType}" is not one of ${knownContentTypes.join(', ')} (without parameters such as charset: Altinn apps compare the whole header with the file name's type)`,
+        );
+    }
+    return contentType;
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {

@@ -77,6 +77,12 @@ export const settings = {
         description: 'Data type of the feedback element uploaded to the instance.',
         example: 'feedback',
     },
+    FeedbackContentType: {
+        description:
+            'Content type of the feedback element, one of application/xml, text/xml, application/json, text/plain, text/csv, text/html, application/pdf; the file name gets the extension the app expects for it (feedback.xml, …).',
+        example: 'application/xml',
+        default: 'application/xml',
+    },
     FeedbackTemplatePath: {
         description:
             'XML template for feedback, with {{instanceId}}, {{instanceGuid}}, {{partyId}}, {{org}}, {{app}}, {{receivedAt}} placeholders. Default: a built-in receipt.',

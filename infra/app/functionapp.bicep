@@ -62,6 +62,7 @@ param altinnTestMode bool
 param processedEventTypes string
 param feedbackEventType string
 param feedbackDataType string
+param feedbackContentType string
 param feedbackTemplatePath string
 param downloadConcurrency int
 param httpTimeoutSeconds int
@@ -105,6 +106,7 @@ var appSettings = {
   ProcessedEventTypes: processedEventTypes
   FeedbackEventType: feedbackEventType
   FeedbackDataType: feedbackDataType
+  FeedbackContentType: feedbackContentType
   FeedbackTemplatePath: feedbackTemplatePath
   DownloadConcurrency: string(downloadConcurrency)
   HttpTimeoutSeconds: string(httpTimeoutSeconds)

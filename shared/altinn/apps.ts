@@ -91,7 +91,10 @@ export interface AppsClient {
     openDataStream(url: string | URL, options?: CallOptions): Promise<DataStream | undefined>;
     /** POST {instanceUrl}/data?dataType=…; a 409 (no current task, instance not active, …) is returned, not thrown. */
     postData(instanceUrl: string, element: NewDataElement, options?: CallOptions): Promise<PostDataResult>;
-    /** PUT {instanceUrl}/process/next, sent once (a resend could move the process twice); a 409 is returned. */
+    /**
+     * PUT {instanceUrl}/process/next, sent once (a resend could move the process twice); a 409 (ProblemDetails,
+     * with the validation errors when validation stopped it) is returned.
+     */
     processNext(instanceUrl: string, options?: CallOptions): Promise<ProcessNextResult>;
     /** POST {instanceUrl}/complete (idempotent in Altinn, so retried); false when the instance is gone (404). */
     complete(instanceUrl: string, options?: CallOptions): Promise<boolean>;
@@ -154,7 +157,8 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
 
     async function conflictText(status: number, body: Readable, headers: IncomingHttpHeaders): Promise<string> {
         const { problem, bodyText } = await readErrorBody(body, headers);
-        return `HTTP ${status}: ${problemSummary(problem) ?? bodyText ?? 'no details'}`;
+        const issues = validationErrors(problem?.validationIssues);
+        return `HTTP ${status}: ${problemSummary(problem) ?? bodyText ?? 'no details'}${issues ? ` (${issues})` : ''}`;
     }
 
     return {
@@ -267,6 +271,27 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
             );
         },
     };
+}
+
+/**
+ * process/next's 409 is ProblemDetails with a validationIssues member (app-lib ProcessController.GetResultForError):
+ * the errors among them (severity 1) as "code: description", so that the log says what the app found wrong.
+ */
+function validationErrors(value: unknown): string | undefined {
+    if (!Array.isArray(value)) return undefined;
+    const errors = value
+        .filter((issue): issue is Record<string, unknown> => typeof issue === 'object' && issue !== null)
+        .filter((issue) => issue.severity === 1)
+        .map((issue) =>
+            [
+                issue.code,
+                issue.description,
+                typeof issue.field === 'string' && issue.field !== '' ? `field ${issue.field}` : undefined,
+            ]
+                .filter((part) => typeof part === 'string' && part !== '')
+                .join(': '),
+        );
+    return errors.length > 0 ? errors.join('; ') : undefined;
 }
 
 async function readText(body: Readable): Promise<string> {

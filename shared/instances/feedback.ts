@@ -1,6 +1,6 @@
 /**
  * Feedback: after the feedback event type (a task event such as
- * app.instance.process.movedTo.Task_2), upload an XML data element of FeedbackDataType to the
+ * app.instance.process.movedTo.Task_2), upload a data element of FeedbackDataType (FeedbackContentType, XML by default) to the
  * instance and move its process on with PUT process/next.
  *
  * Delivery is at least once, so a repeat must change nothing twice:
@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Instance } from '../altinn/apps';
+import { fileExtension } from '../altinn/fileTypes';
 import { ConfigError, type FeedbackConfig } from '../config';
 import { logStep, warnStep } from '../log';
 import { decodeMetadataValue, instanceBlobName } from './layout';
@@ -27,8 +28,10 @@ import { InstanceNotStoredError } from './store';
 export const feedbackPlaceholders = ['instanceId', 'instanceGuid', 'partyId', 'org', 'app', 'receivedAt'] as const;
 export type FeedbackValues = Record<(typeof feedbackPlaceholders)[number], string>;
 
-export const feedbackFilename = 'feedback.xml';
-export const feedbackContentType = 'text/xml';
+/** feedback.{extension}: Altinn apps require a file name with an extension that fits the Content-Type. */
+export function feedbackFilename(contentType: string): string {
+    return `feedback.${fileExtension(contentType) ?? 'xml'}`;
+}
 
 export type FeedbackOutcome = 'done' | 'gone';
 
@@ -144,7 +147,12 @@ export async function sendFeedback(
         const body = Buffer.from(xml, 'utf8');
         const result = await apps.postData(
             ref.url,
-            { dataType: feedback.dataType, contentType: feedbackContentType, filename: feedbackFilename, body },
+            {
+                dataType: feedback.dataType,
+                contentType: feedback.contentType,
+                filename: feedbackFilename(feedback.contentType),
+                body,
+            },
             { logger },
         );
         if ('created' in result) {

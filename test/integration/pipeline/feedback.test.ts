@@ -46,11 +46,22 @@ beforeEach(async () => {
     await h.clearQueues();
 });
 
-function createInTask(tasks = ['Task_1', 'Task_2'], process = 'Task_2'): Promise<CreatedInstance> {
+/** The feedback data type restricts content types, as an app's applicationmetadata.json may. */
+function createInTask(
+    tasks = ['Task_1', 'Task_2'],
+    process = 'Task_2',
+    feedbackTypes = ['application/xml', 'text/xml'],
+    validationIssues?: { severity: number; code: string; description: string; source: string }[],
+): Promise<CreatedInstance> {
     return h.sim.control.createInstance({
         app: 'fb-app',
         process,
         tasks,
+        dataTypes: [
+            { id: 'model', form: true },
+            { id: 'feedback', allowedContentTypes: feedbackTypes },
+        ],
+        ...(validationIssues ? { validationIssues } : {}),
         publish: [taskEvent],
         dataElements: [{ dataType: 'model', contentType: 'application/xml', filename: 'form.xml', content: '<form/>' }],
     });
@@ -93,7 +104,11 @@ test('a task event: stored, feedback uploaded from the built-in template, proces
     expect(counters.requests['apps.processNext']).toEqual({ '200': 1 });
 
     const [element] = await feedbackElements(created);
-    expect(element).toMatchObject({ contentType: 'text/xml', filename: 'feedback.xml', createdBy: '405003309' });
+    expect(element).toMatchObject({
+        contentType: 'application/xml',
+        filename: 'feedback.xml',
+        createdBy: '405003309',
+    });
     const xml = await expectedFeedback(created, readFileSync(defaultTemplatePath(), 'utf8'));
     expect(xml.toString()).toContain(`<instanceId>${created.id}</instanceId>`);
     expect(xml.toString()).not.toMatch(/\{\{/);
@@ -173,7 +188,7 @@ async function endProcessDuring(created: CreatedInstance, endpoint: string): Pro
     await h.sim.control.moveProcess(created.id, { to: 'completed', publish: false });
 }
 
-test('409 from POST data ("no current task") after the process ended meanwhile counts as done', async () => {
+test('409 from POST data ("Instance Not Active") after the process ended meanwhile counts as done', async () => {
     const created = await createInTask();
     await stored(created);
     const running = h.deliver(queues.eventsFeedback, feedback);
@@ -183,7 +198,7 @@ test('409 from POST data ("no current task") after the process ended meanwhile c
     expect(h.sim.counters().requests['apps.postData']).toEqual({ '409': 1 });
     expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
     expect(fieldsOf(steps(run.logs, 'feedback-skipped')[0].message).reason).toMatch(
-        /HTTP 409: No current task: Cannot create data element without a current task; the process has ended/,
+        /HTTP 409: Instance Not Active: Cannot update data element of archived or deleted instance \d+\/[0-9a-f-]{36}; the process has ended/,
     );
     expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
 });
@@ -214,6 +229,44 @@ test('a 409 while the process still stands in the task is an error', async () =>
     expect((run.error as Error).message).toMatch(/Max count.*has not moved on/);
     expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
     expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+});
+
+test('a process/next refused by validation is an error that names the validation issues', async () => {
+    const created = await createInTask(undefined, undefined, undefined, [
+        { severity: 1, code: 'required', description: 'Signatur mangler', source: 'Required' },
+    ]);
+    await stored(created);
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(h.sim.counters().requests['apps.processNext']).toEqual({ '409': 1 });
+    expect((run.error as Error).message).toMatch(
+        /Validation failed for task: 1 validation errors found for task Task_2 \(required: Signatur mangler\).*has not moved on/,
+    );
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+});
+
+test('FeedbackContentType sets the Content-Type and the file name extension the app checks', async () => {
+    const file = join(templateDir, 'feedback.json');
+    writeFileSync(file, '{"instance": "{{instanceId}}"}\n');
+    const services = h.servicesWith({ FeedbackContentType: 'application/json', FeedbackTemplatePath: file });
+    const created = await createInTask(undefined, undefined, ['application/json']);
+    await stored(created);
+    const run = await h.deliver(
+        queues.eventsFeedback,
+        createEventsFeedback(() => services),
+    );
+    expect(run.error).toBeUndefined();
+    expect(h.sim.counters().requests['apps.postData']).toEqual({ '201': 1 });
+    const [element] = await feedbackElements(created);
+    expect(element).toMatchObject({ contentType: 'application/json', filename: 'feedback.json' });
+});
+
+test('an app that allows other content types than FeedbackContentType refuses the upload with the reason', async () => {
+    const created = await createInTask(undefined, undefined, ['application/pdf']);
+    await stored(created);
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeDefined();
+    expect((run.error as Error).message).toMatch(/400.*Permitted content types include: application\/pdf/);
+    expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
 });
 
 test('when the process is already in another task, neither feedback nor process/next happens', async () => {

@@ -59,7 +59,9 @@ test('an instance event carries eventId and instanceId in its log fields; a forg
 });
 
 test('the feedback event type goes to events-feedback, everything else to events-confirmation', () => {
-    const config = { feedback: { eventType: 'app.instance.process.movedTo.Task_2', dataType: 'fb' } };
+    const config = {
+        feedback: { eventType: 'app.instance.process.movedTo.Task_2', dataType: 'fb', contentType: 'application/xml' },
+    };
     expect(queueAfterStore({ ...event, type: 'app.instance.process.movedTo.Task_2' } as never, config)).toBe(
         'events-feedback',
     );

@@ -88,6 +88,7 @@ test('feedback needs both settings, adds its event type to the processed ones, a
     expect(config.feedback).toEqual({
         eventType: 'app.instance.process.movedTo.Task_2',
         dataType: 'feedback',
+        contentType: 'application/xml',
         templatePath: undefined,
     });
     expect(config.processedEventTypes).toContain('app.instance.process.movedTo.Task_2');
@@ -98,6 +99,19 @@ test('feedback needs both settings, adds its event type to the processed ones, a
     expect(
         configError({ ...base, FeedbackEventType: 'app.instance.process.completed', FeedbackDataType: 'f' }).message,
     ).toMatch(/refuses data once the process has ended/);
+});
+
+test('FeedbackContentType: a type the app maps to a file extension, without parameters', () => {
+    const feedback = { ...base, FeedbackEventType: 'app.instance.process.movedTo.Task_2', FeedbackDataType: 'f' };
+    expect(loadConfig({ ...feedback, FeedbackContentType: 'Application/JSON' }).feedback?.contentType).toBe(
+        'application/json',
+    );
+    const withCharset = configError({ ...feedback, FeedbackContentType: 'application/xml; charset=utf-8' });
+    expect(withCharset.setting).toBe('FeedbackContentType');
+    expect(withCharset.message).toMatch(/without parameters such as charset/);
+    expect(configError({ ...feedback, FeedbackContentType: 'application/x-unknown' }).message).toMatch(
+        /is not one of application\/xml, text\/xml/,
+    );
 });
 
 test('lists accept commas and spaces; catch-up apps and time parse', () => {

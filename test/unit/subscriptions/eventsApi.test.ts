@@ -114,14 +114,22 @@ it('the catch-up asks for the processed types and the feedback type, once each',
         catchUpTypes({
             catchUpApps: [],
             processedEventTypes: ['app.instance.process.completed'],
-            feedback: { eventType: 'app.instance.process.movedTo.Task_2', dataType: 'feedback' },
+            feedback: {
+                eventType: 'app.instance.process.movedTo.Task_2',
+                dataType: 'feedback',
+                contentType: 'application/xml',
+            },
         }),
     ).toEqual(['app.instance.process.completed', 'app.instance.process.movedTo.Task_2']);
     expect(
         catchUpTypes({
             catchUpApps: [],
             processedEventTypes: ['app.instance.process.completed', 'app.instance.process.movedTo.Task_2'],
-            feedback: { eventType: 'app.instance.process.movedTo.Task_2', dataType: 'feedback' },
+            feedback: {
+                eventType: 'app.instance.process.movedTo.Task_2',
+                dataType: 'feedback',
+                contentType: 'application/xml',
+            },
         }),
     ).toEqual(['app.instance.process.completed', 'app.instance.process.movedTo.Task_2']);
 });
