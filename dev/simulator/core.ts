@@ -118,10 +118,11 @@ export class SimCore {
 
     /** An app event for an instance, as app-lib's EventsClient builds it (§1.8). */
     publishInstanceEvent(instance: InstanceRecord, type: string, deliver = true): CloudEvent {
-        const alternativesubject = instance.personNumber
-            ? `/person/${instance.personNumber}`
-            : instance.organisationNumber
-              ? `/org/${instance.organisationNumber}`
+        // app-lib EventsClient.AddEvent: the organisation number first, then the person number.
+        const alternativesubject = instance.organisationNumber
+            ? `/org/${instance.organisationNumber}`
+            : instance.personNumber
+              ? `/person/${instance.personNumber}`
               : undefined;
         return this.publish(
             {

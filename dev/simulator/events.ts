@@ -106,7 +106,9 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
 
     // PlatformSettings.AppsDomain: here the apps origin (host and port), since all three listeners share a host.
     const appsHost = new URL(core.origins.appsUrl).host;
-    const isApp = resourceFilter?.startsWith(APP_RESOURCE_PREFIX) === true || sourceFilter?.host === appsHost;
+    // IsAppSubscription compares the prefix with OrdinalIgnoreCase.
+    const isApp =
+        resourceFilter?.toLowerCase().startsWith(APP_RESOURCE_PREFIX) === true || sourceFilter?.host === appsHost;
     if (!isApp && !hasScope(principal, SUBSCRIBE_SCOPE)) {
         sendEmpty(ctx.res, 403);
         return;
@@ -120,7 +122,8 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
     }
 
     if (isApp) {
-        if (subjectFilter === undefined && alternativeSubjectFilter !== undefined) {
+        // AppSubscriptionService (src/Events/Services/AppSubscriptionService.cs): EnrichSubject, then ValidateSubscription.
+        if (!subjectFilter && alternativeSubjectFilter) {
             // Register lookup of /org/, /organisation/ or /person/ to /party/{id}; not persisted.
             const m = /^\/(org|organisation|person)\/(\d+)$/.exec(alternativeSubjectFilter);
             const partyId = m ? core.state.partyIdFor(m[1] === 'person' ? 'person' : 'org', m[2]) : undefined;
@@ -132,37 +135,42 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
             sendJsonString(ctx.res, 400, 'A valid subject to the authenticated identity is required');
             return;
         }
+        // An alternative subject Register cannot resolve is refused, also for an org.
+        if (alternativeSubjectFilter && !subjectFilter) {
+            sendJsonString(ctx.res, 400, 'A valid subject to the authenticated identity is required');
+            return;
+        }
+        if (includeSubunits && !subjectFilter) {
+            sendJsonString(ctx.res, 400, 'IncludeSubunits requires a subject filter.');
+            return;
+        }
         let derived: string | undefined;
         if (sourceFilter) {
             const segments = sourceFilter.pathname.split('/').slice(1);
-            if (segments.length !== 2 || segments.some((s) => s === '')) {
+            if (segments.length !== 2) {
                 sendJsonString(ctx.res, 400, 'A valid app id is required in source filter {environment}/{org}/{app}');
                 return;
             }
             derived = `${APP_RESOURCE_PREFIX}${segments[0]}_${segments[1]}`;
         }
-        if (resourceFilter === undefined) {
-            resourceFilter = derived;
-        } else if (derived !== undefined && derived !== resourceFilter) {
+        if (resourceFilter !== undefined && derived !== undefined && derived !== resourceFilter) {
+            // Compared before the repository lowercases it: case-sensitive.
             sendJsonString(ctx.res, 400, 'Provided resource filter and source filter are not compatible');
             return;
         }
-        if (includeSubunits && subjectFilter === undefined) {
-            // The contract documents a 400 here but not its text; this wording is the simulator's.
-            sendJsonString(ctx.res, 400, 'A subject filter is required when including subunits');
-            return;
-        }
+        resourceFilter ??= derived;
         if (resourceFilter === undefined) {
             sendJsonString(ctx.res, 400, 'A valid app id is required in source filter {environment}/{org}/{app}');
             return;
         }
         // XACML: an org may subscribe to its own apps' events.
         const appOrg = resourceFilter.slice(APP_RESOURCE_PREFIX.length).split('_')[0];
-        if (principal.org !== appOrg) {
+        if (principal.org?.toLowerCase() !== appOrg.toLowerCase()) {
             sendJsonString(ctx.res, 403, `Not authorized to create a subscription for resource ${resourceFilter}.`);
             return;
         }
     } else {
+        // GenericSubscriptionService.ValidateSubscription (src/Events/Services/GenericSubscriptionService.cs).
         if (resourceFilter === undefined) {
             sendJsonString(ctx.res, 400, 'Resource filter is required.');
             return;
@@ -172,12 +180,15 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
             return;
         }
         if (alternativeSubjectFilter !== undefined) {
-            // Documented as a 400 without its text; this wording is the simulator's.
             sendJsonString(
                 ctx.res,
                 400,
                 'AlternativeSubject filter is not supported for subscriptions on this resource.',
             );
+            return;
+        }
+        if (includeSubunits && !subjectFilter) {
+            sendJsonString(ctx.res, 400, 'IncludeSubunits requires a subject filter.');
             return;
         }
         const orgSubject = subjectFilter && /^urn:altinn:organization:identifier-no:(\d{9})$/.exec(subjectFilter);
@@ -187,12 +198,16 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
         }
     }
 
+    // SubscriptionRepository stores and finds by ResourceFilter.ToLower(), SourceFilter.AbsoluteUri and
+    // EndPoint.AbsoluteUri (src/Events/Repository/SubscriptionRepository.cs, find_subscription compares with =).
+    resourceFilter = resourceFilter.toLowerCase();
+    const sourceFilterStored = sourceFilter?.href;
     const consumer = entityOf(principal);
     const endpointText = endPoint.toString();
     const existing = [...core.state.subscriptions.values()].find(
         (s) =>
             s.resourceFilter === resourceFilter &&
-            s.sourceFilter === sourceFilterText &&
+            s.sourceFilter === sourceFilterStored &&
             s.subjectFilter === subjectFilter &&
             s.typeFilter === typeFilter &&
             s.consumer === consumer &&
@@ -202,7 +217,7 @@ async function createSubscription(core: SimCore, ctx: RequestContext, principal:
     const sub: Subscription = existing ?? {
         id: core.state.nextSubscriptionId++,
         endPoint: endpointText,
-        ...(sourceFilterText !== undefined ? { sourceFilter: sourceFilterText } : {}),
+        ...(sourceFilterStored !== undefined ? { sourceFilter: sourceFilterStored } : {}),
         resourceFilter,
         ...(subjectFilter !== undefined ? { subjectFilter } : {}),
         ...(typeFilter !== undefined ? { typeFilter } : {}),
@@ -318,7 +333,6 @@ async function query(core: SimCore, ctx: RequestContext): Promise<void> {
         return problem("The 'To' parameter must specify timezone. E.g. 2022-07-07T11:00:53.3917Z for UTC");
     if (size < 1) return problem("The 'Size' parameter must be a number larger that 0.");
     if (person !== '' && party > 0) return problem("Only one of 'Party' or 'Person' can be defined.");
-    if (person !== '' && !/^\d{11}$/.test(person)) return problem("Value of 'Person' needs to be exactly 11 digits.");
     if (unit !== '' && party > 0) return problem("Only one of 'Party' or 'Unit' can be defined.");
     if (unit !== '' && !/^\d{9}$/.test(unit)) return problem("Value of 'Unit' needs to be exactly 9 digits.");
 
@@ -338,14 +352,23 @@ async function query(core: SimCore, ctx: RequestContext): Promise<void> {
         if (e.registeredAt <= cutoff) lastIndex = i;
     });
     if (lastIndex === -1) lastIndex = events.length - 1;
-    const subject = party > 0 ? `/party/${party}` : undefined;
-    const alternative = person !== '' ? `/person/${person}` : unit !== '' ? `/org/${unit}` : undefined;
+    // EventsService.GetAppEvents: unit or person is looked up in Register to a party and filters on the subject
+    // /party/{id}; a number Register does not know is its 404, which AppController answers as 404.
+    let partyId = party;
+    if ((person !== '' || unit !== '') && party <= 0) {
+        const found = person !== '' ? core.state.partyIdFor('person', person) : core.state.partyIdFor('org', unit);
+        if (found === undefined) {
+            sendEmpty(ctx.res, 404);
+            return;
+        }
+        partyId = found;
+    }
+    const subject = partyId !== 0 ? `/party/${partyId}` : undefined;
     const result: CloudEvent[] = [];
     for (let i = firstIndex; i <= lastIndex && result.length < size; i++) {
         const e = events[i].event;
         if (e.resource !== resource) continue;
         if (subject !== undefined && e.subject !== subject) continue;
-        if (alternative !== undefined && e.alternativesubject !== alternative) continue;
         const time = e.time ? Date.parse(e.time) : NaN;
         if (from && from !== 'invalid' && !(time >= from.date.getTime())) continue;
         if (to && to !== 'invalid' && !(time <= to.date.getTime())) continue;
@@ -411,10 +434,11 @@ async function publish(core: SimCore, ctx: RequestContext): Promise<void> {
         sendJsonString(ctx.res, 401, `${principal.org ?? ''} is not authorized to create events for ${source}`);
         return;
     }
+    // AppCloudEventExtensions.CreateEvent keeps source, subject, type and alternativesubject: the request's
+    // data, dataschema and contenttype are bound but never stored (src/Events/Extensions/AppCloudEventExtensions.cs).
     const event: Record<string, unknown> = { specversion, source, subject, type };
-    for (const name of ['alternativesubject', 'data', 'dataschema', 'contenttype']) {
-        if (body[name] !== undefined && body[name] !== null) event[name] = body[name];
-    }
+    const alternativesubject = str('alternativesubject');
+    if (alternativesubject !== undefined) event.alternativesubject = alternativesubject;
     const stored = core.publish(event as CloudEvent);
     sendJson(ctx.res, 201, stored.id, { Location: subject });
 }

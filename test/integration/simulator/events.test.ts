@@ -217,6 +217,57 @@ describe('POST /events/api/v1/subscriptions', () => {
         expect(body.alternativeSubjectFilter).toBeUndefined();
     });
 
+    it('refuses an alternativeSubjectFilter that Register cannot resolve, also from an org', async () => {
+        const response = await subscribe({
+            endPoint: 'https://example.com/h',
+            sourceFilter: sourceFilter(),
+            alternativeSubjectFilter: '/person/99999999999',
+        });
+        expect(response.status).toBe(400);
+        expect(await response.json()).toBe('A valid subject to the authenticated identity is required');
+    });
+
+    it('refuses includeSubunits without a subject filter, for app and for generic subscriptions', async () => {
+        const hook = 'https://example.com/hook';
+        const app = await subscribe({ endPoint: hook, sourceFilter: sourceFilter(), includeSubunits: true });
+        expect(app.status).toBe(400);
+        expect(await app.json()).toBe('IncludeSubunits requires a subject filter.');
+        const subscriber = await sim.control.issueAltinnToken({ scopes: ['altinn:events.subscribe'] });
+        const broker = { endPoint: hook, resourceFilter: 'urn:altinn:resource:my-broker-resource' };
+        const generic = await subscribe({ ...broker, includeSubunits: true }, subscriber);
+        expect(generic.status).toBe(400);
+        expect(await generic.json()).toBe('IncludeSubunits requires a subject filter.');
+        const withSubject = await subscribe(
+            { ...broker, includeSubunits: true, subjectFilter: 'urn:altinn:organization:identifier-no:405003309' },
+            subscriber,
+        );
+        expect(withSubject.status).toBe(201);
+    });
+
+    it('stores the resourceFilter lowercased and URLs as absolute URIs, and finds a repeat the same way', async () => {
+        const first = await subscribe({
+            endPoint: 'https://EXAMPLE.com/h',
+            sourceFilter: sourceFilter('Case-App').replace('http://', 'HTTP://'),
+            resourceFilter: 'urn:altinn:resource:app_ttd_Case-App',
+        });
+        expect(first.status).toBe(201);
+        const body = (await first.json()) as Record<string, unknown>;
+        expect(body).toMatchObject({
+            endPoint: 'https://example.com/h',
+            sourceFilter: sourceFilter('Case-App'),
+            resourceFilter: 'urn:altinn:resource:app_ttd_case-app',
+        });
+        const again = await subscribe({ endPoint: 'https://example.com/h', sourceFilter: sourceFilter('Case-App') });
+        expect(((await again.json()) as { id: number }).id).toBe(body.id);
+        // Compared with the source filter before it is lowercased: another case is incompatible.
+        const mismatch = await subscribe({
+            endPoint: 'https://example.com/h',
+            sourceFilter: sourceFilter('Case-App'),
+            resourceFilter: 'urn:altinn:resource:app_ttd_case-app',
+        });
+        expect(mismatch.status).toBe(400);
+    });
+
     it('requires altinn:events.subscribe (403) and a resourceFilter for generic subscriptions', async () => {
         const hook = 'https://example.com/hook';
         const broker = 'urn:altinn:resource:my-broker-resource';
@@ -563,6 +614,20 @@ describe('GET /events/api/v1/app/{org}/{app}', () => {
         expect(await get(`?after=0&party=${b.partyId}`)).toEqual([b.events[0].id]);
         expect(await get('?after=0', { person: '11111111111' })).toEqual([a.events[0].id]);
         expect(await get(`?after=${a.events[0].id}`)).toEqual([b.events[0].id]);
+        // unit and person are looked up to the party and filter on the subject; Register's 404 for an unknown one.
+        const unit = await sim.control.createInstance({
+            app: 'filter-app',
+            organisationNumber: '910000001',
+            process: 'Task_2',
+            publish: true,
+        });
+        expect(await get('?after=0&unit=910000001')).toEqual([unit.events[0].id]);
+        const unknown = await fetch(url('?after=0&unit=999999999', 'filter-app'), { headers: bearer(token) });
+        expect(unknown.status).toBe(404);
+        const unknownPerson = await fetch(url('?after=0', 'filter-app'), {
+            headers: { ...bearer(token), person: '1' },
+        });
+        expect(unknownPerson.status).toBe(404);
         const other = await sim.control.issueAltinnToken({ scopes: SERVICEOWNER_SCOPES, org: 'skd' });
         const response = await fetch(url('?after=0', 'filter-app'), { headers: bearer(other) });
         expect(await response.json()).toEqual([]);
@@ -604,17 +669,43 @@ describe('POST /events/api/v1/app', () => {
             subject: '/party/50001234',
             type: 'app.instance.created',
             alternativesubject: '/person/01017012345',
+            data: { secret: 'not stored' },
+            dataschema: 'https://example.com/schema.json',
+            contenttype: 'application/json',
         });
         expect(response.status).toBe(201);
         expect(response.headers.get('location')).toBe('/party/50001234');
         const id = (await response.json()) as string;
         const stored = (await sim.control.listEvents()).find((e) => e.id === id);
+        expect(stored).not.toHaveProperty('data');
+        expect(stored).not.toHaveProperty('dataschema');
+        expect(stored).not.toHaveProperty('contenttype');
         expect(stored).toMatchObject({
+            alternativesubject: '/person/01017012345',
             source,
             resource: 'urn:altinn:resource:app_ttd_pub-app',
             resourceinstance: '50001234/0b7ae3c2-1f0c-4f4a-9a0e-4e5f0b7c1a11',
             time: expect.any(String) as string,
         });
+    });
+
+    it('sets alternativesubject as app-lib does: /org/ before /person/', async () => {
+        const both = await sim.control.createInstance({
+            app: 'alt-app',
+            organisationNumber: '910000002',
+            personNumber: '01017012345',
+            process: 'completed',
+            publish: true,
+        });
+        const person = await sim.control.createInstance({
+            app: 'alt-app',
+            personNumber: '01017012345',
+            process: 'completed',
+            publish: true,
+        });
+        const events = await sim.control.listEvents();
+        expect(events.find((e) => e.id === both.events[0].id)?.alternativesubject).toBe('/org/910000002');
+        expect(events.find((e) => e.id === person.events[0].id)?.alternativesubject).toBe('/person/01017012345');
     });
 
     it('answers 400 ProblemDetails when source, subject, type or specversion is missing; 401 for another org', async () => {
