@@ -341,9 +341,13 @@ function parseId(value: unknown): number {
     return id;
 }
 
-/** Whether an active subscription is what this request registers (the fields Altinn keeps and compares). */
+/**
+ * Whether an active subscription is what this request registers: the fields Altinn keeps, normalised
+ * as Altinn stores and compares them (SubscriptionRepository: ResourceFilter.ToLower(), SourceFilter
+ * and EndPoint as Uri.AbsoluteUri), so that a re-dropped request matches the subscription it created.
+ */
 function sameSubscription(request: Record<string, unknown>, active: Record<string, unknown>): boolean {
-    const normalised = (value: unknown): string | undefined => {
+    const absoluteUri = (value: unknown): string | undefined => {
         if (typeof value !== 'string') return undefined;
         try {
             return new URL(value).href;
@@ -351,12 +355,18 @@ function sameSubscription(request: Record<string, unknown>, active: Record<strin
             return value;
         }
     };
-    if (normalised(request.endPoint) !== normalised(active.endPoint)) return false;
-    for (const field of ['sourceFilter', 'typeFilter', 'subjectFilter', 'resourceFilter']) {
-        // Altinn derives resourceFilter for app subscriptions, and subjectFilter from alternativeSubjectFilter.
-        if (field === 'resourceFilter' && request.resourceFilter === undefined) continue;
+    const lowercase = (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : undefined);
+    const normalise: Record<string, (value: unknown) => unknown> = {
+        endPoint: absoluteUri,
+        sourceFilter: absoluteUri,
+        resourceFilter: lowercase,
+        typeFilter: (value) => value,
+        subjectFilter: (value) => value,
+    };
+    for (const [field, normalised] of Object.entries(normalise)) {
+        // Altinn derives subjectFilter from alternativeSubjectFilter.
         if (field === 'subjectFilter' && request.alternativeSubjectFilter !== undefined) continue;
-        if (request[field] !== active[field]) return false;
+        if (normalised(request[field]) !== normalised(active[field])) return false;
     }
     return (request.includeSubunits === true) === (active.includeSubunits === true);
 }

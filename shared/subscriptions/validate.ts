@@ -7,7 +7,8 @@
  * sent with Altinn's spelling. Fields Altinn does not know (e.g. the reference AOS's `description`,
  * or `id`/`consumer`/`created` in a copy of an active subscription) are passed on unchanged: Altinn
  * ignores unknown fields, and a field Altinn adds later works without a change here. A `null`
- * value counts as absent and is left out.
+ * value counts as absent and is left out. An app subscription by sourceFilter is sent with the
+ * resourceFilter Altinn would derive from it (urn:altinn:resource:app_{org}_{app}).
  */
 import { isLoopbackHost, type AppConfig } from '../config';
 
@@ -105,6 +106,10 @@ export function validateSubscriptionRequest(
                 `alternativeSubjectFilter is not supported for subscriptions on ${resourceFilter}; use subjectFilter.`,
             );
         }
+        // GenericSubscriptionService.ValidateSubscription (altinn-events): "IncludeSubunits requires a subject filter."
+        if (body.includeSubunits === true && body.subjectFilter === undefined) {
+            throw new SubscriptionRequestError('includeSubunits needs a subjectFilter.');
+        }
         return { body, kind: 'generic' };
     }
 
@@ -116,6 +121,9 @@ export function validateSubscriptionRequest(
                 `resourceFilter "${resourceFilter}" does not match sourceFilter ${sourceFilter} (it would be ${derived}); leave resourceFilter out for app events.`,
             );
         }
+        // Sent along, so that Altinn classifies the subscription as an app one by its resourceFilter prefix, whatever
+        // its AppsDomain setting says about the sourceFilter's host (SubscriptionController.IsAppSubscription).
+        body.resourceFilter = derived;
     }
     if (alternativeSubjectFilter !== undefined && !alternativeSubject.test(alternativeSubjectFilter)) {
         throw new SubscriptionRequestError(

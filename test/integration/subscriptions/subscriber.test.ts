@@ -243,6 +243,29 @@ describe('EventsSubscriber', () => {
     });
 });
 
+describe('normalised as Altinn stores subscriptions', () => {
+    it('sends the derived resourceFilter, and takes a re-drop in another spelling for the same subscription', async () => {
+        const app = 'Case-App';
+        const spelled = (scheme: string, resourceFilter?: string) =>
+            request({
+                endPoint: `${receiver.url.replace('http:', scheme)}/api/eventsreceiver?code=function-key`,
+                sourceFilter: `${stack.sim.appsUrl}/ttd/${app}`,
+                ...(resourceFilter ? { resourceFilter } : {}),
+            });
+        await putBlob(add(), 'cased.json', JSON.stringify(spelled('HTTP:')));
+        expect((await runSubscriber()).error).toBeUndefined();
+        const [subscription] = await stack.sim.control.listSubscriptions();
+        // Altinn lowercases what it stores; the request carried urn:altinn:resource:app_ttd_Case-App.
+        expect(subscription.resourceFilter).toBe('urn:altinn:resource:app_ttd_case-app');
+
+        await putBlob(add(), 'cased.json', JSON.stringify(spelled('http:', 'urn:altinn:resource:app_ttd_Case-App')));
+        expect((await runSubscriber()).error).toBeUndefined();
+        expect(await blobNames(failed())).toEqual([]);
+        expect(await stack.sim.control.listSubscriptions()).toHaveLength(1);
+        expect(JSON.parse((await getBlob(active(), 'cased.json'))!)).toMatchObject({ id: subscription.id });
+    });
+});
+
 describe('EventsDeSubscriber', () => {
     async function subscribed(name: string, fields: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
         await putBlob(add(), `${name}.json`, JSON.stringify(request(fields)));

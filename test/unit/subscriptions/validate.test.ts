@@ -19,9 +19,12 @@ function refused(value: unknown): string {
 }
 
 describe('accepted requests', () => {
-    it('an app subscription as in the reference README', () => {
+    it('an app subscription as in the reference README, sent with the resourceFilter Altinn derives', () => {
         const request = { endPoint, sourceFilter, typeFilter: 'app.instance.process.completed' };
-        expect(validateSubscriptionRequest(request, config)).toEqual({ body: request, kind: 'app' });
+        expect(validateSubscriptionRequest(request, config)).toEqual({
+            body: { ...request, resourceFilter: 'urn:altinn:resource:app_ttd_apps-test' },
+            kind: 'app',
+        });
     });
 
     it('field names in any case, sent with Altinn spelling; unknown fields passed on; null dropped', () => {
@@ -29,7 +32,12 @@ describe('accepted requests', () => {
             { ENDPOINT: endPoint, sourcefilter: sourceFilter, description: 'from the reference', subjectFilter: null },
             config,
         );
-        expect(result.body).toEqual({ endPoint, sourceFilter, description: 'from the reference' });
+        expect(result.body).toEqual({
+            endPoint,
+            sourceFilter,
+            description: 'from the reference',
+            resourceFilter: 'urn:altinn:resource:app_ttd_apps-test',
+        });
     });
 
     it('a Broker (generic) subscription with resourceFilter and subjectFilter', () => {
@@ -137,6 +145,11 @@ describe('refused requests, with a reason', () => {
         [
             'includeSubunits without a subject',
             { endPoint, sourceFilter, includeSubunits: true },
+            /needs a subjectFilter/,
+        ],
+        [
+            'includeSubunits without a subject on a generic resource',
+            { endPoint, resourceFilter: 'urn:altinn:resource:ttd-broker', includeSubunits: true },
             /needs a subjectFilter/,
         ],
         ['the same field twice in different case', { endPoint, endpoint: endPoint, sourceFilter }, /same field/],
