@@ -11,7 +11,7 @@ import { startSimulator } from './simulator';
  */
 
 const usage = `Usage: npm run sim -- [--platform-port N] [--apps-port N] [--maskinporten-port N] [--host H]
-                      [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--quiet]
+                      [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--events-base-uri "{platform}/"] [--quiet]
                       [--data-dir .local] (where the development Maskinporten key is kept)
                       [--write-local-settings] (put these origins and the development key into local.settings.json)`;
 
@@ -74,6 +74,7 @@ async function main(): Promise<void> {
         orgNumber: args.get('org-number'),
         timeScale: numberArg(args, 'time-scale', 1),
         eventsQueryDelaySeconds: numberArg(args, 'events-query-delay', 30),
+        eventsBaseUri: args.get('events-base-uri'),
         log: quiet ? undefined : (line) => console.log(`${new Date().toISOString()} ${line}`),
     });
     console.log(`platform     ${sim.platformUrl}`);

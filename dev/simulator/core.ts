@@ -19,6 +19,7 @@ export interface ResolvedOptions {
     maskinportenTokenLifetimeSeconds: number;
     altinnTokenLifetimeSeconds: number;
     eventsQueryDelaySeconds: number;
+    eventsBaseUri: string;
     maxUploadBytes: number;
     clients: ClientRegistration[];
 }
@@ -39,6 +40,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
         maskinportenTokenLifetimeSeconds: options.maskinportenTokenLifetimeSeconds ?? 600,
         altinnTokenLifetimeSeconds: options.altinnTokenLifetimeSeconds ?? 1800,
         eventsQueryDelaySeconds: options.eventsQueryDelaySeconds ?? 30,
+        eventsBaseUri: options.eventsBaseUri ?? '{platform}',
         maxUploadBytes: options.maxUploadBytes ?? 25 * 1024 * 1024,
         clients: options.clients ?? [],
     };

@@ -379,8 +379,10 @@ async function query(core: SimCore, ctx: RequestContext): Promise<void> {
     }
     const headers: Record<string, string> = {};
     if (result.length > 0) {
-        // SetNextLink appends the other query values as they were decoded, without re-encoding them.
-        let next = `${core.origins.platformUrl}${ctx.url.pathname}?after=${result[result.length - 1].id}`;
+        // SetNextLink starts with Events' own BaseUri (which may differ in form from the platform origin the client
+        // knows), and appends the other query values as they were decoded, without re-encoding them.
+        const baseUri = core.options.eventsBaseUri.replace('{platform}', core.origins.platformUrl);
+        let next = `${baseUri}${ctx.url.pathname}?after=${result[result.length - 1].id}`;
         for (const [key, value] of q) {
             if (key !== 'after') next += `&${key}=${value}`;
         }

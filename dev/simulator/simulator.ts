@@ -17,6 +17,8 @@ export interface Simulator {
     readonly maskinportenUrl: string;
     /** The control API, in process (the same operations as HTTP /sim/ on platformUrl). */
     readonly control: SimulatorControl;
+    /** Changes the Events BaseUri that `next` links start with (see SimulatorOptions.eventsBaseUri). */
+    setEventsBaseUri(uri: string): void;
     /** A snapshot of the counters (synchronous convenience for control.counters()). */
     counters(): CountersSnapshot;
     stop(): Promise<void>;
@@ -59,6 +61,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         appsUrl: apps.url,
         maskinportenUrl: maskinporten.url,
         control,
+        setEventsBaseUri: (uri) => {
+            core.options.eventsBaseUri = uri;
+        },
         counters: () => core.counters.snapshot(core.state.deliveries.values()),
         stop: () => {
             stopped ??= (async () => {

@@ -53,6 +53,11 @@ export interface SimulatorOptions {
     altinnTokenLifetimeSeconds?: number;
     /** The Events query API hides events younger than this; default 30 s as the real SQL; use 0 in tests. */
     eventsQueryDelaySeconds?: number;
+    /**
+     * Events' GeneralSettings.BaseUri, which its `next` links start with (AppController.SetNextLink); `{platform}`
+     * stands for the platform origin. Default `{platform}`; e.g. `{platform}/` or a gateway host to test the client.
+     */
+    eventsBaseUri?: string;
     /** Largest body accepted by POST data; default 25 MiB (413 above). */
     maxUploadBytes?: number;
     clients?: ClientRegistration[];

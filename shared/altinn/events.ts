@@ -7,6 +7,7 @@ import type { AppConfig } from '../config';
 import type { StepLogger } from '../log';
 import { AltinnHttpError } from './errors';
 import type { AltinnHttp } from './http';
+import { redactUrl } from './origins';
 
 /** A subscription as Altinn returns it (§1.5). Fields Altinn adds later are kept. */
 export interface Subscription {
@@ -44,8 +45,13 @@ export interface AppEventsQuery {
 export interface AppEventsPage {
     /** The events of this page, in the order the API returned them (registration order). */
     events: unknown[];
-    /** The API's `next` link (present whenever the page is not empty), checked to be on the platform origin. */
+    /**
+     * The API's `next` link (present whenever the page is not empty), when it continues this query on a
+     * configured Altinn origin; in the form this system would write it (see followableNext).
+     */
     next?: string;
+    /** A `next` link that is not followed, redacted, and why: the caller continues from the last event id instead. */
+    nextIgnored?: { link: string; reason: string };
 }
 
 export interface EventsApi {
@@ -72,10 +78,13 @@ export class UnexpectedResponseError extends Error {
     }
 }
 
-export function createEventsApi(http: AltinnHttp, config: Pick<AppConfig, 'platformBaseUrl'>): EventsApi {
+export function createEventsApi(
+    http: AltinnHttp,
+    config: Pick<AppConfig, 'platformBaseUrl' | 'appsBaseUrl'>,
+): EventsApi {
     const base = `${config.platformBaseUrl}/events/api/v1`;
     const subscriptionsUrl = `${base}/subscriptions`;
-    const platformOrigin = new URL(config.platformBaseUrl).origin;
+    const altinnOrigins = [config.platformBaseUrl, config.appsBaseUrl].map((url) => new URL(url).origin);
 
     return {
         subscriptionsUrl,
@@ -139,19 +148,44 @@ export function createEventsApi(http: AltinnHttp, config: Pick<AppConfig, 'platf
             }
             const nextHeader = headers.next;
             const next = Array.isArray(nextHeader) ? nextHeader[0] : nextHeader;
-            if (next !== undefined && next !== '') {
-                // The token goes wherever `next` points: only ever to the platform origin the query went to.
-                const parsed = http.assertAllowedOrigin(next);
-                if (parsed.origin !== platformOrigin) {
-                    throw new UnexpectedResponseError(
-                        `The next link of GET ${redactQuery(url)} points to ${parsed.origin}, not to the platform origin ${platformOrigin}`,
-                    );
-                }
-                return { events: json as unknown[], next: parsed.toString() };
+            if (next === undefined || next === '') return { events: json as unknown[] };
+            const followable = followableNext(next, url, altinnOrigins);
+            if (typeof followable === 'string') {
+                // Checked once more by the HTTP layer's origin rule before the token goes there.
+                return { events: json as unknown[], next: http.assertAllowedOrigin(followable).toString() };
             }
-            return { events: json as unknown[] };
+            return { events: json as unknown[], nextIgnored: { link: redactUrl(next), reason: followable.reason } };
         },
     };
+}
+
+/**
+ * Altinn Events builds `next` from its own GeneralSettings.BaseUri, the request path and the query
+ * (AppController.SetNextLink in altinn-events), so it can differ in form from AltinnPlatformBaseUrl:
+ * another case, a doubled slash after a BaseUri with a trailing slash, or another host (a gateway).
+ * It is followed when its origin is a configured Altinn origin and it continues the same query path
+ * (the form normalised); otherwise the reason is returned and the caller rebuilds it from the last id.
+ */
+export function followableNext(
+    next: string,
+    queried: string,
+    altinnOrigins: readonly string[],
+): string | { reason: string } {
+    let parsed: URL;
+    try {
+        parsed = new URL(next);
+    } catch {
+        return { reason: 'it is not an absolute URL' };
+    }
+    if (parsed.username || parsed.password || !altinnOrigins.includes(parsed.origin)) {
+        return { reason: `its origin ${parsed.origin} is not one of the configured ${altinnOrigins.join(', ')}` };
+    }
+    const path = parsed.pathname.replace(/\/{2,}/g, '/');
+    const queriedPath = new URL(queried).pathname;
+    if (path.toLowerCase() !== queriedPath.toLowerCase() || !parsed.searchParams.get('after')) {
+        return { reason: `it does not continue ${queriedPath} with an after parameter` };
+    }
+    return `${parsed.origin}${queriedPath}${parsed.search}`;
 }
 
 function redactQuery(url: string): string {

@@ -7,7 +7,9 @@
  * Per app in CatchUpApps: GET {platform}/events/api/v1/app/{org}/{app}?after={cursor}&type=…&size=…
  * (on the very first run `from` = CatchUpFrom, or one day back when that is unset), queue each
  * event of the page, then move the cursor to the page's last event, then follow the `next` link
- * until a page comes back empty. The cursor moves only after its page is queued, so a crash queues
+ * until a page comes back empty. A `next` link that is not on a configured Altinn origin (Events
+ * builds it from its own base URL) is not followed: the next page is asked for after the last event
+ * id instead, with a warning that names the setting. The cursor moves only after its page is queued, so a crash queues
  * at most one page again; it is written conditionally (see cursor.ts), so a concurrent run that
  * loses the race stops instead of moving it backwards.
  */
@@ -92,6 +94,7 @@ export async function catchUpApp(
     const store = new CursorStore(deps.storage.container(containers.state));
     const result: AppCatchUpResult = { org, app, pages: 0, queued: 0, skipped: 0, stopped: 'caught-up' };
     let cursor: Cursor | undefined;
+    let warnedNext = false;
 
     try {
         const stored = await store.read(org, app);
@@ -134,6 +137,17 @@ export async function catchUpApp(
             if (lastId === undefined) break; // a page without a single event id: nothing to continue after
             cursor = { after: lastId, types, updated: now().toISOString() };
             etag = await store.write(org, app, cursor, etag);
+            if (page.nextIgnored && !warnedNext) {
+                warnedNext = true;
+                warnStep(logger, 'catch-up-next-rebuilt', {
+                    org,
+                    app,
+                    next: page.nextIgnored.link,
+                    reason: page.nextIgnored.reason,
+                    setting: 'AltinnPlatformBaseUrl (should be the origin Altinn Events names in its next links)',
+                    note: 'continuing from the last event id on AltinnPlatformBaseUrl instead',
+                });
+            }
             url = page.next ?? deps.events.appEventsUrl(org, app, { after: lastId, types, size: pageSize });
         }
     } catch (error) {
