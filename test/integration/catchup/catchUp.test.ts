@@ -154,29 +154,26 @@ it('the cursor survives a restart: a new process continues after the last queued
 describe("next links built from Events' own base URL", () => {
     afterEach(() => stack.sim.setEventsBaseUri('{platform}'));
 
-    async function catchUp(): Promise<{ result: Awaited<ReturnType<typeof catchUpApp>>; logs: { message: string }[] }> {
+    /** 12 missed events caught up in pages of 5 while Events builds next links from `baseUri`: all queued. */
+    async function catchUpWithBaseUri(baseUri: string): Promise<{ message: string }[]> {
+        stack.sim.setEventsBaseUri(baseUri);
+        const ids = await completeInstances(12, 'apps-test', false);
         const { context, logs } = invocationContext('catch-up');
         const result = await catchUpApp(freshDeps(), { org: 'ttd', app: 'apps-test' }, context, { pageSize: 5 });
-        return { result, logs };
+        expect(result).toMatchObject({ pages: 4, queued: 12, stopped: 'caught-up', after: ids[11] });
+        expect((await queuedEvents()).map((e) => e.id).sort()).toEqual([...ids].sort());
+        return logs;
     }
 
     it('follows a next link that differs only in form (a BaseUri with a trailing slash), without a warning', async () => {
-        stack.sim.setEventsBaseUri('{platform}/');
-        const ids = await completeInstances(12, 'apps-test', false);
-        const { result, logs } = await catchUp();
-        expect(result).toMatchObject({ pages: 4, queued: 12, stopped: 'caught-up', after: ids[11] });
-        expect((await queuedEvents()).map((e) => e.id).sort()).toEqual([...ids].sort());
+        const logs = await catchUpWithBaseUri('{platform}/');
         expect(logs.some((log) => log.message.includes('catch-up-next-rebuilt'))).toBe(false);
         // Every page after the first was asked for with the next link's query (after, type, size).
         expect(calls(stack.sim, 'events.query')).toEqual({ 200: 4 });
     });
 
     it('rebuilds a next link on another host from the last event id, with one warning naming the setting', async () => {
-        stack.sim.setEventsBaseUri('https://platform.gateway.example');
-        const ids = await completeInstances(12, 'apps-test', false);
-        const { result, logs } = await catchUp();
-        expect(result).toMatchObject({ pages: 4, queued: 12, stopped: 'caught-up', after: ids[11] });
-        expect((await queuedEvents()).map((e) => e.id).sort()).toEqual([...ids].sort());
+        const logs = await catchUpWithBaseUri('https://platform.gateway.example');
         const warnings = logs.filter((log) => log.message.includes('step=catch-up-next-rebuilt'));
         expect(warnings).toHaveLength(1);
         expect(warnings[0].message).toMatch(
