@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Instance } from '../altinn/apps';
+import { AltinnHttpError } from '../altinn/errors';
 import { fileExtension } from '../altinn/fileTypes';
 import { ConfigError, type FeedbackConfig } from '../config';
 import { logStep, warnStep } from '../log';
@@ -145,16 +146,20 @@ export async function sendFeedback(
             new Date().toISOString();
         const xml = renderFeedback(await loadFeedbackTemplate(feedback.templatePath), feedbackValues(ref, receivedAt));
         const body = Buffer.from(xml, 'utf8');
-        const result = await apps.postData(
-            ref.url,
-            {
-                dataType: feedback.dataType,
-                contentType: feedback.contentType,
-                filename: feedbackFilename(feedback.contentType),
-                body,
-            },
-            { logger },
-        );
+        const result = await apps
+            .postData(
+                ref.url,
+                {
+                    dataType: feedback.dataType,
+                    contentType: feedback.contentType,
+                    filename: feedbackFilename(feedback.contentType),
+                    body,
+                },
+                { logger },
+            )
+            .catch((error: unknown) => {
+                throw refusedUpload(error, ref, feedback);
+            });
         if ('created' in result) {
             uploaded = true;
             logStep(logger, 'feedback-uploaded', {
@@ -194,6 +199,15 @@ export async function sendFeedback(
         }
     }
     return 'done';
+}
+
+/** A 400 to the upload is the app's data type rules against this system's settings: the error says which. */
+function refusedUpload(error: unknown, ref: InstanceRef, feedback: FeedbackConfig): unknown {
+    if (!(error instanceof AltinnHttpError) || error.status !== 400) return error;
+    return new Error(
+        `The app refused the feedback for instance ${ref.instanceId}: check FeedbackDataType (${feedback.dataType}) and FeedbackContentType (${feedback.contentType}) against the data type in the app's applicationmetadata.json. ${error.message}`,
+        { cause: error },
+    );
 }
 
 /** After a 409: fine if the process has moved on since; otherwise the conflict is a real error. */

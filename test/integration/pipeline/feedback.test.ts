@@ -265,7 +265,9 @@ test('an app that allows other content types than FeedbackContentType refuses th
     await stored(created);
     const run = await h.deliver(queues.eventsFeedback, feedback);
     expect(run.error).toBeDefined();
-    expect((run.error as Error).message).toMatch(/400.*Permitted content types include: application\/pdf/);
+    expect((run.error as Error).message).toMatch(
+        /FeedbackContentType \(application\/xml\).*400.*Permitted content types include: application\/pdf/,
+    );
     expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
 });
 
