@@ -85,7 +85,7 @@ export const settings = {
     },
     FeedbackTemplatePath: {
         description:
-            'XML template for feedback, with {{instanceId}}, {{instanceGuid}}, {{partyId}}, {{org}}, {{app}}, {{receivedAt}} placeholders. Default: a built-in receipt.',
+            'Template for the feedback (XML unless FeedbackContentType says otherwise), with {{instanceId}}, {{instanceGuid}}, {{partyId}}, {{org}}, {{app}}, {{receivedAt}} placeholders. Default: a built-in receipt.',
         example: 'templates/feedback.xml',
     },
     DownloadConcurrency: {

@@ -94,7 +94,8 @@ export function validateSubscriptionRequest(
         throw new SubscriptionRequestError(`resourceFilter "${resourceFilter}" must be a valid URN.`);
     }
 
-    const isApp = sourceFilter !== undefined || resourceFilter?.startsWith(appResourcePrefix) === true;
+    // Altinn's IsAppSubscription compares the prefix case-insensitively.
+    const isApp = sourceFilter !== undefined || resourceFilter?.toLowerCase().startsWith(appResourcePrefix) === true;
     if (!isApp) {
         if (resourceFilter === undefined) {
             throw new SubscriptionRequestError(

@@ -50,6 +50,13 @@ describe('accepted requests', () => {
         expect(validateSubscriptionRequest(request, config).kind).toBe('generic');
     });
 
+    it('an app resourceFilter in any case is an app subscription, as Altinn classifies it', () => {
+        expect(
+            validateSubscriptionRequest({ endPoint, resourceFilter: 'URN:ALTINN:RESOURCE:APP_ttd_apps-test' }, config)
+                .kind,
+        ).toBe('app');
+    });
+
     it('an app subscription by resourceFilter alone, and one with a matching resourceFilter', () => {
         expect(
             validateSubscriptionRequest({ endPoint, resourceFilter: 'urn:altinn:resource:app_ttd_apps-test' }, config)
