@@ -6,7 +6,8 @@
  * no list of files to keep in step with the code.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { listFiles, totalBytes, type PackageFile } from './files';
 import { undeclaredImports } from './imports';
@@ -28,6 +29,8 @@ export interface BuiltPackage {
     files: PackageFile[];
     bytes: number;
     zipBytes: number;
+    /** How long each step took, in ms. */
+    timings: { compile: number; install: number; zip: number };
 }
 
 /** Files and folders of the repository root that the package holds besides the compiled code. */
@@ -47,29 +50,51 @@ export async function buildPackage(options: PackageOptions): Promise<BuiltPackag
     const folder = join(outDir, packageFolderName);
     const zip = join(outDir, `${packageFolderName}.zip`);
     const log = options.log ?? (() => undefined);
-    rmSync(folder, { recursive: true, force: true });
-    rmSync(zip, { force: true });
+    await rm(folder, { recursive: true, force: true });
+    await rm(zip, { force: true });
     mkdirSync(folder, { recursive: true });
 
     log(`Compiling the entry points (tsconfig.package.json) into ${folder}`);
-    await run(
-        process.execPath,
-        [
-            require.resolve('typescript/bin/tsc'),
-            '-p',
-            join(root, 'tsconfig.package.json'),
-            '--outDir',
-            join(folder, compiledDir),
-        ],
-        root,
-    );
-    checkOnlyProductionCode(folder);
+    const compile = await timed(() => compileEntryPoints(root, folder));
+    copyAssets(root, folder);
+    checkImports(folder);
 
+    log('Installing the production dependencies (npm ci --omit=dev)');
+    // No install scripts (none of the production dependencies needs one) and no bin links (CLI
+    // shims are symlinks, which a zip does not carry and the functions never call).
+    const install = await timed(() =>
+        run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-bin-links', '--no-audit', '--no-fund'], folder),
+    );
+
+    const files = listFiles(folder);
+    log(`Zipping ${files.length} files into ${zip}`);
+    const zipped = await timed(() => zipFolder(folder, files, zip));
+    return {
+        folder,
+        zip,
+        files,
+        bytes: totalBytes(files),
+        zipBytes: statSync(zip).size,
+        timings: { compile, install, zip: zipped },
+    };
+}
+
+async function compileEntryPoints(root: string, folder: string): Promise<void> {
+    const tsc = require.resolve('typescript/bin/tsc');
+    const outDir = join(folder, compiledDir);
+    await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.package.json'), '--outDir', outDir], root);
+    checkOnlyProductionCode(folder);
+}
+
+function copyAssets(root: string, folder: string): void {
     for (const asset of packagedAssets) {
         if (!existsSync(join(root, asset))) throw new Error(`${asset} is missing from ${root}; the package needs it.`);
         cpSync(join(root, asset), join(folder, asset), { recursive: true });
     }
+}
 
+/** Stops packaging when the compiled code imports a package that Azure will not have. */
+function checkImports(folder: string): void {
     const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
     };
@@ -79,16 +104,12 @@ export async function buildPackage(options: PackageOptions): Promise<BuiltPackag
         Object.keys(manifest.dependencies ?? {}),
     );
     if (problems.length > 0) throw new Error(`The package would not load in Azure:\n  ${problems.join('\n  ')}`);
+}
 
-    log('Installing the production dependencies (npm ci --omit=dev)');
-    // No install scripts (none of the production dependencies needs one) and no bin links (CLI
-    // shims are symlinks, which a zip does not carry and the functions never call).
-    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-bin-links', '--no-audit', '--no-fund'], folder);
-
-    const files = listFiles(folder);
-    log(`Zipping ${files.length} files into ${zip}`);
-    await zipFolder(folder, files, zip);
-    return { folder, zip, files, bytes: totalBytes(files), zipBytes: statSync(zip).size };
+async function timed(work: () => Promise<void>): Promise<number> {
+    const started = Date.now();
+    await work();
+    return Date.now() - started;
 }
 
 function checkOnlyProductionCode(folder: string): void {

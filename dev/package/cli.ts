@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     });
     const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
     process.stdout.write(
-        `Package: ${built.folder} (${built.files.length} files, ${mb(built.bytes)}); zip: ${built.zip} (${mb(built.zipBytes)})\n`,
+        `Package: ${built.folder} (${built.files.length} files, ${mb(built.bytes)}); zip: ${built.zip} (${mb(built.zipBytes)}); ` +
+            `compile ${built.timings.compile} ms, npm ci ${built.timings.install} ms, zip ${built.timings.zip} ms\n`,
     );
 }
 
