@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -187,6 +188,14 @@ test('the package holds the compiled functions, their templates and production d
             `own code and assets ${own.length} files, ${megabytes(totalBytes(files.filter((f) => !f.path.startsWith('node_modules/'))))} MB); ` +
             `zip ${megabytes(built.zipBytes)} MB. Timings (ms): ${JSON.stringify({ ...built.timings, ...timings })}`,
     );
+});
+
+test('the built-in feedback template is found inside the package (FeedbackTemplatePath unset)', () => {
+    const feedback = join(built.folder, 'dist', 'shared', 'instances', 'feedback.js');
+    const script = `process.stdout.write(require(${JSON.stringify(feedback)}).defaultTemplatePath())`;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: built.folder, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe(join(built.folder, 'templates', 'feedback.xml'));
 });
 
 test('with only the required settings, the host loads every function the code registers', () => {
