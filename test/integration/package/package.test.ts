@@ -158,6 +158,11 @@ test('the package holds the compiled functions, their templates and production d
     ]);
     const compiled = [...new Set(own.filter((path) => path.startsWith('dist/')).map((path) => path.split('/')[1]))];
     expect(compiled.sort()).toEqual(['functions', 'index.js', 'shared']);
+    // Compiled fresh: one file per function source, nothing left over from an earlier build.
+    const functionSources = readdirSync(join(repoRoot, 'functions')).filter((file) => file.endsWith('.ts'));
+    expect(own.filter((path) => path.startsWith('dist/functions/'))).toEqual(
+        functionSources.map((file) => `dist/functions/${file.replace(/\.ts$/, '.js')}`).sort(),
+    );
     // No TypeScript source, no source map of our code, nothing of dev/, test/, bench/ or tools/.
     expect(own.filter((path) => /\.(ts|map)$/.test(path))).toEqual([]);
     expect(own.filter((path) => /^(dist\/)?(dev|test|bench|tools)\//.test(path))).toEqual([]);
