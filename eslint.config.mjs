@@ -5,7 +5,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-    { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.local/**'] },
+    { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.local/**', '.package/**'] },
     eslint.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {

@@ -3,6 +3,8 @@ const common = {
     preset: 'ts-jest',
     testEnvironment: 'node',
     setupFiles: ['<rootDir>/test/support/quietTestMode.ts'],
+    // The deployment package (npm run package) holds a second package.json of the same name.
+    modulePathIgnorePatterns: ['<rootDir>/.package/'],
     transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
 };
 

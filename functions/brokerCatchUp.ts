@@ -6,6 +6,7 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { createBrokerClient, type BrokerClient } from '../shared/altinn/broker';
 import { runBrokerCatchUp } from '../shared/broker/catchUp';
+import { timerSchedule } from '../shared/schedules';
 import { getServices } from '../shared/services';
 
 let broker: BrokerClient | undefined;
@@ -17,6 +18,6 @@ export async function brokerCatchUp(_timer: Timer, context: InvocationContext): 
 }
 
 app.timer('BrokerCatchUp', {
-    schedule: '%CatchUpSchedule%',
+    schedule: timerSchedule('CatchUpSchedule'),
     handler: brokerCatchUp,
 });

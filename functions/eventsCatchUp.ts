@@ -6,6 +6,7 @@
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { catchUpDeps, runCatchUp } from '../shared/catchUp';
+import { timerSchedule } from '../shared/schedules';
 import { getServices } from '../shared/services';
 
 export async function eventsCatchUp(_timer: Timer, context: InvocationContext): Promise<void> {
@@ -21,7 +22,7 @@ export async function eventsCatchUp(_timer: Timer, context: InvocationContext): 
 }
 
 app.timer('EventsCatchUp', {
-    schedule: '%CatchUpSchedule%',
+    schedule: timerSchedule('CatchUpSchedule'),
     runOnStartup: false,
     handler: eventsCatchUp,
 });

@@ -7,6 +7,7 @@
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { logStep } from '../shared/log';
+import { timerSchedule } from '../shared/schedules';
 import { getServices } from '../shared/services';
 import { processRemoveRequests, subscriptionDeps } from '../shared/subscriptions';
 
@@ -21,7 +22,7 @@ export async function eventsDeSubscriber(_timer: Timer, context: InvocationConte
 }
 
 app.timer('EventsDeSubscriber', {
-    schedule: '%SubscriptionsSchedule%',
+    schedule: timerSchedule('SubscriptionsSchedule'),
     runOnStartup: false,
     handler: eventsDeSubscriber,
 });

@@ -11,6 +11,7 @@
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { logStep } from '../shared/log';
+import { timerSchedule } from '../shared/schedules';
 import { getServices } from '../shared/services';
 import { processAddRequests, subscriptionDeps } from '../shared/subscriptions';
 
@@ -25,7 +26,7 @@ export async function eventsSubscriber(_timer: Timer, context: InvocationContext
 }
 
 app.timer('EventsSubscriber', {
-    schedule: '%SubscriptionsSchedule%',
+    schedule: timerSchedule('SubscriptionsSchedule'),
     runOnStartup: false,
     handler: eventsSubscriber,
 });

@@ -10,12 +10,19 @@ export interface SettingSpec {
     secret?: boolean;
     /** Local development only: Bicep leaves it unset in Azure. */
     localOnly?: boolean;
+    /**
+     * Unset is a valid configuration (a feature stays off, or something else is used). A setting
+     * with neither a default nor this flag is required: the system cannot start without it.
+     */
+    optional?: boolean;
+    /** Settings this one stands in for when it is set (the inline key instead of Key Vault). */
+    replaces?: readonly string[];
 }
 
 export const settings = {
     AzureWebJobsStorage: {
         description:
-            'Storage for queues and blobs. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential and __clientId instead.',
+            'Storage for queues and blobs. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __tableServiceUri, __credential and __clientId instead.',
         example: 'UseDevelopmentStorage=true',
     },
     AltinnPlatformBaseUrl: {
@@ -53,10 +60,13 @@ export const settings = {
         example: '-----BEGIN PRIVATE KEY-----...',
         secret: true,
         localOnly: true,
+        optional: true,
+        replaces: ['MaskinportenKeyVaultUri', 'MaskinportenSecretName'],
     },
     MaskinportenKid: {
         description: 'Key id registered on the Maskinporten client; when set the grant carries kid instead of x5c.',
         example: 'aos-2026-01',
+        optional: true,
     },
     AltinnTestMode: {
         description: 'true adds test=true to the token exchange (Digdir acting as ttd in TT02).',
@@ -72,10 +82,12 @@ export const settings = {
         description:
             'Event type after which feedback is uploaded (a task event such as app.instance.process.movedTo.Task_2). Unset: no feedback.',
         example: 'app.instance.process.movedTo.Task_2',
+        optional: true,
     },
     FeedbackDataType: {
         description: 'Data type of the feedback element uploaded to the instance.',
         example: 'feedback',
+        optional: true,
     },
     FeedbackContentType: {
         description:
@@ -87,6 +99,7 @@ export const settings = {
         description:
             'Template for the feedback (XML unless FeedbackContentType says otherwise), with {{instanceId}}, {{instanceGuid}}, {{partyId}}, {{org}}, {{app}}, {{receivedAt}} placeholders. Default: a built-in receipt.',
         example: 'templates/feedback.xml',
+        optional: true,
     },
     DownloadConcurrency: {
         description: 'Data elements downloaded at once per instance.',
@@ -106,6 +119,7 @@ export const settings = {
     CatchUpApps: {
         description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
         example: 'ttd/apps-test',
+        optional: true,
     },
     CatchUpSchedule: {
         description: 'Six-field NCRONTAB schedule of the catch-up timers.',
@@ -115,6 +129,7 @@ export const settings = {
     CatchUpFrom: {
         description: 'Where the first catch-up starts when no cursor exists yet (ISO 8601 with time zone).',
         example: '2026-01-01T00:00:00Z',
+        optional: true,
     },
     SubscriptionsSchedule: {
         description: 'Six-field NCRONTAB schedule on which add-/remove-subscriptions files are picked up.',
@@ -124,9 +139,18 @@ export const settings = {
     BrokerResources: {
         description: 'Broker resource ids whose published files are downloaded, comma separated. Unset: no Broker.',
         example: 'ttd-broker-resource',
+        optional: true,
     },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;
 
 export const settingNames = Object.keys(settings) as SettingName[];
+
+/** The settings the system cannot start without: those with neither a default nor `optional`. */
+export function requiredSettingNames(): SettingName[] {
+    return settingNames.filter((name) => {
+        const spec: SettingSpec = settings[name];
+        return spec.default === undefined && !spec.optional;
+    });
+}

@@ -75,6 +75,7 @@ param brokerResources string
 
 var blobServiceUri = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
 var queueServiceUri = 'https://${storageAccountName}.queue.${environment().suffixes.storage}'
+var tableServiceUri = 'https://${storageAccountName}.table.${environment().suffixes.storage}'
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -87,6 +88,10 @@ var appSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   AzureWebJobsStorage__blobServiceUri: blobServiceUri
   AzureWebJobsStorage__queueServiceUri: queueServiceUri
+  // The host writes its diagnostic events to Table storage through AzureWebJobsStorage; without
+  // a table endpoint they are lost (AZFD0003, learn.microsoft.com/azure/azure-functions/
+  // errors-diagnostics/diagnostic-events/azfd0003; Azure/azure-functions-host#10163).
+  AzureWebJobsStorage__tableServiceUri: tableServiceUri
   // Application Insights with Entra authentication. The connection string names the ingestion
   // endpoint and the component; with local auth disabled it admits nothing without a token.
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString

@@ -9,6 +9,9 @@
 //   - Storage Queue Data Contributor on the storage account: the code sends messages itself
 //     (base64, with the SDK); the queue triggers read and delete them and the host moves failed
 //     ones to <queue>-poison.
+//   - Storage Table Data Contributor on the storage account: the host writes its diagnostic
+//     events to Table storage through AzureWebJobsStorage (__tableServiceUri); without the role
+//     they are lost (AZFD0003). The code's own tables use the same connection.
 //   - Monitoring Metrics Publisher on Application Insights, which accepts only Entra-authenticated
 //     telemetry (local auth disabled).
 //   - Key Vault Secrets User on the one Key Vault: read the Maskinporten key, nothing else.
@@ -37,6 +40,7 @@ param deployerPrincipalId string = ''
 var roleDefinitionIds = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88' // Storage Queue Data Contributor
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3' // Storage Table Data Contributor
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // Key Vault Secrets Officer
@@ -88,6 +92,16 @@ resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-0
   scope: storage
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageQueueDataContributor)
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, identityPrincipalId, roleDefinitionIds.storageTableDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageTableDataContributor)
     principalId: identityPrincipalId
     principalType: 'ServicePrincipal'
   }

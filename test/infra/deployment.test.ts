@@ -94,6 +94,21 @@ describe('azure.yaml', () => {
         const infra = await loadInfra({ [files.azureYaml]: replaceOnce(/^ {4}api:$/m, '    web:') });
         expect(checkAzureYaml(infra)).toEqual(['azure.yaml: service web matches no azd-service-name tag (tags: api)']);
     });
+
+    it('reports a service that would not ship exactly the package npm run package builds', async () => {
+        const infra = await loadInfra({
+            [files.azureYaml]: (source) =>
+                source
+                    .replace('dist: .package/app', 'dist: dist')
+                    .replace('remoteBuild: false', 'remoteBuild: true')
+                    .replace('run: npm run package', 'run: npm run build'),
+        });
+        expect(checkAzureYaml(infra)).toEqual([
+            "azure.yaml: service api must have dist: .package/app (npm run package's folder)",
+            'azure.yaml: service api must have remoteBuild: false (the package carries node_modules)',
+            'azure.yaml: service api must build the package in a prepackage hook: run: npm run package',
+        ]);
+    });
 });
 
 describe('Outputs', () => {

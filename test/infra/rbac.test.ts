@@ -22,6 +22,7 @@ describe('Role assignments', () => {
             new Set([
                 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b', // Storage Blob Data Owner
                 '974c5e8b-45b9-4653-ba55-5f855dd0fb88', // Storage Queue Data Contributor
+                '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3', // Storage Table Data Contributor (host diagnostic events)
                 '3913510d-42f4-4e42-8a64-420c390055eb', // Monitoring Metrics Publisher
                 '4633458b-17de-408a-b874-0445c86b69e6', // Key Vault Secrets User
                 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7', // Key Vault Secrets Officer (deployer)

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { containers, poisonQueueOf, queues, storageConnection } from '../../../shared/names';
 import { settings, type SettingSpec } from '../../../shared/settings';
+import { defaultOutDir, packageFolderName } from '../../../dev/package/build';
 import {
     arrayItems,
     bicepFiles,
@@ -167,9 +168,13 @@ export const forbiddenAppSettings = [
 ];
 
 /** The identity-based form of the storage connection the triggers and shared/storage.ts use. */
-export const identityStorageSettings = ['credential', 'clientId', 'blobServiceUri', 'queueServiceUri'].map(
-    (suffix) => `${storageConnection}__${suffix}`,
-);
+export const identityStorageSettings = [
+    'credential',
+    'clientId',
+    'blobServiceUri',
+    'queueServiceUri',
+    'tableServiceUri',
+].map((suffix) => `${storageConnection}__${suffix}`);
 
 const catalogue: Record<string, SettingSpec> = settings;
 
@@ -373,6 +378,12 @@ export const expectedAssignments: ExpectedAssignment[] = [
     {
         role: 'Storage Queue Data Contributor',
         roleDefinitionId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+        principal: 'identityPrincipalId',
+        scope: 'storage',
+    },
+    {
+        role: 'Storage Table Data Contributor',
+        roleDefinitionId: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3',
         principal: 'identityPrincipalId',
         scope: 'storage',
     },
@@ -749,6 +760,23 @@ export function checkAzureYaml(infra: Infra): string[] {
         if (service.get('host') !== 'function') problems.push(`azure.yaml: service ${name} must have host: function`);
         if (service.get('language') !== 'ts') problems.push(`azure.yaml: service ${name} must have language: ts`);
         if (service.get('project') !== '.') problems.push(`azure.yaml: service ${name} must have project: .`);
+        // azd must ship exactly what `npm run package` builds, with its node_modules as they are.
+        const packageFolder = `${defaultOutDir}/${packageFolderName}`;
+        if (service.get('dist') !== packageFolder) {
+            problems.push(`azure.yaml: service ${name} must have dist: ${packageFolder} (npm run package's folder)`);
+        }
+        if (service.get('remoteBuild') !== 'false') {
+            problems.push(
+                `azure.yaml: service ${name} must have remoteBuild: false (the package carries node_modules)`,
+            );
+        }
+        const hooks = service.get('hooks');
+        const prepackage = hooks instanceof Map ? hooks.get('prepackage') : undefined;
+        if (!(prepackage instanceof Map) || prepackage.get('run') !== 'npm run package') {
+            problems.push(
+                `azure.yaml: service ${name} must build the package in a prepackage hook: run: npm run package`,
+            );
+        }
     }
     const infraSection = yaml.get('infra');
     if (
