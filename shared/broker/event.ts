@@ -71,7 +71,7 @@ export function sourceMatch(source: string, fileTransferBase: string): 'same' | 
     const normalise = (text: string): string | undefined => {
         try {
             const url = new URL(text);
-            return `${url.origin}${url.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '')}`.toLowerCase();
+            return `${url.origin}${url.pathname.replace(/\/+$/, '')}`.toLowerCase();
         } catch {
             return undefined;
         }
@@ -80,7 +80,7 @@ export function sourceMatch(source: string, fileTransferBase: string): 'same' | 
     const theirs = normalise(source);
     if (theirs === undefined || ours === undefined) return 'foreign';
     if (theirs === ours) return 'same';
-    if (!theirs.endsWith(FILETRANSFER_PATH)) return 'foreign';
+    if (!theirs.replace(/\/{2,}/g, '/').endsWith(FILETRANSFER_PATH)) return 'foreign';
     const url = new URL(source);
     const ourOrigin = new URL(fileTransferBase).origin.toLowerCase();
     // "https://platform.tt02.altinn.nobroker/…" (a PlatformGatewayUrl without its slash) still names an Altinn host.
