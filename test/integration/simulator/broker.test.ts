@@ -112,6 +112,53 @@ describe('GET /broker/api/v1/filetransfer', () => {
         }
     });
 
+    it('filters on when the transfer entered the status: `from` is exclusive; role picks sender or recipient', async () => {
+        const fresh = await startTestSimulator({ orgNumber: ME });
+        try {
+            const create = async (recipients: string[], sender = SENDER) =>
+                fresh.control.createFileTransfer({
+                    resourceId: 'r',
+                    fileName: 'f',
+                    content: 'x',
+                    recipients,
+                    sender,
+                    checksum: false,
+                    publish: false,
+                });
+            const first = await create([ME]);
+            await new Promise((r) => setTimeout(r, 5));
+            const second = await create([ME]);
+            const mine = await create([SENDER], ME);
+            const token = await fresh.control.issueAltinnToken({ scopes: ['altinn:broker.read'] });
+            const list = async (query: string) =>
+                (await (
+                    await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r&${query}`, {
+                        headers: bearer(token),
+                    })
+                ).json()) as string[];
+            const published = first.overview.published as string;
+            expect(await list(`status=Published&from=${encodeURIComponent(published)}`)).toEqual([
+                mine.fileTransferId,
+                second.fileTransferId,
+            ]);
+            expect(await list(`status=Published&to=${encodeURIComponent(published)}`)).toEqual([]);
+            expect(await list('role=Sender')).toEqual([mine.fileTransferId]);
+            expect(await list('role=Recipient&orderAscending=true')).toEqual([
+                first.fileTransferId,
+                second.fileTransferId,
+            ]);
+            const bad = await fetch(
+                `${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r&orderAscending=maybe`,
+                {
+                    headers: bearer(token),
+                },
+            );
+            expect(bad.status).toBe(400);
+        } finally {
+            await fresh.stop();
+        }
+    });
+
     it('answers 400 without resourceId or with an unknown status, 403 without a broker scope, 401 without a token', async () => {
         expect((await fetch(base, { headers: bearer(altinn) })).status).toBe(400);
         expect((await fetch(`${base}?resourceId=x&status=nope`, { headers: bearer(altinn) })).status).toBe(400);
