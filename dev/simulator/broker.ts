@@ -181,13 +181,16 @@ function parseBool(text: string | null): boolean | undefined | 'invalid' {
 }
 
 /**
- * Resource rights are reduced to: a resource is registered in Broker once a transfer was created on
- * it, and every party of one of its transfers may search it. AltinnAuthorizationService.CheckUserAccess
+ * Resource rights are reduced to: a resource is registered in Broker when the simulator was started
+ * with it or once a transfer was created on it, and every organisation may search it. AltinnAuthorizationService.CheckUserAccess
  * answers false for a resource Broker does not know, so the list answers 401 NoAccessToResource
  * before it could reach InvalidResourceDefinition (GetFileTransfersHandler).
  */
 function knownResource(core: SimCore, resourceId: string): boolean {
-    return [...core.state.fileTransfers.values()].some((t) => t.resourceId === resourceId);
+    return (
+        core.options.brokerResources.includes(resourceId) ||
+        [...core.state.fileTransfers.values()].some((t) => t.resourceId === resourceId)
+    );
 }
 
 /** Latest by timestamp (actor_file_transfer_latest_status, ActorFileTransferStatusRepository): what the list filters on. */

@@ -21,6 +21,7 @@ export interface ResolvedOptions {
     eventsQueryDelaySeconds: number;
     maxUploadBytes: number;
     clients: ClientRegistration[];
+    brokerResources: string[];
 }
 
 /** Digdir's organisation number: the exchange maps it to 'ttd' when test=true (§2). */
@@ -41,6 +42,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
         eventsQueryDelaySeconds: options.eventsQueryDelaySeconds ?? 30,
         maxUploadBytes: options.maxUploadBytes ?? 25 * 1024 * 1024,
         clients: options.clients ?? [],
+        brokerResources: options.brokerResources ?? [],
     };
 }
 

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AltinnHttpError } from '../../../shared/altinn/errors';
+import { AltinnHttpError, type ProblemBody } from '../../../shared/altinn/errors';
 import { createAltinnHttp, type AltinnHttp, type AltinnTokenProvider } from '../../../shared/altinn/http';
 import { ForeignOriginError } from '../../../shared/altinn/origins';
 import { json, startServer, type Handler, type TestServer } from './server';
@@ -213,7 +213,7 @@ describe('tokens and origins', () => {
         const decision = { status: 401, code: 'BRO-00006', detail: 'no access' };
         const refusal = await serve((_request, response) => json(response, 401, decision));
         const { provider, calls } = tokens();
-        const isAccessRefusal = (problem: { code?: unknown } | undefined) => problem?.code === 'BRO-00006';
+        const isAccessRefusal = (problem: ProblemBody | undefined) => problem?.code === 'BRO-00006';
         const error = await failure(client(refusal, {}, provider).getJson(`${refusal.origin}/x`, { isAccessRefusal }));
         expect(error).toMatchObject({ status: 401, transient: false, attempts: 1, problem: decision });
         expect(refusal.requests).toHaveLength(1);

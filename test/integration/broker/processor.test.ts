@@ -375,15 +375,13 @@ describe('checks', () => {
 describe('Broker’s other events', () => {
     it('reports fileneverconfirmeddownloaded for us at error, naming the transfer, and drops it', async () => {
         const { fileTransferId } = await h.createTransfer({ size: 10 });
-        const event = {
-            ...(await h.recipientEvent(fileTransferId)),
-            type: 'no.altinn.broker.fileneverconfirmeddownloaded',
-        };
+        const published = await h.recipientEvent(fileTransferId);
+        const event = { ...published, type: 'no.altinn.broker.fileneverconfirmeddownloaded' };
         const run = await h.process(event, fast);
         expect(run.outcome).toEqual({ outcome: 'never-confirmed', fileTransferId });
         expect(run.logs).toContainEqual({
             level: 'error',
-            message: `step=broker-never-confirmed fileTransferId=${fileTransferId} resourceId=${RESOURCE} eventId=${String(event.id)}`,
+            message: `step=broker-never-confirmed fileTransferId=${fileTransferId} resourceId=${RESOURCE} eventId=${String(published.id)}`,
         });
         expect(h.sim.counters().requests['broker.overview']).toBeUndefined();
     });

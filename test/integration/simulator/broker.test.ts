@@ -113,7 +113,7 @@ describe('GET /broker/api/v1/filetransfer', () => {
     });
 
     it('filters on when the transfer entered the status: `from` is exclusive; role picks sender or recipient', async () => {
-        const fresh = await startTestSimulator({ orgNumber: ME });
+        const fresh = await startTestSimulator({ orgNumber: ME, brokerResources: ['registered'] });
         try {
             const create = async (recipients: string[], sender = SENDER) =>
                 fresh.control.createFileTransfer({
@@ -154,6 +154,11 @@ describe('GET /broker/api/v1/filetransfer', () => {
                 },
             );
             expect(bad.status).toBe(400);
+            // A resource registered in Broker without transfers yet: an empty list, not a refusal.
+            const registered = await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=registered`, {
+                headers: bearer(token),
+            });
+            expect(await registered.json()).toEqual([]);
         } finally {
             await fresh.stop();
         }
