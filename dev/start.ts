@@ -49,6 +49,9 @@ function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string): void
     });
 }
 
+/** The demo's Broker resource: registered in the simulator from the start, as a real Broker resource is. */
+const DEMO_BROKER_RESOURCE = 'ttd-demo-broker';
+
 function hostSettings(sim: Simulator, client: DevClient): Record<string, string> {
     return {
         AzureWebJobsStorage: connectionStringFor(ports.blob, ports.queue),
@@ -56,7 +59,7 @@ function hostSettings(sim: Simulator, client: DevClient): Record<string, string>
         CatchUpApps: 'ttd/demo-app',
         CatchUpSchedule: '0 */1 * * * *',
         SubscriptionsSchedule: '*/10 * * * * *',
-        BrokerResources: 'ttd-demo-broker',
+        BrokerResources: DEMO_BROKER_RESOURCE,
         HttpRetryBudgetSeconds: '20',
     };
 }
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
             maskinportenPort: Number(flags['maskinporten-port']),
             timeScale: 0.05,
             eventsQueryDelaySeconds: 0,
+            brokerResources: [DEMO_BROKER_RESOURCE],
             clients: [{ clientId: client.clientId, scopes: client.scopes, certificate: client.certificatePem }],
             log: (line) => console.log(`[altinn] ${line}`),
         });

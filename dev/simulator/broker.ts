@@ -5,7 +5,7 @@ import { type SimCore } from './core';
 import { contentDisposition, sendEmpty, sendJson, sendProblem, sendValidationProblem, streamBody } from './http';
 import { fileTransferDetailsJson, fileTransferOverviewJson } from './models';
 import { type RequestContext, type RouteDefinition } from './router';
-import { type FileTransferRecord, type FileTransferStatus, type RecipientStatus } from './state';
+import { type FileTransferRecord, type FileTransferStatus, type RecipientRecord, type RecipientStatus } from './state';
 import { type Principal } from './tokens';
 import { type CloudEvent, type CreateFileTransferInput } from './types';
 
@@ -30,14 +30,39 @@ const fileTransferStatuses: FileTransferStatus[] = [
 ];
 const recipientStatuses: RecipientStatus[] = ['Initialized', 'DownloadStarted', 'DownloadConfirmed'];
 
-// Errors.cs
-const NOT_FOUND = 'The requested file transfer was not found';
-const NO_ACCESS =
-    'You must use a bearer token that represents a system user with access to the resource in the Resource Rights Registry';
-const NOT_AVAILABLE = "The requested file transfer's file is not ready for download. See file transfer status.";
-const NOT_PUBLISHED =
-    'A file transfer can only be confirmed to be downloaded when it is published. See file transfer status.';
-const CONFIRM_BEFORE_DOWNLOAD = 'Cannot confirm before the files have been downloaded';
+/**
+ * altinn-broker src/Altinn.Broker.Application/Errors.cs: code, message and status. Answered as
+ * ProblemDetails by API/Helpers/ProblemDetailsHelper.cs: RFC 9110 type and title, detail = the
+ * message, `code` "BRO-{5 digits}" (Altinn.Authorization.ProblemDetails), traceId.
+ */
+const errors = {
+    fileTransferNotFound: [1, 404, 'The requested file transfer was not found'],
+    noAccessToResource: [
+        6,
+        401,
+        'You must use a bearer token that represents a system user with access to the resource in the Resource Rights Registry',
+    ],
+    fileTransferNotAvailable: [
+        7,
+        403,
+        "The requested file transfer's file is not ready for download. See file transfer status.",
+    ],
+    fileTransferNotPublished: [
+        10,
+        400,
+        'A file transfer can only be confirmed to be downloaded when it is published. See file transfer status.',
+    ],
+    confirmDownloadBeforeDownloadStarted: [19, 400, 'Cannot confirm before the files have been downloaded'],
+    invalidByteRange: [29, 416, 'The requested byte range is not satisfiable.'],
+} as const satisfies Record<string, readonly [number, number, string]>;
+
+function sendBrokerError(ctx: RequestContext, error: keyof typeof errors): void {
+    const [code, status, message] = errors[error];
+    sendProblem(ctx.res, status, message, { code: `BRO-${String(code).padStart(5, '0')}` });
+}
+
+/** DownloadFileHandler.RangedDownloadStatusDebounceWindow. */
+const RANGED_DOWNLOAD_STATUS_DEBOUNCE_MS = 5 * 60 * 1000;
 
 function withPrefix(orgNumber: string): string {
     return orgNumber.startsWith('0192:') ? orgNumber : `0192:${orgNumber}`;
@@ -147,6 +172,44 @@ function parseOffset(text: string | null): Date | undefined | 'invalid' {
     return Number.isNaN(date.getTime()) ? 'invalid' : date;
 }
 
+function parseBool(text: string | null): boolean | undefined | 'invalid' {
+    if (text === null || text === '') {
+        return undefined;
+    }
+    const lower = text.toLowerCase();
+    return lower === 'true' ? true : lower === 'false' ? false : 'invalid';
+}
+
+/**
+ * Resource rights are reduced to: a resource is registered in Broker when the simulator was started
+ * with it or once a transfer was created on it, and every organisation may search it. AltinnAuthorizationService.CheckUserAccess
+ * answers false for a resource Broker does not know, so the list answers 401 NoAccessToResource
+ * before it could reach InvalidResourceDefinition (GetFileTransfersHandler).
+ */
+function knownResource(core: SimCore, resourceId: string): boolean {
+    return (
+        core.options.brokerResources.includes(resourceId) ||
+        [...core.state.fileTransfers.values()].some((t) => t.resourceId === resourceId)
+    );
+}
+
+/** Latest by timestamp (actor_file_transfer_latest_status, ActorFileTransferStatusRepository): what the list filters on. */
+function latestStatus(recipient: RecipientRecord): RecipientStatus {
+    return recipient.history[recipient.history.length - 1]?.status ?? recipient.status;
+}
+
+/** When the transfer last entered `status` (the LATERAL MAX(file_transfer_status_date) of FileTransferRepository). */
+function statusDate(transfer: FileTransferRecord, status: FileTransferStatus): number | undefined {
+    const dates = transfer.statusHistory.filter((h) => h.status === status).map((h) => Date.parse(h.changed));
+    return dates.length > 0 ? Math.max(...dates) : undefined;
+}
+
+/*
+ * GetFileTransfersHandler + FileTransferRepository.GetFileTransfersForRecipientWithRecipientStatus /
+ * GetFileTransfersAssociatedWithActor: the sort date is when the transfer entered `status` (or its
+ * creation without one); `from` alone is sort_date > from, `to` alone < to, both BETWEEN (inclusive);
+ * ORDER BY sort_date DESC unless orderAscending=true; LIMIT 100.
+ */
 async function list(core: SimCore, ctx: RequestContext): Promise<void> {
     const principal = await authenticate(core, ctx, ['altinn', 'maskinporten']);
     if (!principal) {
@@ -160,39 +223,59 @@ async function list(core: SimCore, ctx: RequestContext): Promise<void> {
     const resourceId = q.get('resourceId');
     const status = parseEnum(fileTransferStatuses, q.get('status'));
     const recipientStatus = parseEnum(recipientStatuses, q.get('recipientStatus'));
+    const role = parseEnum(['Recipient', 'Sender'], q.get('role'));
     const from = parseOffset(q.get('from'));
     const to = parseOffset(q.get('to'));
-    const errors: Record<string, string[]> = {};
-    if (!resourceId) errors.resourceId = ['The resourceId field is required.'];
-    if (status === 'invalid') errors.status = [`The value '${q.get('status')}' is not valid.`];
-    if (recipientStatus === 'invalid')
-        errors.recipientStatus = [`The value '${q.get('recipientStatus')}' is not valid.`];
-    if (from === 'invalid') errors.from = [`The value '${q.get('from')}' is not valid.`];
-    if (to === 'invalid') errors.to = [`The value '${q.get('to')}' is not valid.`];
-    if (Object.keys(errors).length > 0) {
-        sendValidationProblem(ctx.res, errors);
+    const orderAscending = parseBool(q.get('orderAscending'));
+    const invalid: Record<string, string[]> = {};
+    if (!resourceId) invalid.resourceId = ['The resourceId field is required.'];
+    for (const [name, value] of Object.entries({ status, recipientStatus, role, from, to, orderAscending })) {
+        if (value === 'invalid') invalid[name] = [`The value '${q.get(name)}' is not valid.`];
+    }
+    if (!resourceId || Object.keys(invalid).length > 0) {
+        sendValidationProblem(ctx.res, invalid);
         return;
     }
     const caller = callerOf(principal);
-    if (!caller) {
-        sendProblem(ctx.res, 401, NO_ACCESS);
+    if (!caller || !knownResource(core, resourceId)) {
+        sendBrokerError(ctx, 'noAccessToResource');
         return;
     }
-    const matches = [...core.state.fileTransfers.values()]
-        .filter((t) => t.resourceId === resourceId)
-        .filter((t) => (status ? t.status === status : true))
-        .filter((t) => (from && from !== 'invalid' ? Date.parse(t.created) >= from.getTime() : true))
-        .filter((t) => (to && to !== 'invalid' ? Date.parse(t.created) <= to.getTime() : true))
-        .filter((t) =>
-            recipientStatus
-                ? t.recipients.some((r) => r.recipient === caller && r.status === recipientStatus)
-                : t.sender === caller || t.recipients.some((r) => r.recipient === caller),
+    const fileStatus = status === 'invalid' ? undefined : status;
+    const sortDate = (t: FileTransferRecord): number | undefined =>
+        fileStatus ? statusDate(t, fileStatus) : Date.parse(t.created);
+    const inWindow = (date: number | undefined): boolean => {
+        if (date === undefined) return false;
+        const lower = from instanceof Date ? from.getTime() : undefined;
+        const upper = to instanceof Date ? to.getTime() : undefined;
+        if (lower !== undefined && upper !== undefined) return date >= lower && date <= upper;
+        if (lower !== undefined) return date > lower;
+        if (upper !== undefined) return date < upper;
+        return true;
+    };
+    const asRecipient = (t: FileTransferRecord) =>
+        t.recipients.some(
+            (r) => r.recipient === caller && (recipientStatus ? latestStatus(r) === recipientStatus : true),
         );
-    // "you will only receive the 100 last created"
+    const matches = [...core.state.fileTransfers.values()]
+        .map((t, order) => ({ t, order, date: sortDate(t) }))
+        .filter(({ t }) => t.resourceId === resourceId)
+        .filter(({ t }) => (fileStatus ? t.status === fileStatus : true))
+        .filter(({ date }) => (from || to ? inWindow(date) : true))
+        .filter(({ t }) =>
+            // With a recipientStatus only the recipient query runs; otherwise role picks the UNION's halves.
+            recipientStatus || role === 'Recipient'
+                ? asRecipient(t)
+                : role === 'Sender'
+                  ? t.sender === caller
+                  : t.sender === caller || asRecipient(t),
+        );
+    const direction = orderAscending === true ? 1 : -1;
+    matches.sort((a, b) => direction * ((a.date ?? 0) - (b.date ?? 0) || a.order - b.order));
     sendJson(
         ctx.res,
         200,
-        matches.slice(-100).map((t) => t.id),
+        matches.slice(0, 100).map(({ t }) => t.id),
     );
 }
 
@@ -211,17 +294,18 @@ async function lookup(
     }
     const transfer = core.state.fileTransfers.get(ctx.params.id.toLowerCase());
     if (!transfer) {
-        sendProblem(ctx.res, 404, NOT_FOUND);
+        sendBrokerError(ctx, 'fileTransferNotFound');
         return undefined;
     }
     const caller = callerOf(principal);
     if (!caller) {
-        sendProblem(ctx.res, 401, NO_ACCESS);
+        sendBrokerError(ctx, 'noAccessToResource');
         return undefined;
     }
     return { transfer, caller };
 }
 
+/** CheckAccessAsSenderOrRecipient failing is 401 NoAccessToResource (GetFileTransferOverviewHandler), not 404. */
 async function overview(core: SimCore, ctx: RequestContext, details: boolean): Promise<void> {
     const found = await lookup(core, ctx, [READ, WRITE]);
     if (!found) {
@@ -229,46 +313,52 @@ async function overview(core: SimCore, ctx: RequestContext, details: boolean): P
     }
     const { transfer, caller } = found;
     if (transfer.sender !== caller && !transfer.recipients.some((r) => r.recipient === caller)) {
-        sendProblem(ctx.res, 404, NOT_FOUND);
+        sendBrokerError(ctx, 'noAccessToResource');
         return;
     }
     sendJson(ctx.res, 200, details ? fileTransferDetailsJson(transfer) : fileTransferOverviewJson(transfer));
 }
 
-function setRecipientStatus(transfer: FileTransferRecord, caller: string, status: RecipientStatus): void {
-    const recipient = transfer.recipients.find((r) => r.recipient === caller);
-    if (!recipient) {
-        return;
-    }
+/** ActorFileTransferStatusRepository.InsertActorFileTransferStatus: one more row, always. */
+function addRecipientStatus(recipient: RecipientRecord, status: RecipientStatus): void {
     const now = new Date().toISOString();
     recipient.history.push({ status, changed: now });
+    recipient.changed = now;
     if (recipientStatuses.indexOf(status) > recipientStatuses.indexOf(recipient.status)) {
         recipient.status = status;
-        recipient.changed = now;
     }
 }
 
+/** DownloadFileHandler, in its order: 404, 401 (not a recipient), 403 (not downloadable), 416, then the file. */
 async function download(core: SimCore, ctx: RequestContext): Promise<void> {
     const found = await lookup(core, ctx, [READ]);
     if (!found) {
         return;
     }
     const { transfer, caller } = found;
-    if (transfer.status !== 'Published' && transfer.status !== 'AllConfirmedDownloaded') {
-        sendProblem(ctx.res, 403, NOT_AVAILABLE);
+    const recipient = transfer.recipients.find((r) => r.recipient === caller);
+    if (!recipient) {
+        sendBrokerError(ctx, 'noAccessToResource');
         return;
     }
-    if (!transfer.recipients.some((r) => r.recipient === caller)) {
-        sendProblem(ctx.res, 404, NOT_FOUND);
+    if (transfer.status !== 'Published' && transfer.status !== 'AllConfirmedDownloaded') {
+        sendBrokerError(ctx, 'fileTransferNotAvailable');
         return;
     }
     const size = contentSize(transfer.content);
     const range = parseRange(ctx.req.headers.range, size);
     if (range === 'unsatisfiable') {
-        sendEmpty(ctx.res, 416, { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' });
+        // Problem(Errors.InvalidByteRange): a ProblemDetails body and no Content-Range header.
+        sendBrokerError(ctx, 'invalidByteRange');
         return;
     }
-    setRecipientStatus(transfer, caller, 'DownloadStarted');
+    // A whole download always records DownloadStarted, even after a confirmation (latest by timestamp
+    // then says DownloadStarted again); a ranged one at most once per 5 minutes per recipient.
+    const now = Date.now();
+    if (!range || now - (recipient.rangedDownloadStartedAt ?? -Infinity) >= RANGED_DOWNLOAD_STATUS_DEBOUNCE_MS) {
+        addRecipientStatus(recipient, 'DownloadStarted');
+        if (range) recipient.rangedDownloadStartedAt = now;
+    }
     ctx.contentKey = transfer.id;
     const headers: Record<string, string | number> = {
         'Content-Type': 'application/octet-stream',
@@ -288,6 +378,12 @@ async function download(core: SimCore, ctx: RequestContext): Promise<void> {
     }
 }
 
+/*
+ * ConfirmDownloadHandler, in its order: 404, 401 (not a recipient), 400 FileTransferNotPublished
+ * (any status but Published, so also AllConfirmedDownloaded: a repeat after the last recipient
+ * confirmed is refused; the idempotency key was removed in 2025), 204 when this recipient already
+ * confirmed (others still to go), 400 before a download, else confirm.
+ */
 async function confirm(core: SimCore, ctx: RequestContext): Promise<void> {
     const found = await lookup(core, ctx, [READ]);
     if (!found) {
@@ -296,25 +392,24 @@ async function confirm(core: SimCore, ctx: RequestContext): Promise<void> {
     const { transfer, caller } = found;
     const recipient = transfer.recipients.find((r) => r.recipient === caller);
     if (!recipient) {
-        sendProblem(ctx.res, 401, NO_ACCESS);
+        sendBrokerError(ctx, 'noAccessToResource');
         return;
     }
-    // The controller's idempotency key (confirmDownload_{id}_{caller}) answers a repeat like the first call.
+    if (transfer.status !== 'Published') {
+        sendBrokerError(ctx, 'fileTransferNotPublished');
+        return;
+    }
     if (recipient.status === 'DownloadConfirmed') {
         sendEmpty(ctx.res, 204);
         return;
     }
-    if (transfer.status !== 'Published') {
-        sendProblem(ctx.res, 400, NOT_PUBLISHED);
-        return;
-    }
     if (recipient.status !== 'DownloadStarted') {
-        sendProblem(ctx.res, 400, CONFIRM_BEFORE_DOWNLOAD);
+        sendBrokerError(ctx, 'confirmDownloadBeforeDownloadStarted');
         return;
     }
     publishBrokerEvent(core, transfer, 'downloadconfirmed', caller, 'Recipient');
     publishBrokerEvent(core, transfer, 'downloadconfirmed', transfer.sender, 'Sender');
-    setRecipientStatus(transfer, caller, 'DownloadConfirmed');
+    addRecipientStatus(recipient, 'DownloadConfirmed');
     if (transfer.recipients.every((r) => r.status === 'DownloadConfirmed')) {
         publishBrokerEvent(core, transfer, 'allconfirmeddownloaded', transfer.sender, 'Sender');
         const now = new Date().toISOString();

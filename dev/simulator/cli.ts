@@ -7,11 +7,13 @@ import { startSimulator } from './simulator';
  * `npm run sim`: the simulator on fixed ports for the local stack.
  *   --platform-port 5101 --apps-port 5102 --maskinporten-port 5103 --host 127.0.0.1
  *   --org ttd --org-number 405003309 --time-scale 1 --events-query-delay 30 --quiet
+ *   --broker-resources ttd-demo-broker (comma separated; registered in Broker from the start)
  * Maskinporten clients are registered through POST {platform}/sim/clients.
  */
 
 const usage = `Usage: npm run sim -- [--platform-port N] [--apps-port N] [--maskinporten-port N] [--host H]
                       [--org ttd] [--org-number 405003309] [--time-scale 1] [--events-query-delay 30] [--events-base-uri "{platform}/"] [--quiet]
+                      [--broker-resources ttd-demo-broker] (Broker resources registered from the start)
                       [--data-dir .local] (where the development Maskinporten key is kept)
                       [--write-local-settings] (put these origins and the development key into local.settings.json)`;
 
@@ -75,6 +77,11 @@ async function main(): Promise<void> {
         timeScale: numberArg(args, 'time-scale', 1),
         eventsQueryDelaySeconds: numberArg(args, 'events-query-delay', 30),
         eventsBaseUri: args.get('events-base-uri'),
+        // local.settings.sample.json's BrokerResources, so that the catch-up finds it registered.
+        brokerResources: (args.get('broker-resources') ?? 'ttd-demo-broker')
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
         log: quiet ? undefined : (line) => console.log(`${new Date().toISOString()} ${line}`),
     });
     console.log(`platform     ${sim.platformUrl}`);

@@ -22,6 +22,7 @@ export interface ResolvedOptions {
     eventsBaseUri: string;
     maxUploadBytes: number;
     clients: ClientRegistration[];
+    brokerResources: string[];
 }
 
 /** Digdir's organisation number: the exchange maps it to 'ttd' when test=true (§2). */
@@ -43,6 +44,7 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
         eventsBaseUri: options.eventsBaseUri ?? '{platform}',
         maxUploadBytes: options.maxUploadBytes ?? 25 * 1024 * 1024,
         clients: options.clients ?? [],
+        brokerResources: options.brokerResources ?? [],
     };
 }
 

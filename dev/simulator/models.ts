@@ -190,15 +190,23 @@ function recipientJson(r: FileTransferRecord['recipients'][number]): Record<stri
     };
 }
 
+// altinn-broker src/Altinn.Broker.API/Mappers/FileStatusOverviewExtMapper.cs (MapToRecipientStatusText,
+// MapToFileTransferStatusText): the texts Broker writes, word for word.
 const recipientStatusText: Record<string, string> = {
     Initialized: 'Initialized',
-    DownloadStarted: 'Recipient has attempted to download file',
-    DownloadConfirmed: 'Recipient has downloaded file',
+    DownloadStarted: 'Recipient has attempted to download fileTransfer',
+    DownloadConfirmed: 'Recipient has downloaded fileTransfer',
 };
 
 const fileTransferStatusText: Record<string, string> = {
-    Published: 'File has been published to recipients',
-    AllConfirmedDownloaded: 'All recipients have confirmed that they have downloaded the file',
+    Initialized: 'Ready for upload',
+    UploadStarted: 'Upload started',
+    UploadProcessing: 'Processing upload',
+    Published: 'Ready for download',
+    Cancelled: 'FileTransfer cancelled',
+    AllConfirmedDownloaded: 'All downloaded',
+    Purged: 'FileTransfer has been purged',
+    Failed: 'Upload failed',
 };
 
 export function fileTransferOverviewJson(transfer: FileTransferRecord): Record<string, unknown> {

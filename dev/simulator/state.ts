@@ -89,9 +89,17 @@ export type FileTransferStatus =
 
 export interface RecipientRecord {
     recipient: string;
+    /**
+     * The highest status reached, as Broker's overview and ConfirmDownloadHandler see it
+     * (FileTransferRepository.GetLatestRecipientFileTransferStatuses takes MAX(status)).
+     */
     status: RecipientStatus;
+    /** The newest status time (MAX(date) in the same query). */
     changed: string;
+    /** Every status in time order; the last is "latest by timestamp", which the list's recipientStatus filters on. */
     history: { status: RecipientStatus; changed: string }[];
+    /** When a ranged download last recorded DownloadStarted (ms): Broker records one per 5 minutes. */
+    rangedDownloadStartedAt?: number;
 }
 
 export interface FileTransferRecord {

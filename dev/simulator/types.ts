@@ -61,6 +61,8 @@ export interface SimulatorOptions {
     /** Largest body accepted by POST data; default 25 MiB (413 above). */
     maxUploadBytes?: number;
     clients?: ClientRegistration[];
+    /** Broker resources registered from the start; a resource is also registered by the first transfer on it. */
+    brokerResources?: string[];
     log?: (line: string) => void;
 }
 

@@ -7,7 +7,8 @@
  */
 import type { AppConfig } from '../config';
 import type { StepLogger } from '../log';
-import type { AltinnHttp, AltinnResponse, AltinnTokenProvider } from './http';
+import { AltinnHttpError, type ProblemBody } from './errors';
+import type { AltinnHttp, AltinnRequest, AltinnResponse, AltinnTokenProvider } from './http';
 import { decodeJwtClaims } from './jwt';
 
 export const BROKER_READ_SCOPE = 'altinn:broker.read';
@@ -48,6 +49,8 @@ export interface FileTransferOverview {
     sendersFileTransferReference?: string | null;
     sender?: string;
     recipients: FileTransferRecipient[];
+    /** When the transfer was published (ISO time). */
+    published?: string | null;
     [field: string]: unknown;
 }
 
@@ -61,9 +64,16 @@ export interface ListQuery {
     resourceId: string;
     status?: FileTransferStatus;
     recipientStatus?: RecipientFileTransferStatus;
+    /** Oldest first; Broker's default is newest first. */
+    orderAscending?: boolean;
+    /** Only transfers that entered `status` after this instant (exclusive; their creation without a status). */
+    from?: Date;
 }
 
-/** Broker answers at most this many ids per list call (the newest). */
+/**
+ * Broker answers at most this many ids per list call: the newest, or with orderAscending the oldest
+ * (GetFileTransfersHandler; FileTransferRepository: ORDER BY sort_date {ASC|DESC} LIMIT 100).
+ */
 export const BROKER_LIST_LIMIT = 100;
 
 export interface CallOptions {
@@ -74,14 +84,39 @@ export interface CallOptions {
 export interface BrokerClient {
     /** `{platform}/broker/api/v1/filetransfer`: the base of every call, and the `source` of Broker's events. */
     readonly fileTransferBase: string;
-    /** GET /filetransfer?resourceId=…: file transfer ids (at most 100). */
+    /** GET /filetransfer?resourceId=…: file transfer ids (at most 100). A 401 NoAccessToResource is not retried with a fresh token. */
     list(query: ListQuery, options?: CallOptions): Promise<string[]>;
     /** GET /filetransfer/{id}. */
     overview(fileTransferId: string, options?: CallOptions): Promise<OverviewResponse>;
     /** GET /filetransfer/{id}/download, from `offset` on (Range: bytes={offset}-) when offset > 0. */
     download(fileTransferId: string, offset: number, options?: CallOptions): Promise<AltinnResponse>;
-    /** POST /filetransfer/{id}/confirmdownload; resolves with the (2xx) status. Idempotent in Broker. */
+    /**
+     * POST /filetransfer/{id}/confirmdownload; resolves with the (2xx) status. Not idempotent once the
+     * transfer is AllConfirmedDownloaded: a repeat then answers 400 FileTransferNotPublished.
+     */
     confirmDownload(fileTransferId: string, options?: CallOptions): Promise<number>;
+}
+
+/**
+ * Broker's Errors.NoAccessToResource (code 6): its answer, as ProblemDetails with status 401, when the
+ * caller is not party to the transfer or has no rights on the resource (AltinnAuthorizationService).
+ * A token Broker does not accept gets the JwtBearer challenge instead: 401 with an empty body.
+ */
+export const NO_ACCESS_TO_RESOURCE_CODE = 'BRO-00006';
+const NO_ACCESS_TO_RESOURCE_DETAIL =
+    'You must use a bearer token that represents a system user with access to the resource';
+
+export function isNoAccessProblem(problem: ProblemBody | undefined): boolean {
+    if (!problem) return false;
+    return (
+        problem.code === NO_ACCESS_TO_RESOURCE_CODE ||
+        (typeof problem.detail === 'string' && problem.detail.startsWith(NO_ACCESS_TO_RESOURCE_DETAIL))
+    );
+}
+
+/** A Broker call refused because this organisation may not see the transfer or resource: retrying cannot help. */
+export function isNoAccessToResource(error: unknown): boolean {
+    return error instanceof AltinnHttpError && error.status === 401 && isNoAccessProblem(error.problem);
 }
 
 /** A Broker answer this system cannot use (not JSON of the documented shape). Not transient. */
@@ -110,6 +145,9 @@ export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'pl
             // Query enums bind case-insensitively in ASP.NET; send the names Broker itself writes.
             if (query.status) url.searchParams.set('status', query.status);
             if (query.recipientStatus) url.searchParams.set('recipientStatus', query.recipientStatus);
+            if (query.orderAscending !== undefined)
+                url.searchParams.set('orderAscending', String(query.orderAscending));
+            if (query.from) url.searchParams.set('from', query.from.toISOString());
             const ids = await http.getJson<unknown>(url, withHints(options));
             if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
                 throw new BrokerResponseError(`GET ${base} did not answer a JSON array of file transfer ids`);
@@ -139,7 +177,8 @@ export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'pl
             const { status } = await http.requestText({
                 url: `${item(fileTransferId)}/confirmdownload`,
                 method: 'POST',
-                // Broker keys confirmations by (transfer, caller) and answers a repeat like the first call.
+                // A repeat is answered like the first call while the transfer is Published; once it is
+                // AllConfirmedDownloaded it is a 400, which the caller resolves by reading the overview.
                 retryable: true,
                 body: '',
                 ...withHints(options),
@@ -149,8 +188,9 @@ export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'pl
     };
 }
 
-function withHints(options: CallOptions): CallOptions {
+function withHints(options: CallOptions): CallOptions & Pick<AltinnRequest, 'isAccessRefusal'> {
     return {
+        isAccessRefusal: isNoAccessProblem,
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
     };

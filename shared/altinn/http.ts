@@ -10,7 +10,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { AppConfig } from '../config';
 import { warnStep, type StepLogger } from '../log';
 import { discard, readAll, readErrorBody } from './body';
-import { AltinnHttpError, type AltinnHttpErrorInit } from './errors';
+import { AltinnHttpError, type AltinnHttpErrorInit, type ProblemBody } from './errors';
 import { assertAllowedOrigin, redactUrl, type OriginConfig } from './origins';
 import {
     backoffDelay,
@@ -53,6 +53,12 @@ export interface AltinnRequest {
     auth?: 'altinn' | 'none';
     /** Non-2xx statuses handed back instead of thrown, e.g. [404] to handle a missing element yourself. */
     allowStatus?: readonly number[];
+    /**
+     * Recognises a 401 that is the service's authorization decision (a problem body such as Broker's
+     * NoAccessToResource) rather than a rejected token (an empty challenge): such a 401 is thrown at
+     * once, since a fresh token would be refused the same way. Without it every 401 gets one refresh.
+     */
+    isAccessRefusal?: (problem: ProblemBody | undefined) => boolean;
     signal?: AbortSignal;
     /** Where this request's retries are reported (e.g. the invocation's context); overrides the client's logger. */
     logger?: StepLogger;
@@ -173,8 +179,22 @@ export function createAltinnHttp(
                 });
                 const status = response.statusCode;
                 if (status === 401 && token !== undefined && !refreshed && replayable) {
+                    if (request.isAccessRefusal) {
+                        const body = await readErrorBody(response.body, response.headers);
+                        if (request.isAccessRefusal(body.problem)) {
+                            throw new AltinnHttpError({
+                                method,
+                                url: shown,
+                                status,
+                                transient: false,
+                                attempts,
+                                ...body,
+                            });
+                        }
+                    } else {
+                        await discard(response.body);
+                    }
                     // A token Altinn no longer accepts (revoked, clock skew): one fresh token, one more try.
-                    await discard(response.body);
                     refreshed = true;
                     await tokens!.getAltinnToken({ forceRefresh: true, rejectedToken: token });
                     continue;

@@ -5,15 +5,25 @@
  * `no.altinn.broker.published` event for each to broker-inbound, where BrokerProcessor treats it
  * like a webhook event (idempotently: a transfer queued twice is stored and confirmed once).
  *
- * Broker answers at most 100 ids per list call; when it does, there may be more, and they come on
- * the next run (confirmed transfers drop out of the list, so the next 100 move up).
+ * Broker answers at most 100 ids per list call, the newest unless asked for the oldest
+ * (orderAscending). Newest first, 100 transfers that keep failing (never confirmed, so always
+ * listed) would hide every older one for good. So each run walks the whole list oldest first, a
+ * page of 100 at a time: the next page starts (`from`, exclusive) just before the time the last
+ * transfer of the page was published, which the sort uses (FileTransferRepository: sort_date is
+ * when the transfer entered the `status` asked for). A transfer seen on two pages is queued once.
+ *
+ * A resource Broker refuses (401 NoAccessToResource: not registered, or this organisation has no
+ * rights on it; 403: not a Broker resource, or the token lacks the scope) is logged at error naming
+ * BrokerResources and skipped: the next run would be refused the same way.
  */
 import {
     BROKER_LIST_LIMIT,
     callerOrganisationNumber,
+    isNoAccessToResource,
     type BrokerClient,
     type RecipientFileTransferStatus,
 } from '../altinn/broker';
+import { AltinnHttpError } from '../altinn/errors';
 import type { AltinnTokenProvider } from '../altinn/http';
 import type { CloudEvent } from '../cloudEvent';
 import type { AppConfig } from '../config';
@@ -36,7 +46,12 @@ export interface BrokerCatchUpResult {
     queued: string[];
     skipped: string[];
     failedResources: string[];
+    /** Resources Broker refused us (401 NoAccessToResource or 403): logged and skipped. */
+    refusedResources: string[];
 }
+
+/** Pages of 100 per recipient status and resource in one run (5,000 transfers); the rest wait for the next run. */
+export const MAX_LIST_PAGES = 50;
 
 /** Recipient statuses that mean "not confirmed yet". */
 const UNCONFIRMED: RecipientFileTransferStatus[] = ['Initialized', 'DownloadStarted'];
@@ -72,7 +87,7 @@ async function isStoredAndConfirmed(deps: BrokerCatchUpDeps, resourceId: string,
 }
 
 export async function runBrokerCatchUp(deps: BrokerCatchUpDeps, logger: StepLogger): Promise<BrokerCatchUpResult> {
-    const result: BrokerCatchUpResult = { queued: [], skipped: [], failedResources: [] };
+    const result: BrokerCatchUpResult = { queued: [], skipped: [], failedResources: [], refusedResources: [] };
     if (deps.config.brokerResources.length === 0) {
         logStep(logger, 'catchup-done', { resources: 0, queued: 0, skipped: 0 });
         return result;
@@ -92,42 +107,32 @@ export async function runBrokerCatchUp(deps: BrokerCatchUpDeps, logger: StepLogg
         try {
             const seen = new Set<string>();
             for (const recipientStatus of UNCONFIRMED) {
-                const ids = await deps.broker.list({ resourceId, status: 'Published', recipientStatus }, { logger });
-                logStep(logger, 'catchup-listed', { resourceId, recipientStatus, count: ids.length });
-                if (ids.length >= BROKER_LIST_LIMIT) {
-                    warnStep(logger, 'catchup-list-full', {
-                        resourceId,
-                        recipientStatus,
-                        count: ids.length,
-                        detail: 'Broker returns at most 100; the rest come on the next runs',
-                    });
-                }
-                for (const rawId of ids) {
-                    const id = rawId.toLowerCase();
-                    if (seen.has(id)) continue;
-                    seen.add(id);
-                    if (await isStoredAndConfirmed(deps, resourceId, id)) {
-                        // Broker lags behind our confirmation: nothing to do.
-                        logStep(logger, 'catchup-skipped', {
-                            resourceId,
-                            fileTransferId: id,
-                            reason: 'stored-and-confirmed',
-                        });
-                        result.skipped.push(id);
-                        continue;
+                for await (const ids of listOldestFirst(deps, logger, resourceId, recipientStatus)) {
+                    for (const id of ids.filter((id) => !seen.has(id))) {
+                        seen.add(id);
+                        await queueUnlessConfirmed(
+                            deps,
+                            logger,
+                            result,
+                            { resourceId, id, recipientStatus },
+                            now,
+                            organisation,
+                        );
                     }
-                    const event = catchUpEvent(deps.broker.fileTransferBase, resourceId, id, organisation, now);
-                    await deps.storage.enqueue(queues.brokerInbound, event);
-                    logStep(logger, 'catchup-queued', {
-                        resourceId,
-                        fileTransferId: id,
-                        eventId: event.id,
-                        recipientStatus,
-                    });
-                    result.queued.push(id);
                 }
             }
         } catch (error) {
+            if (isNoAccessToResource(error) || (error instanceof AltinnHttpError && error.status === 403)) {
+                errorStep(logger, 'catchup-no-access', {
+                    resourceId,
+                    setting: 'BrokerResources',
+                    status: (error as AltinnHttpError).status,
+                    detail: `Broker refuses this organisation the list of ${resourceId}: is it a Broker resource this organisation may receive on, and does MaskinportenScopes include altinn:broker.read?`,
+                    error: errorMessage(error),
+                });
+                result.refusedResources.push(resourceId);
+                continue;
+            }
             errorStep(logger, 'catchup-failed', { resourceId, error: errorMessage(error) });
             result.failedResources.push(resourceId);
         }
@@ -137,9 +142,88 @@ export async function runBrokerCatchUp(deps: BrokerCatchUpDeps, logger: StepLogg
         queued: result.queued.length,
         skipped: result.skipped.length,
         failed: result.failedResources.length || undefined,
+        refused: result.refusedResources.length || undefined,
     });
     if (result.failedResources.length > 0) {
         throw new Error(`Broker catch-up failed for ${result.failedResources.join(', ')}; the next run tries again`);
     }
     return result;
+}
+
+/**
+ * The published transfers on `resourceId` with our recipient status `recipientStatus` (latest by
+ * timestamp), oldest first, page by page (lowercase ids).
+ */
+async function* listOldestFirst(
+    deps: BrokerCatchUpDeps,
+    logger: StepLogger,
+    resourceId: string,
+    recipientStatus: RecipientFileTransferStatus,
+): AsyncGenerator<string[]> {
+    let from: Date | undefined;
+    const listed = new Set<string>();
+    for (let page = 1; ; page++) {
+        const ids = (
+            await deps.broker.list(
+                { resourceId, status: 'Published', recipientStatus, orderAscending: true, ...(from ? { from } : {}) },
+                { logger },
+            )
+        ).map((id) => id.toLowerCase());
+        logStep(logger, 'catchup-listed', { resourceId, recipientStatus, page, count: ids.length });
+        const fresh = ids.filter((id) => !listed.has(id));
+        fresh.forEach((id) => listed.add(id));
+        yield fresh;
+        if (ids.length < BROKER_LIST_LIMIT) return;
+        if (fresh.length === 0 || page >= MAX_LIST_PAGES) {
+            warnStep(logger, 'catchup-list-full', {
+                resourceId,
+                recipientStatus,
+                pages: page,
+                detail: 'more transfers than one run lists; the rest come on the next runs',
+            });
+            return;
+        }
+        from = await publishedBefore(deps, logger, ids[ids.length - 1]);
+        if (!from) return;
+    }
+}
+
+/**
+ * Just before the time `id` was published: the next page's `from`. Broker's `from` is exclusive and
+ * its times have microseconds where a Date has milliseconds, so one millisecond earlier keeps the
+ * transfers published in the same millisecond on the next page (where they are recognised as seen).
+ */
+async function publishedBefore(deps: BrokerCatchUpDeps, logger: StepLogger, id: string): Promise<Date | undefined> {
+    const { overview } = await deps.broker.overview(id, { logger });
+    const changed = overview.fileTransferStatusChanged;
+    const time = Date.parse(overview.published ?? (typeof changed === 'string' ? changed : ''));
+    if (Number.isNaN(time)) {
+        warnStep(logger, 'catchup-list-full', {
+            fileTransferId: id,
+            detail: 'the overview has no published time to continue the list from; the rest come on the next runs',
+        });
+        return undefined;
+    }
+    return new Date(time - 1);
+}
+
+async function queueUnlessConfirmed(
+    deps: BrokerCatchUpDeps,
+    logger: StepLogger,
+    result: BrokerCatchUpResult,
+    found: { resourceId: string; id: string; recipientStatus: RecipientFileTransferStatus },
+    now: Date,
+    organisation: string | undefined,
+): Promise<void> {
+    const { resourceId, id, recipientStatus } = found;
+    if (await isStoredAndConfirmed(deps, resourceId, id)) {
+        // Broker lags behind our confirmation, or lists a later download of a confirmed file as DownloadStarted.
+        logStep(logger, 'catchup-skipped', { resourceId, fileTransferId: id, reason: 'stored-and-confirmed' });
+        result.skipped.push(id);
+        return;
+    }
+    const event = catchUpEvent(deps.broker.fileTransferBase, resourceId, id, organisation, now);
+    await deps.storage.enqueue(queues.brokerInbound, event);
+    logStep(logger, 'catchup-queued', { resourceId, fileTransferId: id, eventId: event.id, recipientStatus });
+    result.queued.push(id);
 }

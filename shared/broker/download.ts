@@ -13,8 +13,11 @@
  * - Across invocations (crash, kill, timeout): the next attempt reads the committed block list,
  *   checks that it is this scheme's (ids in order, full blocks), and continues from its length.
  *   At most the one block that was being filled is fetched again.
- * - MD5: Node cannot save a hash's state, so on resume the committed prefix is read back from
- *   the blob once, streaming, to seed the hash; then the rest is hashed as it arrives.
+ * - MD5 (checked against Broker's checksum) and SHA-256 (blob metadata `sha256`, lowercase hex) are
+ *   computed from the bytes as they arrive, so a complete file is never read a second time. Node
+ *   cannot save a hash's state across invocations, so a resumed download reads back the committed
+ *   prefix once, streaming, to seed both hashes; a download that finishes in one invocation (the
+ *   usual case) reads nothing back.
  * - Throughput: while one block is being staged and committed, the next is read into a second
  *   buffer, so downloading and uploading overlap (at most one write in flight, commits in order).
  * - Memory: two block buffers (2 × 8 MiB) plus the HTTP and storage streams' own small buffers,
@@ -30,7 +33,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RestError, type BlobHTTPHeaders, type BlockBlobClient } from '@azure/storage-blob';
 import { errorCode, isTransientCode } from '../altinn/retry';
 import { errorMessage, warnStep, type LogFields, type StepLogger } from '../log';
-import { PARTIAL_METADATA } from './layout';
+import { PARTIAL_METADATA, SHA256_METADATA } from './layout';
 
 export const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
 /**
@@ -68,6 +71,8 @@ export interface ResumableDownloadResult {
     bytes: number;
     /** Lowercase hex MD5 of the stored file. */
     md5: string;
+    /** Lowercase hex SHA-256 of the stored file (also its `sha256` metadata); undefined for a file stored before it was kept. */
+    sha256?: string;
     /** Bytes already stored when this call began (0 for a fresh download). */
     resumedFrom: number;
     /** Body bytes received over HTTP by this call. */
@@ -135,7 +140,7 @@ function blockIds(count: number): string[] {
 
 type StoredState =
     | { kind: 'none' }
-    | { kind: 'complete'; etag: string; md5: Buffer; length: number }
+    | { kind: 'complete'; etag: string; md5: Buffer; length: number; sha256?: string }
     | { kind: 'partial'; etag: string; blocks: number; length: number }
     | { kind: 'foreign'; etag: string; length: number };
 
@@ -156,7 +161,14 @@ async function inspect(blob: BlockBlobClient, size: number, chunk: number): Prom
     const length = properties.contentLength ?? 0;
     const partial = properties.metadata?.[PARTIAL_METADATA] === 'true';
     if (!partial && length === size && properties.contentMD5 && properties.contentMD5.length === 16) {
-        return { kind: 'complete', etag, md5: Buffer.from(properties.contentMD5), length };
+        const sha256 = properties.metadata?.[SHA256_METADATA];
+        return {
+            kind: 'complete',
+            etag,
+            md5: Buffer.from(properties.contentMD5),
+            length,
+            ...(sha256 ? { sha256 } : {}),
+        };
     }
     if (properties.blobType !== 'BlockBlob') return { kind: 'foreign', etag, length };
     let committed;
@@ -203,7 +215,15 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
     if (state.kind === 'complete') {
         const md5 = state.md5.toString('hex');
         if (!options.expectedMd5 || options.expectedMd5.equals(state.md5)) {
-            return { bytes: size, md5, resumedFrom: size, downloadedBytes: 0, requests: 0, alreadyComplete: true };
+            return {
+                bytes: size,
+                md5,
+                ...(state.sha256 ? { sha256: state.sha256 } : {}),
+                resumedFrom: size,
+                downloadedBytes: 0,
+                requests: 0,
+                alreadyComplete: true,
+            };
         }
         // Complete but not the file Broker describes now: start over.
         state = { kind: 'foreign', etag: state.etag, length: state.length };
@@ -214,16 +234,18 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
     let committed = state.kind === 'partial' ? state.length : 0;
     const resumedFrom = committed;
     const hash = createHash('md5');
+    const sha256 = createHash('sha256');
 
     if (state.kind === 'foreign') {
         warnStep(logger, 'download-restart', { ...fields, blob: blob.name, storedBytes: state.length });
     }
     if (committed > 0) {
-        // Seed the hash with what an earlier attempt stored (read once, streaming).
+        // Seed the hashes with what an earlier attempt stored (read once, streaming): a hash's state cannot be saved.
         const response = await blob.download(0, committed, { conditions: { ifMatch: etag } });
         let read = 0;
         for await (const piece of response.readableStreamBody as AsyncIterable<Buffer>) {
             hash.update(piece);
+            sha256.update(piece);
             read += piece.length;
         }
         if (read !== committed) throw new Error(`Read back ${read} of the ${committed} stored bytes of ${blob.name}`);
@@ -241,16 +263,25 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
     let handedOver = blocks;
     let inFlight: Promise<void> | undefined;
     let finalMd5: string | undefined;
+    let finalSha256: string | undefined;
     let downloadedBytes = 0;
     let requests = 0;
 
-    const commit = async (count: number, length: number, final: boolean, md5?: Buffer): Promise<void> => {
+    const commit = async (
+        count: number,
+        length: number,
+        final: boolean,
+        md5?: Buffer,
+        sha256Hex?: string,
+    ): Promise<void> => {
         const ids = blockIds(count);
         try {
             const response = await blob.commitBlockList(ids, {
                 conditions: etag === undefined ? { ifNoneMatch: '*' } : { ifMatch: etag },
                 blobHTTPHeaders: final ? { ...options.httpHeaders, blobContentMD5: md5 } : options.httpHeaders,
-                metadata: final ? options.metadata : { ...options.metadata, [PARTIAL_METADATA]: 'true' },
+                metadata: final
+                    ? { ...options.metadata, ...(sha256Hex ? { [SHA256_METADATA]: sha256Hex } : {}) }
+                    : { ...options.metadata, [PARTIAL_METADATA]: 'true' },
             });
             etag = response.etag;
         } catch (error) {
@@ -267,10 +298,16 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
     };
 
     /** Stages block `index` (when there are bytes) and commits the list up to it. */
-    const write = async (index: number, data: Buffer, final: boolean, md5?: Buffer): Promise<void> => {
+    const write = async (
+        index: number,
+        data: Buffer,
+        final: boolean,
+        md5?: Buffer,
+        sha256Hex?: string,
+    ): Promise<void> => {
         if (data.length > 0) await blob.stageBlock(blockId(index), data, data.length);
         const count = index + (data.length > 0 ? 1 : 0);
-        await commit(count, committed + data.length, final, md5);
+        await commit(count, committed + data.length, final, md5, sha256Hex);
         blocks = count;
         committed += data.length;
     };
@@ -304,9 +341,11 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
             });
             throw new ChecksumMismatchError(options.expectedMd5.toString('hex'), md5.toString('hex'));
         }
-        await write(handedOver, buffers[current].subarray(0, fill), true, md5);
+        const sha256Hex = sha256.digest('hex');
+        await write(handedOver, buffers[current].subarray(0, fill), true, md5, sha256Hex);
         fill = 0;
         finalMd5 = md5.toString('hex');
+        finalSha256 = sha256Hex;
     };
 
     const consume = async (response: DownloadResponse, start: number): Promise<void> => {
@@ -342,6 +381,7 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
                 throw new DownloadMismatchError(`Broker sent more than the announced ${size} bytes`);
             }
             hash.update(data);
+            sha256.update(data);
             downloadedBytes += data.length;
             while (data.length > 0) {
                 const take = Math.min(data.length, blockBytes - fill);
@@ -398,6 +438,7 @@ export async function downloadResumable(options: ResumableDownloadOptions): Prom
     return {
         bytes: size,
         md5: finalMd5!,
+        sha256: finalSha256!,
         resumedFrom,
         downloadedBytes,
         requests,

@@ -7,6 +7,9 @@ export const OVERVIEW_BLOB_NAME = 'filetransfer.json';
 /** Blob metadata on filetransfer.json once Broker accepted confirmdownload (ISO time). */
 export const CONFIRMED_METADATA = 'confirmed';
 
+/** Blob metadata on the file once complete: its SHA-256, lowercase hex (pinned in DESIGN.md). */
+export const SHA256_METADATA = 'sha256';
+
 /** Blob metadata on the file while it is still being downloaded ("true"); absent once complete. */
 export const PARTIAL_METADATA = 'partial';
 

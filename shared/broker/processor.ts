@@ -6,8 +6,14 @@
  * Outcomes, and what the queue sees:
  * - not a valid CloudEvent: logged, put on broker-inbound-poison as received, done (retrying cannot help);
  * - not ours (type, resource, source, role, resourceinstance), or the overview names another resource: logged, dropped;
- * - already confirmed (our filetransfer.json says so, or Broker does, or every recipient did): logged, dropped;
+ *   Broker's echoes of our own confirmation and `filepurged` are among these (info);
+ * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, dropped (an operator looks
+ *   at the poison queue: the file was never stored or never confirmed);
+ * - already confirmed (our filetransfer.json says so, or Broker does, or every recipient did): logged, dropped; when
+ *   we stored the file but lost Broker's answer to our confirmation, our record is marked confirmed now;
  * - transfer Cancelled, Purged or Failed, or unknown to Broker (404): logged, dropped (there is nothing to fetch);
+ * - Broker answers 401 NoAccessToResource (this organisation may not see the transfer or its resource): logged, dropped
+ *   without a token refresh (a fresh token would be refused the same way);
  * - transfer not yet Published (Initialized, UploadStarted, UploadProcessing), or Broker answers 400/403 to the
  *   download (no file yet, not ready for download): the invocation fails so the queue retries it; after the last
  *   attempt the message is in broker-inbound-poison, and BrokerCatchUp finds the transfer again once it is published;
@@ -18,6 +24,7 @@ import { RestError } from '@azure/storage-blob';
 import {
     BROKER_READ_SCOPE,
     callerOrganisationNumber,
+    isNoAccessToResource,
     recipientStatusOf,
     type BrokerClient,
     type FileTransferOverview,
@@ -48,6 +55,7 @@ export type BrokerOutcome =
     | { outcome: 'invalid' }
     | { outcome: 'ignored'; reason: string }
     | { outcome: 'skipped'; reason: string; fileTransferId: string }
+    | { outcome: 'never-confirmed'; fileTransferId: string }
     | {
           outcome: 'confirmed';
           fileTransferId: string;
@@ -71,6 +79,8 @@ const NOT_YET_PUBLISHED = new Set(['initialized', 'uploadstarted', 'uploadproces
 const GONE = new Set(['cancelled', 'purged', 'failed']);
 
 let warnedAboutScope = false;
+/** Broker sources in another form than ours, already pointed out by this process. */
+const warnedSources = new Set<string>();
 
 /** Per container URL: created (or found) once per process. */
 const ensuredContainers = new Map<string, Promise<void>>();
@@ -165,6 +175,20 @@ export async function processBrokerMessage(
 
     const { resourceId, fileTransferId } = decision;
     const fields = { eventId: event.id, resourceId, fileTransferId };
+    if (decision.sourceDiffers && !warnedSources.has(event.source)) {
+        // Broker builds its source from its own PlatformGatewayUrl; only the id is used, so the event is taken.
+        warnedSources.add(event.source);
+        warnStep(logger, 'broker-source-differs', {
+            source: event.source,
+            expected: deps.broker.fileTransferBase,
+            setting: 'AltinnPlatformBaseUrl',
+        });
+    }
+    if (decision.kind === 'never-confirmed') {
+        // Broker purged a file we never confirmed: it was never stored, or never confirmed (see broker-inbound-poison).
+        errorStep(logger, 'broker-never-confirmed', { fileTransferId, resourceId, eventId: event.id });
+        return { outcome: 'never-confirmed', fileTransferId };
+    }
     const scopes = deps.config.maskinporten?.scopes;
     if (scopes && !scopes.includes(BROKER_READ_SCOPE) && !warnedAboutScope) {
         // One token serves every call, with the scopes of MaskinportenScopes: without this one Broker answers 403.
@@ -174,6 +198,14 @@ export async function processBrokerMessage(
     try {
         return await processPublished(deps, logger, fields, decision.subjectOrganisation);
     } catch (error) {
+        if (isNoAccessToResource(error)) {
+            warnStep(logger, 'skipped', {
+                ...fields,
+                reason: 'no-access',
+                detail: `Broker refuses this organisation access to the transfer or to resource ${resourceId} (NoAccessToResource): ${errorMessage(error)}`,
+            });
+            return { outcome: 'skipped', reason: 'no-access', fileTransferId };
+        }
         errorStep(logger, 'failed', {
             ...fields,
             transient: (error as { transient?: unknown }).transient === true || undefined,
@@ -215,7 +247,11 @@ async function processPublished(
             warnStep(logger, 'skipped', { ...fields, reason: 'not-found', detail: error.message });
             return { outcome: 'skipped', reason: 'not-found', fileTransferId };
         }
-        if (error instanceof AltinnHttpError && (error.status === 401 || error.status === 403)) {
+        if (
+            error instanceof AltinnHttpError &&
+            !isNoAccessToResource(error) &&
+            (error.status === 401 || error.status === 403)
+        ) {
             throw new Error(
                 `${error.message} (does MaskinportenScopes include altinn:broker.read, and may this organisation receive on ${resourceId}?)`,
                 { cause: error },
@@ -244,15 +280,18 @@ async function processPublished(
         checksum: overview.checksum ?? undefined,
     });
 
-    if (ours?.toLowerCase() === 'downloadconfirmed' || status === 'allconfirmeddownloaded') {
+    const confirmedInBroker = isConfirmed(overview, organisation);
+    if (confirmedInBroker && !stored) {
         logStep(logger, 'skipped', { ...fields, reason: 'already-confirmed', status: overview.fileTransferStatus });
         return { outcome: 'skipped', reason: 'already-confirmed', fileTransferId };
     }
-    if (GONE.has(status)) {
+    // Confirmed in Broker and stored by us: our confirmation went through but its answer was lost, so only our
+    // record is missing (below); whatever Broker's status now (even Purged), there is nothing to fetch or refuse.
+    if (!confirmedInBroker && GONE.has(status)) {
         warnStep(logger, 'skipped', { ...fields, reason: 'not-downloadable', status: overview.fileTransferStatus });
         return { outcome: 'skipped', reason: 'not-downloadable', fileTransferId };
     }
-    if (status !== 'published') {
+    if (!confirmedInBroker && status !== 'published') {
         const known = NOT_YET_PUBLISHED.has(status) ? 'not yet published' : 'in a status this system does not know';
         warnStep(logger, 'not-ready', { ...fields, status: overview.fileTransferStatus });
         throw new BrokerNotReadyError(
@@ -279,6 +318,7 @@ async function processPublished(
             blob: blobName,
             bytes: result.bytes,
             md5: result.md5,
+            sha256: result.sha256,
             checksum: overview.checksum ? 'verified' : 'absent',
             resumedFrom: result.resumedFrom || undefined,
             downloadedBytes: result.downloadedBytes,
@@ -294,12 +334,45 @@ async function processPublished(
         logStep(logger, 'overview-stored', { ...fields, blob: overviewBlobName(resourceId, fileTransferId) });
     }
 
-    const confirmStatus = await deps.broker.confirmDownload(fileTransferId, { logger });
+    const confirmStatus = confirmedInBroker
+        ? 'already-confirmed'
+        : await confirmDownload(deps, logger, fileTransferId, organisation);
     const confirmedAt = new Date().toISOString();
     const metadata = (await overviewBlob.getProperties()).metadata ?? {};
     await overviewBlob.setMetadata({ ...metadata, [CONFIRMED_METADATA]: confirmedAt });
     logStep(logger, 'confirmed', { ...fields, status: confirmStatus, durationMs: Date.now() - started });
     return { outcome: 'confirmed', fileTransferId, blobName, bytes, md5, downloadedBytes };
+}
+
+/** Broker holds the transfer as confirmed by us: our recipient status, or every recipient's. */
+function isConfirmed(overview: FileTransferOverview, organisation: string | undefined): boolean {
+    return (
+        recipientStatusOf(overview, organisation)?.toLowerCase() === 'downloadconfirmed' ||
+        overview.fileTransferStatus.toLowerCase() === 'allconfirmeddownloaded'
+    );
+}
+
+/**
+ * POST confirmdownload. Broker has no idempotency key for it any more: a retry whose first attempt
+ * went through (response lost) after we were the last recipient to confirm answers 400
+ * FileTransferNotPublished (ConfirmDownloadHandler: the transfer is AllConfirmedDownloaded by then).
+ * So a 400 is settled by the overview: if it says we confirmed, we did.
+ */
+async function confirmDownload(
+    deps: BrokerProcessorDeps,
+    logger: StepLogger,
+    fileTransferId: string,
+    organisation: string | undefined,
+): Promise<number | 'already-confirmed'> {
+    try {
+        return await deps.broker.confirmDownload(fileTransferId, { logger });
+    } catch (error) {
+        if (!(error instanceof AltinnHttpError && error.status === 400)) throw error;
+        const { overview } = await deps.broker.overview(fileTransferId, { logger });
+        if (!isConfirmed(overview, organisation)) throw error;
+        logStep(logger, 'confirm-already-done', { fileTransferId, status: overview.fileTransferStatus });
+        return 'already-confirmed';
+    }
 }
 
 async function storeFile(

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AltinnHttpError } from '../../../shared/altinn/errors';
+import { AltinnHttpError, type ProblemBody } from '../../../shared/altinn/errors';
 import { createAltinnHttp, type AltinnHttp, type AltinnTokenProvider } from '../../../shared/altinn/http';
 import { ForeignOriginError } from '../../../shared/altinn/origins';
 import { json, startServer, type Handler, type TestServer } from './server';
@@ -207,6 +207,23 @@ describe('tokens and origins', () => {
         expect(error).toMatchObject({ status: 401, transient: false });
         expect(server.requests).toHaveLength(2);
         expect(calls.filter((call) => call.forceRefresh)).toHaveLength(1);
+    });
+
+    it('throws a 401 the caller recognises as an access decision at once, and still refreshes for any other 401', async () => {
+        const decision = { status: 401, code: 'BRO-00006', detail: 'no access' };
+        const refusal = await serve((_request, response) => json(response, 401, decision));
+        const { provider, calls } = tokens();
+        const isAccessRefusal = (problem: ProblemBody | undefined) => problem?.code === 'BRO-00006';
+        const error = await failure(client(refusal, {}, provider).getJson(`${refusal.origin}/x`, { isAccessRefusal }));
+        expect(error).toMatchObject({ status: 401, transient: false, attempts: 1, problem: decision });
+        expect(refusal.requests).toHaveLength(1);
+        expect(calls.filter((call) => call.forceRefresh)).toEqual([]);
+
+        const challenge = await serve(sequence(401));
+        const second = tokens();
+        const http = client(challenge, {}, second.provider);
+        await expect(http.getJson(`${challenge.origin}/x`, { isAccessRefusal })).resolves.toEqual({ ok: true });
+        expect(second.calls.filter((call) => call.forceRefresh)).toHaveLength(1);
     });
 
     it('refuses a foreign origin before connecting or asking for a token', async () => {

@@ -78,8 +78,8 @@ test('an unconfirmed transfer missed by the webhook is queued as a published eve
     // Broker was asked for what the docs recipe asks for: published, not yet confirmed by us.
     expect(first.logs.filter((l) => l.message.startsWith('step=catchup-listed')).map((l) => l.message)).toEqual(
         expect.arrayContaining([
-            expect.stringContaining(`resourceId=${RESOURCE} recipientStatus=Initialized count=1`),
-            expect.stringContaining(`resourceId=${RESOURCE} recipientStatus=DownloadStarted count=1`),
+            expect.stringContaining(`resourceId=${RESOURCE} recipientStatus=Initialized page=1 count=1`),
+            expect.stringContaining(`resourceId=${RESOURCE} recipientStatus=DownloadStarted page=1 count=1`),
         ]),
     );
 
@@ -90,7 +90,13 @@ test('an unconfirmed transfer missed by the webhook is queued as a published eve
     expect(await h.container.getBlobClient(`${RESOURCE}/${missed.fileTransferId}/missed.xml`).exists()).toBe(true);
 
     const second = await catchUp();
-    expect(second.result).toEqual({ queued: [], skipped: [], failedResources: [] });
+    // another-resource (in BrokerResources) has no transfers, so Broker does not know it: refused, skipped.
+    expect(second.result).toEqual({
+        queued: [],
+        skipped: [],
+        failedResources: [],
+        refusedResources: ['another-resource'],
+    });
     expect(await takeQueued()).toEqual([]);
 });
 
@@ -100,34 +106,60 @@ test('a transfer Broker still lists but that we stored and confirmed is skipped'
         .getBlockBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`)
         .upload('{}', 2, { metadata: { confirmed: new Date().toISOString() } });
     const run = await catchUp();
-    expect(run.result).toEqual({ queued: [], skipped: [fileTransferId], failedResources: [] });
+    expect(run.result).toMatchObject({ queued: [], skipped: [fileTransferId], failedResources: [] });
     expect(steps(run.logs)).toContain('catchup-skipped');
 });
 
-test('a full list of 100 is logged; the rest come on the next run', async () => {
-    for (let i = 0; i < 101; i++) {
-        await h.sim.control.createFileTransfer({
+test('100 newer transfers that never get confirmed do not hide an older one: the list is walked oldest first', async () => {
+    const create = (fileName: string) =>
+        h.sim.control.createFileTransfer({
             resourceId: RESOURCE,
-            fileName: `f${i}`,
+            fileName,
             content: 'x',
             recipients: [ME],
             checksum: false,
             publish: false,
         });
+    const oldest = await create('oldest');
+    const newer: string[] = [];
+    for (let i = 0; i < 120; i++) {
+        // Apart in time, as real transfers are (Broker's times have microseconds, the simulator's milliseconds).
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        newer.push((await create(`f${i}`)).fileTransferId);
     }
     const run = await catchUp();
-    expect(run.result?.queued).toHaveLength(100);
-    expect(run.logs.find((l) => l.message.startsWith('step=catchup-list-full'))?.level).toBe('warning');
-    expect(await takeQueued()).toHaveLength(100);
+    expect(run.error).toBeUndefined();
+    expect(new Set(run.result!.queued)).toEqual(new Set([oldest.fileTransferId, ...newer]));
+    expect(run.result!.queued).toHaveLength(121);
+    expect(run.result!.queued[0]).toBe(oldest.fileTransferId);
+    const listed = run.logs.filter((l) =>
+        l.message.startsWith(`step=catchup-listed resourceId=${RESOURCE} recipientStatus=Initialized`),
+    );
+    expect(listed.map((l) => /page=(\d+) count=(\d+)/.exec(l.message)!.slice(1))).toEqual([
+        ['1', '100'],
+        // The second page starts just before the last of the first, which it lists again.
+        ['2', '22'],
+    ]);
+    expect(await takeQueued()).toHaveLength(121);
 }, 60_000);
 
-test('a resource whose list fails is reported after the others are done', async () => {
+test('a resource Broker refuses is logged at error naming BrokerResources and skipped; another failure fails the run', async () => {
+    await h.createTransfer({ size: 10, deliver: false });
     const { fileTransferId } = await h.createTransfer({ size: 10, deliver: false, resourceId: 'another-resource' });
     await h.sim.control.addFault({ endpoint: 'broker.list', status: 403, times: 1 });
-    const run = await catchUp();
-    expect((run.error as Error).message).toMatch(`Broker catch-up failed for ${RESOURCE}`);
-    expect(steps(run.logs)).toContain('catchup-failed');
-    const queued = await takeQueued();
-    expect(queued.map((e) => e.resourceinstance)).toEqual([fileTransferId]);
+    const refused = await catchUp();
+    expect(refused.error).toBeUndefined();
+    expect(refused.result).toMatchObject({ refusedResources: [RESOURCE], failedResources: [] });
+    const line = refused.logs.find((l) => l.message.startsWith('step=catchup-no-access'))!;
+    expect(line.level).toBe('error');
+    expect(line.message).toContain(`resourceId=${RESOURCE} setting=BrokerResources status=403`);
+    expect((await takeQueued()).map((e) => e.resourceinstance)).toEqual([fileTransferId]);
+
+    await h.sim.control.clearFaults();
+    await h.sim.control.addFault({ endpoint: 'broker.list', status: 400, times: 1 });
+    const failed = await catchUp();
+    expect((failed.error as Error).message).toMatch(`Broker catch-up failed for ${RESOURCE}`);
+    expect(steps(failed.logs)).toContain('catchup-failed');
+    expect((await takeQueued()).map((e) => e.resourceinstance)).toEqual([fileTransferId]);
     expect(queues.brokerInbound).toBe('broker-inbound');
 });

@@ -110,16 +110,27 @@ function options(file: Buffer, open: ResumableDownloadOptions['open'], extra: Pa
 
 const md5 = (data: Buffer) => createHash('md5').update(data).digest('hex');
 
-test('stores the file in fixed blocks, Content-MD5 set and partial gone', async () => {
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+test('stores the file in fixed blocks, Content-MD5 and sha256 set and partial gone, reading nothing back', async () => {
     const file = randomBytes(3 * CHUNK + 100);
     const s = server(file);
     const { options: o } = options(file, s.open);
+    const reads = jest.spyOn(o.blob, 'download');
     const result = await downloadResumable(o);
-    expect(result).toMatchObject({ bytes: file.length, md5: md5(file), resumedFrom: 0, requests: 1 });
+    expect(result).toMatchObject({
+        bytes: file.length,
+        md5: md5(file),
+        sha256: sha256(file),
+        resumedFrom: 0,
+        requests: 1,
+    });
+    // Both hashes came from the bytes as they arrived: the stored file was not read again.
+    expect(reads).not.toHaveBeenCalled();
     expect(md5(await o.blob.downloadToBuffer())).toBe(md5(file));
     const properties = await o.blob.getProperties();
     expect(Buffer.from(properties.contentMD5!).toString('hex')).toBe(md5(file));
-    expect(properties.metadata).toEqual({ filetransferid: String(n) });
+    expect(properties.metadata).toEqual({ filetransferid: String(n), sha256: sha256(file) });
     const blocks = (await o.blob.getBlockList('committed')).committedBlocks!;
     expect(blocks.map((b) => [b.name, b.size])).toEqual([
         [blockId(0), CHUNK],

@@ -118,16 +118,59 @@ describe('a published file', () => {
         expect(h.sim.counters().requests['broker.overview']?.['200']).toBe(1);
     });
 
-    it('is skipped when Broker already has it confirmed by us', async () => {
+    it('is marked confirmed, without a download or another confirm, when Broker has it confirmed and we stored it', async () => {
         const { fileTransferId } = await h.createTransfer({ size: 10, recipients: [ME, '999999999'] });
         const event = await h.recipientEvent(fileTransferId);
         await h.process(event, fast);
         // Lose our record of the confirmation: Broker's overview still says DownloadConfirmed for ME.
-        await h.container.getBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`).setMetadata({});
+        const overviewBlob = h.container.getBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`);
+        await overviewBlob.setMetadata({});
         const again = await h.process(event, fast);
-        expect(again.outcome).toMatchObject({ outcome: 'skipped', reason: 'already-confirmed' });
+        expect(again.outcome).toMatchObject({ outcome: 'confirmed', downloadedBytes: 0 });
+        expect((await overviewBlob.getProperties()).metadata?.confirmed).toBeDefined();
         expect(served(fileTransferId)).toBe(10);
         expect(confirms()).toBe(1);
+    });
+
+    it('ends confirmed when a retried confirm finds Broker past Published (the first answer was lost)', async () => {
+        const { fileTransferId } = await h.createTransfer({ size: 10 });
+        // The first confirm goes through at Broker but its answer never arrives; the retry gets Broker's real
+        // answer to a repeat: 400 FileTransferNotPublished, since the transfer is AllConfirmedDownloaded by then.
+        const lostAnswer = {
+            ...h.broker,
+            confirmDownload: async (id: string, options?: Parameters<typeof h.broker.confirmDownload>[1]) => {
+                await h.broker.confirmDownload(id, options);
+                return h.broker.confirmDownload(id, options);
+            },
+        };
+        const { context, logs } = invocationContext('BrokerProcessor');
+        const outcome = await processBrokerMessage(
+            await h.recipientEvent(fileTransferId),
+            { config: h.config, storage: h.storage, broker: lostAnswer, tokens: h.altinn.tokens, download: fast },
+            context,
+        );
+        expect(outcome).toMatchObject({ outcome: 'confirmed', fileTransferId });
+        expect(h.sim.counters().requests['broker.confirm']).toEqual({ '204': 1, '400': 1 });
+        expect(steps(logs)).toEqual(expect.arrayContaining(['confirm-already-done', 'confirmed']));
+        const overviewBlob = h.container.getBlobClient(`${RESOURCE}/${fileTransferId}/filetransfer.json`);
+        expect((await overviewBlob.getProperties()).metadata?.confirmed).toBeDefined();
+    });
+
+    it('keeps the SHA-256 of the file as blob metadata, also when a later invocation finished the download', async () => {
+        const size = 5 * CHUNK + 99;
+        const { fileTransferId } = await h.createTransfer({ size, seed: 'sha-1' });
+        const event = await h.recipientEvent(fileTransferId);
+        await h.sim.control.addFault({ endpoint: 'broker.download', truncateAfterBytes: 3 * CHUNK + 7, times: 1 });
+        expect((await h.process(event, { ...fast, maxAttemptsWithoutProgress: 0 })).error).toBeDefined();
+        const run = await h.process(event, fast);
+        expect(run.outcome).toMatchObject({ outcome: 'confirmed', downloadedBytes: size - 3 * CHUNK });
+        const properties = await h.container
+            .getBlobClient(`${RESOURCE}/${fileTransferId}/rapport 2026.pdf`)
+            .getProperties();
+        expect(properties.metadata?.sha256).toBe((await h.sim.control.contentDigest(fileTransferId)).sha256);
+        expect(run.logs.find((l) => l.message.startsWith('step=stored'))!.message).toContain(
+            `sha256=${properties.metadata?.sha256}`,
+        );
     });
 
     it('only confirms when the file and overview were stored but the confirmation failed', async () => {
@@ -329,6 +372,46 @@ describe('checks', () => {
     });
 });
 
+describe('Broker’s other events', () => {
+    it('reports fileneverconfirmeddownloaded for us at error, naming the transfer, and drops it', async () => {
+        const { fileTransferId } = await h.createTransfer({ size: 10 });
+        const published = await h.recipientEvent(fileTransferId);
+        const event = { ...published, type: 'no.altinn.broker.fileneverconfirmeddownloaded' };
+        const run = await h.process(event, fast);
+        expect(run.outcome).toEqual({ outcome: 'never-confirmed', fileTransferId });
+        expect(run.logs).toContainEqual({
+            level: 'error',
+            message: `step=broker-never-confirmed fileTransferId=${fileTransferId} resourceId=${RESOURCE} eventId=${String(published.id)}`,
+        });
+        expect(h.sim.counters().requests['broker.overview']).toBeUndefined();
+    });
+
+    it('logs the echoes of our confirmation and filepurged at info and drops them', async () => {
+        const { fileTransferId } = await h.createTransfer({ size: 10 });
+        const published = await h.recipientEvent(fileTransferId);
+        for (const type of ['no.altinn.broker.downloadconfirmed', 'no.altinn.broker.filepurged']) {
+            const run = await h.process({ ...published, type }, fast);
+            expect(run.outcome).toEqual({ outcome: 'ignored', reason: 'type' });
+            expect(run.logs).toEqual([expect.objectContaining({ level: 'information' })]);
+        }
+    });
+
+    it('takes a published event whose source is Broker’s in another form, pointing at the setting once', async () => {
+        const { fileTransferId } = await h.createTransfer({ size: 10 });
+        const second = await h.createTransfer({ size: 10 });
+        const source = `${h.sim.platformUrl}//broker/api/v1/filetransfer`;
+        const run = await h.process({ ...(await h.recipientEvent(fileTransferId)), source }, fast);
+        expect(run.outcome).toMatchObject({ outcome: 'confirmed' });
+        expect(run.logs).toContainEqual({
+            level: 'warning',
+            message: `step=broker-source-differs source=${source} expected=${h.broker.fileTransferBase} setting=AltinnPlatformBaseUrl`,
+        });
+        const again = await h.process({ ...(await h.recipientEvent(second.fileTransferId)), source }, fast);
+        expect(again.outcome).toMatchObject({ outcome: 'confirmed' });
+        expect(steps(again.logs)).not.toContain('broker-source-differs');
+    });
+});
+
 describe('events that are not ours', () => {
     it('are dropped, logged, and cause no download', async () => {
         const { fileTransferId } = await h.createTransfer({ size: 100 });
@@ -369,7 +452,7 @@ describe('events that are not ours', () => {
         expect(await h.peek(poisonQueue)).toContain('{"not":"an event"}');
     });
 
-    it('names the sender organisation only in the subject; a transfer to someone else is not found', async () => {
+    it('names the sender organisation only in the subject; a transfer to someone else is refused and skipped without a token refresh', async () => {
         const { fileTransferId } = await h.createTransfer({ size: 10, recipients: ['999999999'], sender: SENDER });
         const event = {
             specversion: '1.0',
@@ -380,8 +463,30 @@ describe('events that are not ours', () => {
             resourceinstance: fileTransferId,
             data: { Role: 'Recipient' },
         };
+        await h.altinn.tokens.getAltinnToken();
+        const exchanges = h.sim.counters().exchanges;
         const run = await h.process(event, fast);
-        expect(run.outcome).toMatchObject({ outcome: 'skipped', reason: 'not-found' });
+        expect(run.outcome).toEqual({ outcome: 'skipped', reason: 'no-access', fileTransferId });
+        const line = run.logs.find((l) => l.message.startsWith('step=skipped'))!;
+        expect(line.level).toBe('warning');
+        expect(line.message).toContain(`resourceId=${RESOURCE} fileTransferId=${fileTransferId} reason=no-access`);
+        expect(line.message).toContain('NoAccessToResource');
+        // Broker's 401 was an authorization decision: no new token was fetched, nothing is poisoned.
+        expect(h.sim.counters().exchanges).toBe(exchanges);
+        expect(h.sim.counters().requests['broker.overview']).toEqual({ '401': 1 });
+        // The invocation succeeds: the queue neither retries it nor ends it in the poison queue.
+        expect(run.error).toBeUndefined();
+    });
+
+    it('still refreshes a token Broker rejects (401 without a problem body) once, and goes on', async () => {
+        const { fileTransferId } = await h.createTransfer({ size: 10 });
+        await h.altinn.tokens.getAltinnToken();
+        const exchanges = h.sim.counters().exchanges;
+        await h.sim.control.addFault({ endpoint: 'broker.overview', status: 401, times: 1 });
+        const run = await h.process(await h.recipientEvent(fileTransferId), fast);
+        expect(run.outcome).toMatchObject({ outcome: 'confirmed' });
+        expect(h.sim.counters().exchanges).toBe(exchanges + 1);
+        expect(h.sim.counters().requests['broker.overview']).toEqual({ '200': 1, '401': 1 });
     });
 });
 

@@ -21,6 +21,8 @@ jest.setTimeout(30_000);
 const RESOURCE = 'aos-broker-test';
 const ME = '405003309';
 const SENDER = '991825827';
+const NO_ACCESS =
+    'You must use a bearer token that represents a system user with access to the resource in the Resource Rights Registry';
 
 let sim: Simulator;
 let altinn: string;
@@ -67,15 +69,17 @@ describe('GET /broker/api/v1/filetransfer', () => {
             expect(ids).toEqual(expect.arrayContaining([a.fileTransferId, b.fileTransferId]));
             expect(ids).not.toContain(notMine.fileTransferId);
         }
+        // A resource Broker does not know fails CheckUserAccess: 401 NoAccessToResource, not an empty list.
         const other = await fetch(`${base}?resourceId=other-resource`, { headers: bearer(altinn) });
-        expect(await other.json()).toEqual([]);
+        expect(other.status).toBe(401);
+        expect(await other.json()).toMatchObject({ status: 401, code: 'BRO-00006', detail: NO_ACCESS });
         const allConfirmed = await fetch(`${base}?resourceId=${RESOURCE}&status=AllConfirmedDownloaded`, {
             headers: bearer(altinn),
         });
         expect(await allConfirmed.json()).toEqual([]);
     });
 
-    it('returns at most the 100 last created', async () => {
+    it('returns at most 100, newest first, or oldest first with orderAscending', async () => {
         const fresh = await startTestSimulator({ orgNumber: ME });
         try {
             const ids: string[] = [];
@@ -97,7 +101,64 @@ describe('GET /broker/api/v1/filetransfer', () => {
             const response = await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r`, {
                 headers: bearer(token),
             });
-            expect(await response.json()).toEqual(ids.slice(5));
+            expect(await response.json()).toEqual(ids.slice(5).reverse());
+            const oldest = await fetch(
+                `${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r&orderAscending=true`,
+                { headers: bearer(token) },
+            );
+            expect(await oldest.json()).toEqual(ids.slice(0, 100));
+        } finally {
+            await fresh.stop();
+        }
+    });
+
+    it('filters on when the transfer entered the status: `from` is exclusive; role picks sender or recipient', async () => {
+        const fresh = await startTestSimulator({ orgNumber: ME, brokerResources: ['registered'] });
+        try {
+            const create = async (recipients: string[], sender = SENDER) =>
+                fresh.control.createFileTransfer({
+                    resourceId: 'r',
+                    fileName: 'f',
+                    content: 'x',
+                    recipients,
+                    sender,
+                    checksum: false,
+                    publish: false,
+                });
+            const first = await create([ME]);
+            await new Promise((r) => setTimeout(r, 5));
+            const second = await create([ME]);
+            const mine = await create([SENDER], ME);
+            const token = await fresh.control.issueAltinnToken({ scopes: ['altinn:broker.read'] });
+            const list = async (query: string) =>
+                (await (
+                    await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r&${query}`, {
+                        headers: bearer(token),
+                    })
+                ).json()) as string[];
+            const published = first.overview.published as string;
+            expect(await list(`status=Published&from=${encodeURIComponent(published)}`)).toEqual([
+                mine.fileTransferId,
+                second.fileTransferId,
+            ]);
+            expect(await list(`status=Published&to=${encodeURIComponent(published)}`)).toEqual([]);
+            expect(await list('role=Sender')).toEqual([mine.fileTransferId]);
+            expect(await list('role=Recipient&orderAscending=true')).toEqual([
+                first.fileTransferId,
+                second.fileTransferId,
+            ]);
+            const bad = await fetch(
+                `${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=r&orderAscending=maybe`,
+                {
+                    headers: bearer(token),
+                },
+            );
+            expect(bad.status).toBe(400);
+            // A resource registered in Broker without transfers yet: an empty list, not a refusal.
+            const registered = await fetch(`${fresh.platformUrl}/broker/api/v1/filetransfer?resourceId=registered`, {
+                headers: bearer(token),
+            });
+            expect(await registered.json()).toEqual([]);
         } finally {
             await fresh.stop();
         }
@@ -151,15 +212,36 @@ describe('GET /broker/api/v1/filetransfer/{id}', () => {
         expect(fileTransferStatusHistory).toContainEqual(expect.objectContaining({ fileTransferStatus: 'Published' }));
     });
 
-    it('answers 404 ProblemDetails for an unknown or foreign transfer', async () => {
+    it('answers 404 for an unknown transfer and 401 NoAccessToResource for one the caller is not party to', async () => {
         const response = await fetch(`${base}/00000000-0000-0000-0000-000000000001`, { headers: bearer(altinn) });
         expect(response.status).toBe(404);
         expect(await response.json()).toMatchObject({
             status: 404,
+            title: 'Not Found',
+            code: 'BRO-00001',
             detail: 'The requested file transfer was not found',
         });
         const foreign = await transfer({ recipients: ['888888888'] });
-        expect((await fetch(`${base}/${foreign.fileTransferId}`, { headers: bearer(altinn) })).status).toBe(404);
+        const refused = await fetch(`${base}/${foreign.fileTransferId}`, { headers: bearer(altinn) });
+        expect(refused.status).toBe(401);
+        // An authorization decision, not a token challenge: a body and no WWW-Authenticate.
+        expect(refused.headers.get('www-authenticate')).toBeNull();
+        expect(await refused.json()).toMatchObject({ status: 401, title: 'Unauthorized', detail: NO_ACCESS });
+    });
+
+    it('writes Broker’s own status texts', async () => {
+        const { fileTransferId: id } = await transfer();
+        const overview = (await (await fetch(`${base}/${id}`, { headers: bearer(altinn) })).json()) as {
+            fileTransferStatusText: string;
+            recipients: { currentRecipientFileTransferStatusText: string }[];
+        };
+        expect(overview.fileTransferStatusText).toBe('Ready for download');
+        expect(overview.recipients[0].currentRecipientFileTransferStatusText).toBe('Initialized');
+        await (await fetch(`${base}/${id}/download`, { headers: bearer(altinn) })).arrayBuffer();
+        const after = (await (await fetch(`${base}/${id}`, { headers: bearer(altinn) })).json()) as typeof overview;
+        expect(after.recipients[0].currentRecipientFileTransferStatusText).toBe(
+            'Recipient has attempted to download fileTransfer',
+        );
     });
 });
 
@@ -193,13 +275,24 @@ describe('download and confirm', () => {
         const confirm = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
         expect(confirm.status).toBe(204);
         expect(await status()).toBe('DownloadConfirmed');
+        // Another recipient has not confirmed: the transfer is still Published, so a repeat is answered like the first.
         const again = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(mp) });
         expect(again.status).toBe(204);
-        const listed = await fetch(`${base}?resourceId=${RESOURCE}&recipientStatus=DownloadConfirmed`, {
-            headers: bearer(altinn),
-        });
-        expect(await listed.json()).toContain(id);
+        const listed = async (recipientStatus: string) =>
+            (await (
+                await fetch(`${base}?resourceId=${RESOURCE}&recipientStatus=${recipientStatus}`, {
+                    headers: bearer(altinn),
+                })
+            ).json()) as string[];
+        expect(await listed('DownloadConfirmed')).toContain(id);
         expect(sim.counters().contentBytes[id]).toBe(100_000);
+
+        // A download after the confirmation: the list (latest by timestamp) says DownloadStarted again,
+        // while the overview keeps the highest status.
+        await (await fetch(`${base}/${id}/download`, { headers: bearer(altinn) })).arrayBuffer();
+        expect(await listed('DownloadStarted')).toContain(id);
+        expect(await listed('DownloadConfirmed')).not.toContain(id);
+        expect(await status()).toBe('DownloadConfirmed');
     });
 
     it('serves a single Range with 206 and Content-Range; 416 when unsatisfiable; ignores malformed or multiple ranges', async () => {
@@ -218,7 +311,13 @@ describe('download and confirm', () => {
         expect(response.headers.get('content-range')).toBe('bytes 99995-99999/100000');
         response = await get('bytes=100000-');
         expect(response.status).toBe(416);
-        expect(response.headers.get('content-range')).toBe('bytes */100000');
+        expect(response.headers.get('content-range')).toBeNull();
+        expect(await response.json()).toMatchObject({
+            status: 416,
+            title: 'Range Not Satisfiable',
+            code: 'BRO-00029',
+            detail: 'The requested byte range is not satisfiable.',
+        });
         response = await get('bytes=0-1,5-6');
         expect(response.status).toBe(200);
         await response.arrayBuffer();
@@ -227,20 +326,20 @@ describe('download and confirm', () => {
         await response.arrayBuffer();
     });
 
-    it('answers 403 to download without altinn:broker.read, 404 to a non-recipient, 401 to confirm as non-recipient', async () => {
+    it('answers 403 to download without altinn:broker.read, 401 NoAccessToResource to a non-recipient', async () => {
         const { fileTransferId: id } = await transfer();
         const writeOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:broker.write'] });
         expect((await fetch(`${base}/${id}/download`, { headers: bearer(writeOnly) })).status).toBe(403);
         // The overview is SenderOrRecipient: broker.write is enough there.
         expect((await fetch(`${base}/${id}`, { headers: bearer(writeOnly) })).status).toBe(200);
         const stranger = await sim.control.issueAltinnToken({ scopes: ['altinn:broker.read'], orgNumber: '777777777' });
-        expect((await fetch(`${base}/${id}/download`, { headers: bearer(stranger) })).status).toBe(404);
+        expect((await fetch(`${base}/${id}/download`, { headers: bearer(stranger) })).status).toBe(401);
         expect(
             (await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(stranger) })).status,
         ).toBe(401);
     });
 
-    it('marks AllConfirmedDownloaded when every recipient confirmed', async () => {
+    it('marks AllConfirmedDownloaded when every recipient confirmed, after which a repeat confirm is refused', async () => {
         const { fileTransferId: id } = await transfer({ recipients: [ME] });
         await (await fetch(`${base}/${id}/download`, { headers: bearer(altinn) })).arrayBuffer();
         await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
@@ -248,6 +347,13 @@ describe('download and confirm', () => {
             fileTransferStatus: string;
         };
         expect(overview.fileTransferStatus).toBe('AllConfirmedDownloaded');
+        // No idempotency key any more: once AllConfirmedDownloaded, a repeat is FileTransferNotPublished.
+        const again = await fetch(`${base}/${id}/confirmdownload`, { method: 'POST', headers: bearer(altinn) });
+        expect(again.status).toBe(400);
+        expect(await again.json()).toMatchObject({
+            code: 'BRO-00010',
+            detail: 'A file transfer can only be confirmed to be downloaded when it is published. See file transfer status.',
+        });
         const types = (await sim.control.listEvents())
             .filter((e) => e.resourceinstance === id)
             .map((e) => `${e.type}:${e.subject}`);

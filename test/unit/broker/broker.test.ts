@@ -31,6 +31,7 @@ describe('decideBrokerEvent', () => {
     it('accepts a published event for us as recipient on a configured resource', () => {
         expect(decideBrokerEvent(published, config)).toEqual({
             accept: true,
+            kind: 'published',
             resourceId: 'ttd-broker',
             fileTransferId: '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f',
             subjectOrganisation: '405003309',
@@ -43,6 +44,7 @@ describe('decideBrokerEvent', () => {
             decideBrokerEvent({ ...bare, source: `${base.toUpperCase().replace('HTTPS', 'https')}/` }, config),
         ).toEqual({
             accept: true,
+            kind: 'published',
             resourceId: 'ttd-broker',
             fileTransferId: '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f',
         });
@@ -52,13 +54,17 @@ describe('decideBrokerEvent', () => {
 
     it.each([
         [{ type: 'no.altinn.broker.downloadconfirmed' }, 'type'],
-        [{ type: 'no.altinn.broker.fileneverconfirmeddownloaded' }, 'type'],
+        [{ type: 'no.altinn.broker.filepurged' }, 'type'],
+        [{ type: 'no.altinn.broker.allconfirmeddownloaded' }, 'type'],
+        [{ type: 'no.altinn.broker.fileneverconfirmeddownloaded', data: { Role: 'Sender' } }, 'role'],
         [{ type: 'app.instance.process.completed' }, 'type'],
         [{ resource: 'urn:altinn:resource:not-configured' }, 'resource'],
         [{ resource: 'ttd-broker' }, 'resource'],
         [{ resource: undefined }, 'resource'],
-        [{ source: 'https://platform.altinn.no/broker/api/v1/filetransfer' }, 'source'],
         [{ source: 'https://platform.tt02.altinn.no/broker/api/v1/filetransfer/x' }, 'source'],
+        [{ source: 'https://evil.example/broker/api/v1/filetransfer' }, 'source'],
+        [{ source: 'https://altinn.no.evil.example/broker/api/v1/filetransfer' }, 'source'],
+        [{ source: 'https://platform.tt02.altinn.no/other/api/v1/filetransfer' }, 'source'],
         [{ source: 'not a url' }, 'source'],
         [{ data: { Role: 'Sender' } }, 'role'],
         [{ data: { Role: 'recipient' } }, 'role'],
@@ -66,6 +72,24 @@ describe('decideBrokerEvent', () => {
         [{ resourceinstance: '../../etc' }, 'resourceinstance'],
     ] as [Partial<CloudEvent>, string][])('drops %j (%s)', (change, reason) => {
         expect(decideBrokerEvent({ ...published, ...change }, config)).toMatchObject({ accept: false, reason });
+    });
+
+    it('accepts fileneverconfirmeddownloaded for us as recipient, to be reported', () => {
+        const never = { ...published, type: 'no.altinn.broker.fileneverconfirmeddownloaded' };
+        expect(decideBrokerEvent(never, config)).toMatchObject({ accept: true, kind: 'never-confirmed' });
+    });
+
+    // altinn-broker AltinnEventBus: source = PlatformGatewayUrl + "broker/api/v1/filetransfer", Broker's own setting.
+    it.each([
+        'https://platform.tt02.altinn.no//broker/api/v1/filetransfer',
+        'https://platform.tt02.altinn.nobroker/api/v1/filetransfer',
+        'https://api.tt02.altinn.no/broker/api/v1/filetransfer',
+        'https://platform.altinn.no/broker/api/v1/filetransfer/',
+    ])('accepts Broker’s source in another form, %s, marked so that it is pointed out', (source) => {
+        expect(decideBrokerEvent({ ...published, source }, config)).toMatchObject({
+            accept: true,
+            sourceDiffers: true,
+        });
     });
 
     it('routes every Broker event type to broker-inbound', () => {
