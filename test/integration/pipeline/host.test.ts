@@ -63,6 +63,18 @@ async function messages(name: string): Promise<string[]> {
     return peekedMessageItems.map((item) => decodeQueueMessage(item.messageText));
 }
 
+/** Waits until events-inbound-poison holds a message, and returns its messages. */
+function poisonedMessages(): Promise<string[]> {
+    return waitUntil(
+        async () => {
+            const found = await messages('events-inbound-poison');
+            return found.length > 0 ? found : undefined;
+        },
+        45_000,
+        'the message in events-inbound-poison',
+    );
+}
+
 test('through the host: a completed instance is stored and confirmed by the deployed functions', async () => {
     const created = await sim.control.createInstance({
         app: 'host-app',
@@ -90,15 +102,7 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     const event = created.events[0];
     const text = JSON.stringify(event);
     await queue('events-inbound').sendMessage(encodeQueueMessage(text));
-
-    const poisoned = await waitUntil(
-        async () => {
-            const found = await messages('events-inbound-poison');
-            return found.length > 0 ? found : undefined;
-        },
-        45_000,
-        'the message in events-inbound-poison',
-    );
+    const poisoned = await poisonedMessages();
     expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
     expect(await messages('events-inbound')).toEqual([]);
     expect(await messages('events-confirmation')).toEqual([]);
@@ -162,14 +166,7 @@ test('through the host: a scan Pending beyond ScanWaitHours ends in events-inbou
     const since = new Date(Date.now() - 25 * 3_600_000).toISOString();
     const event = { ...created.events[0], aosscanpendingsince: since };
     await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
-    const poisoned = await waitUntil(
-        async () => {
-            const found = await messages('events-inbound-poison');
-            return found.length > 0 ? found : undefined;
-        },
-        45_000,
-        'the message in events-inbound-poison',
-    );
+    const poisoned = await poisonedMessages();
     expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
     expect(host.output()).toMatch(
         new RegExp(

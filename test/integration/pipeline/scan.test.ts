@@ -1,5 +1,6 @@
 import { createEventsConfirmation } from '../../../functions/eventsConfirmation';
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
+import { type CreatedInstance, type DataElementInput } from '../../../dev/simulator/types';
 import { containers, queues } from '../../../shared/names';
 import { ScanWaitExceededError, scanPendingSinceAttribute, type Manifest } from '../../../shared/instances';
 import { blobNames, blobSha256, blobText, eventOf, fieldsOf, startHarness, steps, type Harness } from './harness';
@@ -30,23 +31,23 @@ beforeEach(async () => {
 
 const quarantine = () => h.services.storage.container(containers.quarantine);
 
+/** A completed, published instance of scan-app with these data elements. */
+function submission(dataElements: DataElementInput[]): Promise<CreatedInstance> {
+    return h.sim.control.createInstance({ app: 'scan-app', process: 'completed', publish: true, dataElements });
+}
+
 test('an Infected element lands only in quarantine, the manifest says so, and the instance is stored and confirmed', async () => {
-    const created = await h.sim.control.createInstance({
-        app: 'scan-app',
-        process: 'completed',
-        publish: true,
-        dataElements: [
-            { dataType: 'model', contentType: 'application/xml', content: '<skjema/>', fileScanResult: 'Clean' },
-            {
-                dataType: 'attachment',
-                contentType: 'application/pdf',
-                filename: 'virus.pdf',
-                size: 20_000,
-                seed: 'eicar',
-                fileScanResult: 'Infected',
-            },
-        ],
-    });
+    const created = await submission([
+        { dataType: 'model', contentType: 'application/xml', content: '<skjema/>', fileScanResult: 'Clean' },
+        {
+            dataType: 'attachment',
+            contentType: 'application/pdf',
+            filename: 'virus.pdf',
+            size: 20_000,
+            seed: 'eicar',
+            fileScanResult: 'Infected',
+        },
+    ]);
     const [model, infected] = created.dataElements;
     const event = eventOf(created);
     await h.enqueue(event);
@@ -96,15 +97,10 @@ test('an Infected element lands only in quarantine, the manifest says so, and th
 });
 
 test('a Pending scan holds the instance back, the event comes back without counting as an attempt, and it is stored once Clean', async () => {
-    const created = await h.sim.control.createInstance({
-        app: 'scan-app',
-        process: 'completed',
-        publish: true,
-        dataElements: [
-            { dataType: 'model', content: '<skjema/>' },
-            { dataType: 'attachment', size: 5_000, seed: 'scan', fileScanResult: 'Pending' },
-        ],
-    });
+    const created = await submission([
+        { dataType: 'model', content: '<skjema/>' },
+        { dataType: 'attachment', size: 5_000, seed: 'scan', fileScanResult: 'Pending' },
+    ]);
     const pending = created.dataElements[1];
     const event = eventOf(created);
     await h.enqueue(event);
@@ -147,12 +143,7 @@ test('a Pending scan holds the instance back, the event comes back without count
 });
 
 test('a scan still Pending after ScanWaitHours fails loudly, naming the instance and element, and is not queued again', async () => {
-    const created = await h.sim.control.createInstance({
-        app: 'scan-app',
-        process: 'completed',
-        publish: true,
-        dataElements: [{ dataType: 'attachment', size: 100, seed: 'stuck', fileScanResult: 'Pending' }],
-    });
+    const created = await submission([{ dataType: 'attachment', size: 100, seed: 'stuck', fileScanResult: 'Pending' }]);
     const stuck = created.dataElements[0];
     const since = new Date(Date.now() - 25 * 3_600_000).toISOString();
     await h.enqueue({ ...eventOf(created), [scanPendingSinceAttribute]: since });
