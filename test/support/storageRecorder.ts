@@ -13,6 +13,8 @@ export interface StorageRecorder {
     concurrency: { max: number; now: number };
     /** Holds each answer this long, so that requests sent in parallel overlap. */
     delayMs: number;
+    /** Answers a request with this status itself (Azurite never sees it) when it returns one. */
+    refuse?: (call: string, index: number) => number | undefined;
     stop(): Promise<void>;
 }
 
@@ -33,6 +35,12 @@ export async function startStorageRecorder(targetPort: number): Promise<StorageR
         concurrency.now++;
         concurrency.max = Math.max(concurrency.max, concurrency.now);
         res.on('close', () => concurrency.now--);
+        const refusal = recorder.refuse?.(recorder.requests.at(-1)!.call, recorder.requests.length - 1);
+        if (refusal !== undefined) {
+            req.resume();
+            req.on('end', () => res.writeHead(refusal).end());
+            return;
+        }
         const upstream = httpRequest(
             { host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers },
             (answer) => {
