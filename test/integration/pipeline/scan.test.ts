@@ -170,3 +170,16 @@ test('a scan still Pending after ScanWaitHours fails loudly, naming the instance
     });
     expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
 });
+
+test('an aosscanpendingsince that is not a time, or lies in the future, starts the wait now', async () => {
+    const created = await submission([{ dataType: 'attachment', size: 100, seed: 'odd', fileScanResult: 'Pending' }]);
+    for (const odd of ['not a time', new Date(Date.now() + 48 * 3_600_000).toISOString()]) {
+        const before = Date.now();
+        await h.enqueue({ ...eventOf(created), [scanPendingSinceAttribute]: odd });
+        const run = await h.deliver(queues.eventsInbound, processor);
+        expect(run.error).toBeUndefined();
+        const since = Date.parse(fieldsOf(steps(run.logs, 'scan-pending')[0].message).pendingSince);
+        expect(since).toBeGreaterThanOrEqual(before);
+        expect(since).toBeLessThanOrEqual(Date.now());
+    }
+});
