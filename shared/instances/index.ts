@@ -4,6 +4,8 @@ export * from './download';
 export * from './feedback';
 export * from './layout';
 export * from './manifest';
+export * from './manifestEntry';
 export * from './pipeline';
+export * from './scanWait';
 export * from './source';
 export * from './store';

@@ -36,6 +36,7 @@ beforeAll(async () => {
             AzureWebJobsStorage: azurite.connectionString,
             ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
             HttpRetryBudgetSeconds: '1',
+            ScanRecheckSeconds: '1',
             // Other functions' timers: far away, so that only the instance pipeline runs here.
             CatchUpSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '0 0 0 1 1 *',
@@ -60,6 +61,18 @@ async function messages(name: string): Promise<string[]> {
     if (!(await client.exists())) return [];
     const { peekedMessageItems } = await client.peekMessages({ numberOfMessages: 32 });
     return peekedMessageItems.map((item) => decodeQueueMessage(item.messageText));
+}
+
+/** Waits until events-inbound-poison holds a message, and returns its messages. */
+function poisonedMessages(): Promise<string[]> {
+    return waitUntil(
+        async () => {
+            const found = await messages('events-inbound-poison');
+            return found.length > 0 ? found : undefined;
+        },
+        45_000,
+        'the message in events-inbound-poison',
+    );
 }
 
 test('through the host: a completed instance is stored and confirmed by the deployed functions', async () => {
@@ -89,15 +102,7 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     const event = created.events[0];
     const text = JSON.stringify(event);
     await queue('events-inbound').sendMessage(encodeQueueMessage(text));
-
-    const poisoned = await waitUntil(
-        async () => {
-            const found = await messages('events-inbound-poison');
-            return found.length > 0 ? found : undefined;
-        },
-        45_000,
-        'the message in events-inbound-poison',
-    );
+    const poisoned = await poisonedMessages();
     expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
     expect(await messages('events-inbound')).toEqual([]);
     expect(await messages('events-confirmation')).toEqual([]);
@@ -114,4 +119,61 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     ]);
     expect(listed.map((m) => m.eventId)).toEqual([event.id]);
     expect(listed[0].lastError).toMatch(/503/);
+});
+
+test('through the host: an instance waits for a Pending scan without failing, and is stored and confirmed once Clean', async () => {
+    await sim.control.reset();
+    const created = await sim.control.createInstance({
+        app: 'host-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [{ dataType: 'attachment', size: 1000, seed: 'scan', fileScanResult: 'Pending' }],
+    });
+    const event = created.events[0];
+    const from = host.output().length;
+    await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
+    await host.waitForOutput(new RegExp(`step=scan-pending eventId=${event.id}`), 15_000, from);
+    // Checked again every second (more than maxDequeueCount times), never as a failed attempt.
+    await waitUntil(
+        () =>
+            (
+                host
+                    .output()
+                    .slice(from)
+                    .match(/step=scan-pending /g) ?? []
+            ).length >= 3
+                ? true
+                : undefined,
+        15_000,
+        'three scan rechecks',
+    );
+    expect(sim.counters().completes).toEqual({});
+    await sim.control.setFileScanResult(created.dataElements[0].id, 'Clean');
+    await waitUntil(() => (sim.counters().completes[created.id] ? true : undefined), 30_000, 'complete');
+    expect(host.output().slice(from)).not.toMatch(/step=failed /);
+    expect((await messages('events-inbound-poison')).filter((m) => m.includes(event.id))).toEqual([]);
+});
+
+test('through the host: a scan Pending beyond ScanWaitHours ends in events-inbound-poison, nothing stored', async () => {
+    await sim.control.reset();
+    await queue('events-inbound-poison').clearMessages();
+    const created = await sim.control.createInstance({
+        app: 'host-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [{ dataType: 'attachment', size: 1000, seed: 'stuck', fileScanResult: 'Pending' }],
+    });
+    const since = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    const event = { ...created.events[0], aosscanpendingsince: since };
+    await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
+    const poisoned = await poisonedMessages();
+    expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
+    expect(host.output()).toMatch(
+        new RegExp(
+            `step=scan-wait-exceeded eventId=${event.id} instanceId=${created.id} [^\\n]*dataElementId=${created.dataElements[0].id}`,
+        ),
+    );
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('inbound');
+    expect(await container.getBlobClient(`ttd/host-app/${created.instanceGuid}/instance.json`).exists()).toBe(false);
+    expect(sim.counters().completes).toEqual({});
 });
