@@ -1,6 +1,7 @@
 /**
  * EventsProcessor: for each app event on events-inbound, stores the instance (every data
- * element, then instance.json) and hands the event on to feedback or confirmation.
+ * element, then instance.json), then hands the event on to feedback, or, when no feedback is
+ * wanted, confirms it at once (events-confirmation takes over only if that fails).
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { logStep } from '../shared/log';
@@ -11,6 +12,7 @@ import { getStorage } from '../shared/storage';
 import {
     acceptInstanceEvent,
     acceptQueuedEvent,
+    confirmNowOrHandOn,
     failLoudly,
     handOn,
     pipelineFor,
@@ -37,7 +39,9 @@ export function createEventsProcessor(services: () => Services = getServices) {
         await failLoudly(context, event.fields, async () => {
             const stored = await storeInstance(pipeline, event);
             if (stored.kind === 'gone') return;
-            await handOn(pipeline, queueAfterStore(event.event, pipeline.config), event);
+            const next = queueAfterStore(event.event, pipeline.config);
+            if (next === queues.eventsFeedback) await handOn(pipeline, next, event);
+            else await confirmNowOrHandOn(pipeline, event, stored);
         });
     };
 }
