@@ -16,6 +16,7 @@ import { logStep, warnStep } from '../log';
 import { encodeMetadataValue } from './layout';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import { isGuid, type InstanceRef } from './source';
+import { mayBeStoredAlready } from './storedBefore';
 import { ByteCountError } from './store';
 
 export type StoreOutcome =
@@ -68,7 +69,7 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     const links = checkInstance(instance, ref, (element) => apps.dataLink(element));
 
     await store.ensureContainer();
-    const pending = await elementsToDownload(pipeline, ref, elements);
+    const pending = await elementsToDownload(pipeline, ref, elements, mayBeStoredAlready(instance, message, config));
     const totalBytes = elements.reduce((sum, element) => sum + element.size, 0);
     if (pending.length === 0 && pending.sameSet) {
         logStep(logger, 'instance-unchanged', {
@@ -136,14 +137,16 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
  * The elements to download: all of them, unless instance.json is already stored, in which case
  * those with the same id and lastChanged there and a blob of the right size are skipped (the
  * instance's own lastChanged moves on with complete, so only the data elements are compared).
- * `sameSet` says whether the stored document lists exactly the same elements.
+ * `sameSet` says whether the stored document lists exactly the same elements. instance.json is
+ * not read when nothing can have been stored before (`lookInStore` false, see storedBefore.ts).
  */
 async function elementsToDownload(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
+    lookInStore: boolean,
 ): Promise<DataElement[] & { sameSet: boolean }> {
-    const stored = await store.readInstance(ref);
+    const stored = lookInStore ? await store.readInstance(ref) : undefined;
     const previous = new Map<string, string>();
     if (stored) {
         try {

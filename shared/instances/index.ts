@@ -7,3 +7,4 @@ export * from './manifest';
 export * from './pipeline';
 export * from './source';
 export * from './store';
+export * from './storedBefore';
