@@ -8,6 +8,7 @@
  * and the time to store an instance of 20 slow data elements.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +56,8 @@ interface HostHandle {
     webhook: string;
     peakRssBytes(): number;
     currentRssBytes(): number;
+    /** Resolves with the first output line matching `pattern` from now on, and when it came. */
+    nextLine(pattern: RegExp, timeoutMs: number): Promise<{ line: string; at: number }>;
 }
 
 function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
@@ -88,8 +91,11 @@ async function startHost(sim: Simulator, storageConnection: string, dataDir: str
         stdio: ['ignore', 'pipe', 'pipe'],
     });
     const failures: string[] = [];
+    const watchers = new Set<(line: string, at: number) => void>();
     createInterface({ input: child.stdout }).on('line', (line) => {
         if (/Executed '.*' \(Failed/.test(line)) failures.push(line);
+        const at = Date.now();
+        for (const watcher of watchers) watcher(line, at);
     });
     child.stderr?.resume();
     await new Promise<void>((ok, fail) => {
@@ -115,6 +121,20 @@ async function startHost(sim: Simulator, storageConnection: string, dataDir: str
         webhook,
         peakRssBytes: () => procStatusBytes(child.pid!, 'VmHWM'),
         currentRssBytes: () => procStatusBytes(child.pid!, 'VmRSS'),
+        nextLine: (pattern, timeoutMs) =>
+            new Promise((ok, fail) => {
+                const timer = setTimeout(() => {
+                    watchers.delete(watcher);
+                    fail(new Error(`no host output matching ${pattern} within ${timeoutMs} ms`));
+                }, timeoutMs);
+                const watcher = (line: string, at: number) => {
+                    if (!pattern.test(line)) return;
+                    clearTimeout(timer);
+                    watchers.delete(watcher);
+                    ok({ line, at });
+                };
+                watchers.add(watcher);
+            }),
     };
 }
 
@@ -176,15 +196,27 @@ async function largeElement(sim: Simulator, host: HostHandle): Promise<{ seconds
     return { seconds: (Date.now() - started) / 1000, peakRssMiB: peak / 2 ** 20 };
 }
 
-async function slowParallel(sim: Simulator, storageConnection: string): Promise<{ seconds: number }> {
+/**
+ * One instance of `slowElements` data elements, each answered after `latencyMs`: from the event
+ * published to the host's log line saying instance.json is written (the line follows the write at
+ * once, so no polling interval blurs the figure), and the processor's own part of that time.
+ */
+async function slowParallel(sim: Simulator, host: HostHandle): Promise<{ ms: number; processorMs: number }> {
+    // Tokens warm, as they are in steady operation (a cold start adds one grant and one exchange).
+    const warm = await sim.control.createInstance({ app, process: 'completed', publish: true });
+    await until('the warm-up instance confirmed', 60_000, () =>
+        Promise.resolve(completedCount(sim, new Set([warm.id])) === 1 ? true : undefined),
+    );
     const fault = await sim.control.addFault({ endpoint: 'storage.getData', latencyMs });
     const apps = await sim.control.addFault({ endpoint: 'apps.getData', latencyMs });
-    const inbound = BlobServiceClient.fromConnectionString(storageConnection).getContainerClient('inbound');
+    const instanceGuid = randomUUID();
+    const stored = host.nextLine(new RegExp(`step=instance-stored .*instanceId=\\d+/${instanceGuid}`), 120_000);
     const started = Date.now();
-    const created = await sim.control.createInstance({
+    await sim.control.createInstance({
         app,
         process: 'completed',
         publish: true,
+        instanceGuid,
         dataElements: Array.from({ length: slowElements }, (_, k) => ({
             dataType: 'vedlegg',
             contentType: 'application/pdf',
@@ -193,12 +225,10 @@ async function slowParallel(sim: Simulator, storageConnection: string): Promise<
             seed: `slow-${k}`,
         })),
     });
-    const instanceJson = inbound.getBlobClient(`ttd/${app}/${created.instanceGuid}/instance.json`);
-    await until('the slow instance stored', 120_000, async () => ((await instanceJson.exists()) ? true : undefined));
-    const seconds = (Date.now() - started) / 1000;
+    const { line, at } = await stored;
     await sim.control.removeFault(fault.id);
     await sim.control.removeFault(apps.id);
-    return { seconds };
+    return { ms: at - started, processorMs: Number(/durationMs=(\d+)/.exec(line)?.[1]) };
 }
 
 /** Requests per instance by kind, work and idle polling apart. */
@@ -246,8 +276,7 @@ async function main(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'aos-bench-'));
     const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
     const azurite = await startAzuriteProcess({ ...ports, location: join(dataDir, 'azurite') });
-    const directConnection = connectionStringFor(ports.blobPort, ports.queuePort);
-    // The host and the floor reach Azurite through the counter; the bench's own checks do not.
+    // The host and the floor reach Azurite through the counter.
     const proxy = await startCountingProxy({ blob: ports.blobPort, queue: ports.queuePort, table: ports.tablePort });
     const countedConnection = `${connectionStringFor(proxy.ports.blob, proxy.ports.queue)};TableEndpoint=http://127.0.0.1:${proxy.ports.table}/devstoreaccount1`;
     const sim = await startSimulator({ timeScale: 0.01, eventsQueryDelaySeconds: 0 });
@@ -310,12 +339,11 @@ async function main(): Promise<void> {
             ]);
         }
         if (figures.has('latency')) {
-            const slow = await slowParallel(sim, directConnection);
-            const ms = slow.seconds * 1000;
+            const slow = await slowParallel(sim, host);
             rows.push([
                 'parallel data',
-                `${slowElements} elements × ${latencyMs} ms latency stored in ${ms.toFixed(0)} ms (DownloadConcurrency ${downloadConcurrency}; serial ${slowElements * latencyMs} ms)`,
-                ms < 1000 ? 'ok (< 1 s)' : 'SLOW (≥ 1 s)',
+                `${slowElements} elements × ${latencyMs} ms latency stored in ${slow.ms} ms from the event published, ${slow.processorMs} ms of it in EventsProcessor (DownloadConcurrency ${downloadConcurrency}; serial ${slowElements * latencyMs} ms)`,
+                slow.ms < 1000 ? 'ok (< 1 s)' : 'SLOW (≥ 1 s)',
             ]);
         }
         printTable(['figure', 'result', 'target'], rows);
