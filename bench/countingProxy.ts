@@ -8,22 +8,23 @@ import { Agent, createServer, request, type IncomingMessage, type Server, type S
 import type { AddressInfo } from 'node:net';
 import { requestKind, type Service } from './requestKinds';
 
-export interface CountingProxy {
+export interface CountingProxy<S extends Service = Service> {
     /** Ports to give clients instead of Azurite's. */
-    ports: Record<Service, number>;
+    ports: Record<S, number>;
     /** Requests by kind since the last reset. */
     counts(): Record<string, number>;
     reset(): void;
     stop(): Promise<void>;
 }
 
-export async function startCountingProxy(upstream: Record<Service, number>): Promise<CountingProxy> {
+/** A proxy for each service given, forwarding to Azurite's port for it. */
+export async function startCountingProxy<S extends Service>(upstream: Record<S, number>): Promise<CountingProxy<S>> {
     let counts: Record<string, number> = {};
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
     const servers: Server[] = [];
-    const ports = {} as Record<Service, number>;
+    const ports = {} as Record<S, number>;
 
-    const forward = (service: Service) => (incoming: IncomingMessage, outgoing: ServerResponse) => {
+    const forward = (service: S) => (incoming: IncomingMessage, outgoing: ServerResponse) => {
         const kind = requestKind(service, {
             method: incoming.method ?? 'GET',
             url: incoming.url ?? '/',
@@ -62,7 +63,7 @@ export async function startCountingProxy(upstream: Record<Service, number>): Pro
         incoming.pipe(upstreamRequest);
     };
 
-    for (const service of ['blob', 'queue', 'table'] as const) {
+    for (const service of Object.keys(upstream) as S[]) {
         const server = createServer({ keepAlive: true }, forward(service));
         await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
         ports[service] = (server.address() as AddressInfo).port;
