@@ -279,3 +279,23 @@ test('a message that is not a CloudEvent is refused at error level and not retri
     }
     expect(h.sim.counters().requests).toEqual({});
 });
+
+test('after a failed complete, a retry of the message reads the store and downloads nothing again', async () => {
+    const created = await createSubmission();
+    const fault = await h.sim.control.addFault({ endpoint: 'apps.complete', status: 400 });
+    await h.enqueue(eventOf(created));
+    const first = await h.deliver(queues.eventsInbound, processor, 1);
+    expect(first.error).toBeUndefined();
+    expect(steps(first.logs, 'confirm-deferred')).toHaveLength(1);
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+    await h.sim.control.removeFault(fault.id);
+    const downloads = h.sim.counters().requests['storage.getData'];
+
+    // The same message again (its invocation died after the hand-on, say): attempt 2 looks in the store first.
+    await h.enqueue(eventOf(created));
+    const retry = await h.deliver(queues.eventsInbound, processor, 2);
+    expect(retry.error).toBeUndefined();
+    expect(steps(retry.logs, 'instance-unchanged')).toHaveLength(1);
+    expect(h.sim.counters().requests['storage.getData']).toEqual(downloads);
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+});
