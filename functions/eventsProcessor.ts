@@ -1,7 +1,8 @@
 /**
  * EventsProcessor: for each app event on events-inbound, stores the instance (every data
- * element, manifest.json, then instance.json) and hands the event on to feedback or
- * confirmation. While Altinn still scans an element for malware, the event comes back later.
+ * element, manifest.json, then instance.json), then hands the event on to feedback, or, when no
+ * feedback is wanted, confirms it at once (events-confirmation takes over only if that fails).
+ * While Altinn still scans an element for malware, the event comes back later.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { logStep } from '../shared/log';
@@ -12,6 +13,7 @@ import { getStorage } from '../shared/storage';
 import {
     acceptInstanceEvent,
     acceptQueuedEvent,
+    confirmNowOrHandOn,
     failLoudly,
     handOn,
     pipelineFor,
@@ -40,7 +42,9 @@ export function createEventsProcessor(services: () => Services = getServices) {
             const stored = await storeInstance(pipeline, event);
             if (stored.kind === 'gone') return;
             if (stored.kind === 'scan-pending') return waitForScan(pipeline, event, stored.pending);
-            await handOn(pipeline, queueAfterStore(event.event, pipeline.config), event);
+            const next = queueAfterStore(event.event, pipeline.config);
+            if (next === queues.eventsFeedback) await handOn(pipeline, next, event);
+            else await confirmNowOrHandOn(pipeline, event, stored);
         });
     };
 }

@@ -164,7 +164,7 @@ param feedbackTemplatePath string = ''
 @minValue(1)
 @maxValue(64)
 @description('DownloadConcurrency: data elements downloaded at once per instance.')
-param downloadConcurrency int = 8
+param downloadConcurrency int = 16
 
 @minValue(1)
 @maxValue(3600)

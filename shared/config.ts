@@ -217,7 +217,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         testMode: parseBoolean('AltinnTestMode', read(env, 'AltinnTestMode'), false),
         processedEventTypes,
         feedback: feedbackConfig,
-        downloadConcurrency: parseInteger('DownloadConcurrency', read(env, 'DownloadConcurrency'), 8, 1, 64),
+        downloadConcurrency: parseInteger('DownloadConcurrency', read(env, 'DownloadConcurrency'), 16, 1, 64),
         httpTimeoutMs: 1000 * parseInteger('HttpTimeoutSeconds', read(env, 'HttpTimeoutSeconds'), 100, 1, 3600),
         httpRetryBudgetMs:
             1000 * parseInteger('HttpRetryBudgetSeconds', read(env, 'HttpRetryBudgetSeconds'), 60, 0, 600),

@@ -103,8 +103,8 @@ export const settings = {
     },
     DownloadConcurrency: {
         description: 'Data elements downloaded at once per instance.',
-        example: '8',
-        default: '8',
+        example: '16',
+        default: '16',
     },
     HttpTimeoutSeconds: {
         description: 'Timeout for connecting to Altinn and for each pause in a response body.',

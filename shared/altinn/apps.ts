@@ -51,6 +51,8 @@ export interface Instance {
     process?: ProcessState | null;
     lastChanged?: string | null;
     data?: DataElement[] | null;
+    /** Who confirmed the instance with `complete`: StakeholderId is the confirming org. */
+    completeConfirmations?: { stakeholderId?: string | null; confirmedOn?: string | null }[] | null;
     [member: string]: unknown;
 }
 

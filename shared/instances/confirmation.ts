@@ -3,24 +3,41 @@
  * may purge it. Never before the whole instance is stored: instance.json is written last, so
  * without it (a message queued directly, skipping EventsProcessor) the stage fails loudly and
  * the message ends in the poison queue rather than confirming data nobody has.
+ *
+ * EventsProcessor confirms in the same invocation, right after it wrote instance.json, and says
+ * so (`stored`), which spares the read; EventsConfirmation, which knows nothing, reads.
  */
-import { logStep, warnStep } from '../log';
+import { errorMessage, logStep, warnStep } from '../log';
+import { queues } from '../names';
 import { instanceBlobName } from './layout';
-import type { InstanceEvent, Pipeline } from './pipeline';
+import { handOn, type InstanceEvent, type Pipeline } from './pipeline';
 import { InstanceNotStoredError } from './store';
 
 export type ConfirmOutcome = 'confirmed' | 'gone';
 
+/** What the caller knows of the stored instance because it has just written instance.json itself. */
+export interface StoredInstanceSummary {
+    elements: number;
+    bytes: number;
+}
+
 export async function confirmInstance(
     { apps, store, logger }: Pipeline,
     message: InstanceEvent,
+    justStored?: StoredInstanceSummary,
 ): Promise<ConfirmOutcome> {
     const { ref, fields } = message;
     const started = Date.now();
-    const stored = await store.instanceInfo(ref);
-    if (!stored) throw new InstanceNotStoredError(ref.instanceId, instanceBlobName(ref), 'confirm');
-    const elements = Number(stored.metadata.elements);
-    const bytes = Number(stored.metadata.bytes);
+    let elements: number;
+    let bytes: number;
+    if (justStored) {
+        ({ elements, bytes } = justStored);
+    } else {
+        const stored = await store.instanceInfo(ref);
+        if (!stored) throw new InstanceNotStoredError(ref.instanceId, instanceBlobName(ref), 'confirm');
+        elements = Number(stored.metadata.elements);
+        bytes = Number(stored.metadata.bytes);
+    }
     if (!(await apps.complete(ref.url, { logger }))) {
         warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
         return 'gone';
@@ -32,4 +49,27 @@ export async function confirmInstance(
         durationMs: Date.now() - started,
     });
     return 'confirmed';
+}
+
+/**
+ * Confirms right away an instance this invocation has just stored; when that fails, the event is
+ * handed to events-confirmation, whose retries repeat only `complete`, never the download. Only
+ * when that hand-on fails too does the error reach the caller (and the queue retries the whole
+ * message, which finds the instance stored and downloads nothing again).
+ */
+export async function confirmNowOrHandOn(
+    pipeline: Pipeline,
+    message: InstanceEvent,
+    justStored: StoredInstanceSummary,
+): Promise<void> {
+    try {
+        await confirmInstance(pipeline, message, justStored);
+    } catch (error) {
+        warnStep(pipeline.logger, 'confirm-deferred', {
+            ...message.fields,
+            queue: queues.eventsConfirmation,
+            error: errorMessage(error),
+        });
+        await handOn(pipeline, queues.eventsConfirmation, message);
+    }
 }

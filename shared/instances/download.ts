@@ -20,6 +20,7 @@ import { manifestEntry, placeOf } from './manifestEntry';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import { pendingScans } from './scanWait';
 import { isGuid, type InstanceRef } from './source';
+import { mayBeStoredAlready } from './storedBefore';
 import { ByteCountError } from './store';
 
 export type StoreOutcome =
@@ -77,7 +78,12 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     if (scanning.length > 0) return { kind: 'scan-pending', pending: scanning };
 
     await store.ensureContainer();
-    const { pending, kept, sameSet } = await elementsToDownload(pipeline, ref, elements);
+    const { pending, kept, sameSet } = await elementsToDownload(
+        pipeline,
+        ref,
+        elements,
+        mayBeStoredAlready(instance, message, config),
+    );
     const totalBytes = elements.reduce((sum, element) => sum + element.size, 0);
     if (pending.length === 0 && sameSet) {
         logStep(logger, 'instance-unchanged', {
@@ -157,14 +163,16 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
  * those with the same id and lastChanged there and a blob of the right size and a `sha256` in the
  * right container are kept, with their manifest entry from the blob's metadata (no second read;
  * the instance's own lastChanged moves on with complete, so only the data elements are compared).
- * `sameSet` says whether the stored document lists exactly the same elements.
+ * `sameSet` says whether the stored document lists exactly the same elements. instance.json is
+ * not read when nothing can have been stored before (`lookInStore` false, see storedBefore.ts).
  */
 async function elementsToDownload(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
+    lookInStore: boolean,
 ): Promise<{ pending: DataElement[]; kept: Map<string, ManifestElement>; sameSet: boolean }> {
-    const stored = await store.readInstance(ref);
+    const stored = lookInStore ? await store.readInstance(ref) : undefined;
     const previous = new Map<string, string>();
     if (stored) {
         try {

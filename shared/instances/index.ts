@@ -9,3 +9,4 @@ export * from './pipeline';
 export * from './scanWait';
 export * from './source';
 export * from './store';
+export * from './storedBefore';

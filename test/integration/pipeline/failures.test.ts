@@ -286,7 +286,9 @@ describe('injected faults', () => {
         expect(await blobSha256(h.container, `${folder}/data/${created.dataElements[1].id}`)).toBe(
             await generatedDigest('att', 200_000),
         );
-        expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+        // Confirmed in the same invocation, nothing left for events-confirmation.
+        expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+        expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
     }
 
     test('503 on the instance, twice, is retried to success', async () => {
@@ -396,24 +398,40 @@ describe('injected faults', () => {
         await expectNothingStoredOrQueued(created);
     });
 
-    test('a reset and a 503 on complete are retried; complete is counted once', async () => {
+    test('a reset and a 503 on complete are retried within the processor; complete is counted once', async () => {
         const created = await createSubmission();
-        expect((await process(created)).error).toBeUndefined();
         await h.sim.control.addFault({ endpoint: 'apps.complete', reset: true, times: 1 });
         await h.sim.control.addFault({ endpoint: 'apps.complete', status: 503, times: 1 });
-        const run = await h.deliver(queues.eventsConfirmation, confirmation);
+        const run = await process(created);
         expect(run.error).toBeUndefined();
         expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
         expect(steps(run.logs, 'confirmed')).toHaveLength(1);
+        expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
     });
 
-    test('persistent 503 on complete fails the confirmation; nothing is confirmed', async () => {
+    test('persistent 503 on complete hands the event to events-confirmation, whose retries download nothing again', async () => {
         const created = await createSubmission();
-        expect((await process(created)).error).toBeUndefined();
-        await h.sim.control.addFault({ endpoint: 'apps.complete', status: 503 });
-        const run = await h.deliver(queues.eventsConfirmation, confirmation);
-        expect(run.error).toBeInstanceOf(AltinnHttpError);
+        const fault = await h.sim.control.addFault({ endpoint: 'apps.complete', status: 503 });
+        const run = await process(created);
+        // The processor's work is done (the instance is stored); only complete is left, to its own queue.
+        expect(run.error).toBeUndefined();
+        expect(steps(run.logs, 'confirm-deferred')[0].level).toBe('warning');
+        expect(fieldsOf(steps(run.logs, 'confirm-deferred')[0].message).error).toMatch(/503/);
         expect(h.sim.counters().completes).toEqual({});
-        expect(steps(run.logs, 'confirmed')).toEqual([]);
+        const handedOn = await h.peek(queues.eventsConfirmation);
+        expect(handedOn.map((text) => JSON.parse(text) as unknown)).toEqual([eventOf(created)]);
+        const downloads = h.sim.counters().requests['storage.getData'];
+
+        const failed = await h.deliver(queues.eventsConfirmation, confirmation);
+        expect(failed.error).toBeInstanceOf(AltinnHttpError);
+        expect(h.sim.counters().completes).toEqual({});
+
+        await h.sim.control.removeFault(fault.id);
+        await h.enqueue(handedOn[0], queues.eventsConfirmation);
+        const confirmed = await h.deliver(queues.eventsConfirmation, confirmation);
+        expect(confirmed.error).toBeUndefined();
+        expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+        expect(h.sim.counters().requests['storage.getData']).toEqual(downloads);
+        expect(h.sim.counters().requests['apps.getInstance']).toEqual({ '200': 1 });
     });
 });

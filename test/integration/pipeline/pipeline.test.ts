@@ -1,4 +1,3 @@
-import { createEventsConfirmation } from '../../../functions/eventsConfirmation';
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { type CreatedInstance } from '../../../dev/simulator/types';
@@ -18,18 +17,16 @@ import {
     type Harness,
 } from './harness';
 
-/* The instance pipeline end to end without feedback: processor, then confirmation, against Azurite and the simulator. */
+/* The instance pipeline end to end without feedback (the processor stores and confirms), against Azurite and the simulator. */
 
 jest.setTimeout(60_000);
 
 let h: Harness;
 let processor: ReturnType<typeof createEventsProcessor>;
-let confirmation: ReturnType<typeof createEventsConfirmation>;
 
 beforeAll(async () => {
     h = await startHarness();
     processor = createEventsProcessor(() => h.services);
-    confirmation = createEventsConfirmation(() => h.services);
 });
 
 afterAll(() => h?.stop());
@@ -108,7 +105,14 @@ test('an instance is stored element by element, instance.json last, confirmed on
     const instanceProps = await h.container.getBlobClient(`${folder}/instance.json`).getProperties();
     expect(instanceProps.contentType).toBe('application/json');
     const stored = JSON.parse(await blobText(h.container, `${folder}/instance.json`)) as Record<string, unknown>;
-    expect(stored).toEqual(await h.sim.control.getInstance(created.id));
+    // As fetched: complete, right after, moved lastChanged on and added the owner's confirmation.
+    const current = await h.sim.control.getInstance(created.id);
+    expect(stored).toEqual({
+        ...current,
+        lastChanged: stored.lastChanged,
+        lastChangedBy: stored.lastChangedBy,
+        completeConfirmations: null,
+    });
     expect(instanceProps.metadata).toMatchObject({
         eventid: encodeURIComponent(event.id),
         lastchanged: encodeURIComponent(String(stored.lastChanged)),
@@ -116,12 +120,10 @@ test('an instance is stored element by element, instance.json last, confirmed on
         bytes: String(300_000 + Buffer.byteLength('<skjema><navn>Åse</navn></skjema>')),
     });
 
-    // Handed on to confirmation, the event unchanged (every attribute, including the extensions).
+    // Confirmed in the same invocation (no feedback is configured): nothing is queued for a later stage.
     expect(await h.peek(queues.eventsFeedback)).toEqual([]);
-    const handedOn = await h.peek(queues.eventsConfirmation);
-    expect(handedOn).toHaveLength(1);
-    expect(JSON.parse(handedOn[0])).toEqual(event);
-    expect(Object.keys(JSON.parse(handedOn[0]) as object)).toEqual(Object.keys(event));
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+    expect(steps(processed.logs, 'queued-next')).toEqual([]);
 
     // One line per step, each with eventId and instanceId; bytes and durations where they mean something.
     const lines = processed.logs.map((log) => log.message);
@@ -143,19 +145,15 @@ test('an instance is stored element by element, instance.json last, confirmed on
         elements: '3',
         downloaded: '3',
     });
-    expect(fieldsOf(steps(processed.logs, 'queued-next')[0].message)).toMatchObject({
-        eventId: event.id,
-        queue: queues.eventsConfirmation,
-    });
     expect(lines.findIndex((l) => l.startsWith('step=instance-stored'))).toBeGreaterThan(
         Math.max(...lines.map((l, i) => (l.startsWith('step=data-stored') ? i : -1))),
     );
 
-    expect(h.sim.counters().completes).toEqual({});
-    const confirmed = await h.deliver(queues.eventsConfirmation, confirmation, 1);
-    expect(confirmed.error).toBeUndefined();
+    // complete only after instance.json was written, and once.
+    const confirmedAt = lines.findIndex((l) => l.startsWith('step=confirmed'));
+    expect(confirmedAt).toBeGreaterThan(lines.findIndex((l) => l.startsWith('step=instance-stored')));
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
-    expect(fieldsOf(steps(confirmed.logs, 'confirmed')[0].message)).toMatchObject({
+    expect(fieldsOf(lines[confirmedAt])).toMatchObject({
         eventId: event.id,
         instanceId: created.id,
         elements: '3',
@@ -269,7 +267,7 @@ test('a duplicate event downloads nothing again, also after complete moved the i
     const event = eventOf(created);
     await h.enqueue(event);
     expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
-    expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
     const before = h.sim.counters();
     const storedBefore = await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`);
 
@@ -288,8 +286,9 @@ test('a duplicate event downloads nothing again, also after complete moved the i
     expect(after.requests['apps.getData']).toBeUndefined();
     expect(after.requests['apps.getInstance']['200']).toBe(before.requests['apps.getInstance']['200'] + 2);
     expect(await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`)).toBe(storedBefore);
-    // Still handed on (a confirmation may have been lost), and complete is idempotent in Altinn.
-    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(2);
+    // Still confirmed each time (an earlier confirmation may have been lost), and complete is idempotent in Altinn.
+    expect(after.completes).toEqual({ [created.id]: 3 });
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
 });
 
 test('a missing data blob is downloaded again even when instance.json lists it unchanged', async () => {
@@ -327,7 +326,6 @@ test('an instance without data elements is stored and confirmed', async () => {
         await blobText(h.container, `ttd/empty-app/${created.instanceGuid}/manifest.json`),
     ) as Manifest;
     expect(manifest).toMatchObject({ instanceId: created.id, elements: [] });
-    expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
 });
 
@@ -362,4 +360,24 @@ test('a message that is not a CloudEvent is refused at error level and not retri
         expect(run.logs[0].message).toMatch(/^step=refused /);
     }
     expect(h.sim.counters().requests).toEqual({});
+});
+
+test('after a failed complete, a retry of the message reads the store and downloads nothing again', async () => {
+    const created = await createSubmission();
+    const fault = await h.sim.control.addFault({ endpoint: 'apps.complete', status: 400 });
+    await h.enqueue(eventOf(created));
+    const first = await h.deliver(queues.eventsInbound, processor, 1);
+    expect(first.error).toBeUndefined();
+    expect(steps(first.logs, 'confirm-deferred')).toHaveLength(1);
+    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+    await h.sim.control.removeFault(fault.id);
+    const downloads = h.sim.counters().requests['storage.getData'];
+
+    // The same message again (its invocation died after the hand-on, say): attempt 2 looks in the store first.
+    await h.enqueue(eventOf(created));
+    const retry = await h.deliver(queues.eventsInbound, processor, 2);
+    expect(retry.error).toBeUndefined();
+    expect(steps(retry.logs, 'instance-unchanged')).toHaveLength(1);
+    expect(h.sim.counters().requests['storage.getData']).toEqual(downloads);
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
 });

@@ -34,7 +34,7 @@ test('a complete TT02 configuration loads with normalised origins and defaults',
     });
     expect(config.processedEventTypes).toEqual(['app.instance.process.completed']);
     expect(config.testMode).toBe(false);
-    expect(config.downloadConcurrency).toBe(8);
+    expect(config.downloadConcurrency).toBe(16);
     expect(config.feedback).toBeUndefined();
     expect(config.catchUpApps).toEqual([]);
 });

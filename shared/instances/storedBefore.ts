@@ -1,0 +1,32 @@
+/**
+ * Whether an earlier invocation may already have stored an instance, so that storing it must
+ * first read instance.json to skip the data elements already there. Skipping that read can only
+ * ever cost a download again, never a missing blob (everything is then downloaded, instance.json
+ * written last), so it is skipped only when all of these say "first time":
+ *
+ * - this is the message's first delivery (a retry may follow a store that got part or all of
+ *   the way);
+ * - no feedback is configured (with feedback the same instance is stored twice: at the task
+ *   event and again at process completion);
+ * - Altinn shows no `complete` by the owner. EventsProcessor confirms right after it stored,
+ *   so a stored instance is a confirmed one, except in the moment between, or after a failed
+ *   `complete` (then a duplicate event downloads again; the retries of events-confirmation never do).
+ *
+ * Altinn Storage records `complete` as a CompleteConfirmation whose StakeholderId is the calling
+ * org (Altinn/altinn-storage, src/Storage/Controllers/InstancesController.cs, AddCompleteConfirmation).
+ */
+import type { Instance } from '../altinn/apps';
+import type { AppConfig } from '../config';
+import type { InstanceEvent } from './pipeline';
+
+export function mayBeStoredAlready(
+    instance: Pick<Instance, 'completeConfirmations'>,
+    message: Pick<InstanceEvent, 'ref' | 'fields'>,
+    config: Pick<AppConfig, 'feedback'>,
+): boolean {
+    if (message.fields.attempt !== 1) return true;
+    if (config.feedback) return true;
+    return (instance.completeConfirmations ?? []).some(
+        (confirmation) => confirmation?.stakeholderId?.toLowerCase() === message.ref.org.toLowerCase(),
+    );
+}
