@@ -60,6 +60,8 @@ param maskinportenSecretName string
 param maskinportenKid string
 param altinnTestMode bool
 param processedEventTypes string
+param substatusLabel string
+param substatusDescription string
 param feedbackEventType string
 param feedbackDataType string
 param feedbackTemplatePath string
@@ -103,6 +105,8 @@ var appSettings = {
   MaskinportenKid: maskinportenKid
   AltinnTestMode: altinnTestMode ? 'true' : 'false'
   ProcessedEventTypes: processedEventTypes
+  SubstatusLabel: substatusLabel
+  SubstatusDescription: substatusDescription
   FeedbackEventType: feedbackEventType
   FeedbackDataType: feedbackDataType
   FeedbackTemplatePath: feedbackTemplatePath

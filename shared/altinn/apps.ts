@@ -69,6 +69,12 @@ export interface NewDataElement {
     body: Buffer;
 }
 
+/** Altinn's Substatus model: the label (required) and description the inbox shows. */
+export interface Substatus {
+    label: string;
+    description?: string;
+}
+
 export type PostDataResult = { created: DataElement } | { conflict: string };
 export type ProcessNextResult = { moved: ProcessState } | { conflict: string };
 
@@ -93,6 +99,11 @@ export interface AppsClient {
     postData(instanceUrl: string, element: NewDataElement, options?: CallOptions): Promise<PostDataResult>;
     /** PUT {instanceUrl}/process/next, sent once (a resend could move the process twice); a 409 is returned. */
     processNext(instanceUrl: string, options?: CallOptions): Promise<ProcessNextResult>;
+    /**
+     * PUT {instanceUrl}/substatus with {label, description} (altinn-api.md §4.5). Idempotent: the same
+     * body leaves the same state, so it is retried. False when the instance is gone (404).
+     */
+    putSubstatus(instanceUrl: string, substatus: Substatus, options?: CallOptions): Promise<boolean>;
     /** POST {instanceUrl}/complete (idempotent in Altinn, so retried); false when the instance is gone (404). */
     complete(instanceUrl: string, options?: CallOptions): Promise<boolean>;
     /** Who this system is in Altinn's createdBy fields: the org code and organisation number of its token. */
@@ -241,6 +252,22 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
             }
             const text = await readText(response.body);
             return { moved: (text.trim() ? JSON.parse(text) : {}) as ProcessState };
+        },
+
+        async putSubstatus(instanceUrl, substatus, options = {}) {
+            const response = await call(() =>
+                http.request({
+                    method: 'PUT',
+                    url: `${instanceUrl}/substatus`,
+                    headers: { accept: JSON_ACCEPT, 'content-type': JSON_ACCEPT },
+                    body: JSON.stringify({ label: substatus.label, description: substatus.description ?? null }),
+                    retryable: true,
+                    allowStatus: [404],
+                    ...options,
+                }),
+            );
+            await discard(response.body);
+            return response.status !== 404;
         },
 
         async complete(instanceUrl, options = {}) {

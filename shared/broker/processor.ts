@@ -30,6 +30,7 @@ import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../
 import { containers, poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
 import { downloadResumable, type ResumableDownloadOptions } from './download';
+import { handOffBrokerFile } from '../handoff/brokerFile';
 import { decideBrokerEvent } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
@@ -245,6 +246,8 @@ async function processPublished(
     });
 
     if (ours?.toLowerCase() === 'downloadconfirmed' || status === 'allconfirmeddownloaded') {
+        // Stored and confirmed, but the attempt that confirmed stopped before the hand-off (at least once).
+        if (stored) await handOffBrokerFile(deps.storage, logger, fields, overview);
         logStep(logger, 'skipped', { ...fields, reason: 'already-confirmed', status: overview.fileTransferStatus });
         return { outcome: 'skipped', reason: 'already-confirmed', fileTransferId };
     }
@@ -295,6 +298,7 @@ async function processPublished(
     }
 
     const confirmStatus = await deps.broker.confirmDownload(fileTransferId, { logger });
+    await handOffBrokerFile(deps.storage, logger, fields, overview);
     const confirmedAt = new Date().toISOString();
     const metadata = (await overviewBlob.getProperties()).metadata ?? {};
     await overviewBlob.setMetadata({ ...metadata, [CONFIRMED_METADATA]: confirmedAt });

@@ -1,4 +1,5 @@
 /** The instance pipeline: source parsing, blob layout, the instance store, downloading, feedback and confirmation. */
+export * from './afterConfirmed';
 export * from './confirmation';
 export * from './download';
 export * from './feedback';
@@ -7,3 +8,4 @@ export * from './manifest';
 export * from './pipeline';
 export * from './source';
 export * from './store';
+export * from './substatus';

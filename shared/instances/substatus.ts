@@ -1,0 +1,30 @@
+/**
+ * The citizen sees that the agency has received the submission: after complete, PUT the
+ * instance's substatus ({label, description} from SubstatusLabel and SubstatusDescription), which
+ * Altinn's inbox shows. The PUT is idempotent (the same body leaves the same state), so a repeat
+ * is harmless.
+ */
+import type { SubstatusConfig } from '../config';
+import { logStep, warnStep } from '../log';
+import type { InstanceEvent, Pipeline } from './pipeline';
+
+export type SubstatusOutcome = 'set' | 'gone' | 'not-configured';
+
+export async function setSubstatus(
+    { apps, logger, config }: Pick<Pipeline, 'apps' | 'logger' | 'config'>,
+    message: InstanceEvent,
+): Promise<SubstatusOutcome> {
+    const substatus: SubstatusConfig | undefined = config.substatus;
+    if (!substatus) {
+        // A message left on events-substatus after the setting was removed.
+        logStep(logger, 'substatus-skipped', { ...message.fields, reason: 'SubstatusLabel is not set' });
+        return 'not-configured';
+    }
+    const started = Date.now();
+    if (!(await apps.putSubstatus(message.ref.url, substatus, { logger }))) {
+        warnStep(logger, 'instance-gone', { ...message.fields, reason: 'substatus answered 404; nothing to mark' });
+        return 'gone';
+    }
+    logStep(logger, 'substatus-set', { ...message.fields, label: substatus.label, durationMs: Date.now() - started });
+    return 'set';
+}
