@@ -22,6 +22,8 @@ export function poisonQueueOf(queue: string): string {
 export const containers = {
     inbound: 'inbound',
     broker: 'broker',
+    /** Data elements Altinn's malware scan found Infected, at the same paths as in inbound. */
+    quarantine: 'quarantine',
     addSubscriptions: 'add-subscriptions',
     removeSubscriptions: 'remove-subscriptions',
     activeSubscriptions: 'active-subscriptions',

@@ -44,6 +44,7 @@ var queueNames = [
 var containerNames = [
   'inbound'
   'broker'
+  'quarantine'
   'add-subscriptions'
   'remove-subscriptions'
   'active-subscriptions'

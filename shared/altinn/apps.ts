@@ -27,6 +27,12 @@ export interface DataElement {
     size: number;
     lastChanged?: string | null;
     createdBy?: string | null;
+    /**
+     * Altinn's malware scan of the element: NotApplicable (the data type is not scanned), Pending,
+     * Clean or Infected, written as the enum name (altinn-storage
+     * src/Storage.Interface/Enums/FileScanResult.cs, Models/DataElement.cs).
+     */
+    fileScanResult?: string | null;
     [member: string]: unknown;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Storing one instance: GET the instance from the app API, stream every data element that is
- * not already stored into its blob (a bounded number at once), then write instance.json LAST,
- * so that its presence means the whole instance is stored.
+ * not already stored into its blob (a bounded number at once; an element Altinn scanned as
+ * Infected into container `quarantine`), write manifest.json with every element's size and
+ * SHA-256, then write instance.json LAST, so that its presence means the whole instance is stored.
  *
  * Refusals happen before any data request: a data link outside the platform and apps origins,
  * one that does not point at its own element, or an instance document that is not the instance
@@ -14,6 +15,8 @@ import { redactUrl } from '../altinn/origins';
 import { backoffDelay, defaultBackoff, errorCode, isTransientCode } from '../altinn/retry';
 import { logStep, warnStep } from '../log';
 import { encodeMetadataValue } from './layout';
+import type { Manifest, ManifestElement } from './manifest';
+import { manifestEntry, placeOf } from './manifestEntry';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import { isGuid, type InstanceRef } from './source';
 import { ByteCountError } from './store';
@@ -68,9 +71,9 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     const links = checkInstance(instance, ref, (element) => apps.dataLink(element));
 
     await store.ensureContainer();
-    const pending = await elementsToDownload(pipeline, ref, elements);
+    const { pending, kept, sameSet } = await elementsToDownload(pipeline, ref, elements);
     const totalBytes = elements.reduce((sum, element) => sum + element.size, 0);
-    if (pending.length === 0 && pending.sameSet) {
+    if (pending.length === 0 && sameSet) {
         logStep(logger, 'instance-unchanged', {
             ...fields,
             elements: elements.length,
@@ -80,14 +83,25 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         return { kind: 'unchanged', elements: elements.length, bytes: totalBytes, downloaded: 0 };
     }
 
-    await forEachLimited(pending, config.downloadConcurrency, (element, signal) =>
-        downloadElement(pipeline, message, element, links.get(element.id)!, signal),
-    );
+    const entries = new Map(kept);
+    await forEachLimited(pending, config.downloadConcurrency, async (element, signal) => {
+        entries.set(element.id, await downloadElement(pipeline, message, element, links.get(element.id)!, signal));
+    });
 
+    const storedAt = new Date().toISOString();
+    const manifest: Manifest = {
+        instanceId: ref.instanceId,
+        org: ref.org,
+        app: ref.app,
+        storedAt,
+        lastChanged: instance.lastChanged ?? null,
+        elements: elements.map((element) => entries.get(element.id)!),
+    };
+    await store.writeManifest(ref, manifest);
     const instanceBytes = await store.writeInstance(ref, text, {
         lastchanged: encodeMetadataValue(instance.lastChanged ?? ''),
         eventid: encodeMetadataValue(message.event.id),
-        storedat: new Date().toISOString(),
+        storedat: storedAt,
         elements: String(elements.length),
         bytes: String(totalBytes),
     });
@@ -134,15 +148,16 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
 
 /**
  * The elements to download: all of them, unless instance.json is already stored, in which case
- * those with the same id and lastChanged there and a blob of the right size are skipped (the
- * instance's own lastChanged moves on with complete, so only the data elements are compared).
+ * those with the same id and lastChanged there and a blob of the right size and a `sha256` in the
+ * right container are kept, with their manifest entry from the blob's metadata (no second read;
+ * the instance's own lastChanged moves on with complete, so only the data elements are compared).
  * `sameSet` says whether the stored document lists exactly the same elements.
  */
 async function elementsToDownload(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
-): Promise<DataElement[] & { sameSet: boolean }> {
+): Promise<{ pending: DataElement[]; kept: Map<string, ManifestElement>; sameSet: boolean }> {
     const stored = await store.readInstance(ref);
     const previous = new Map<string, string>();
     if (stored) {
@@ -157,27 +172,33 @@ async function elementsToDownload(
             // An unreadable document is as good as none: everything is downloaded again.
         }
     }
-    const unchanged = await Promise.all(
+    const kept = new Map<string, ManifestElement>();
+    await Promise.all(
         elements.map(async (element) => {
-            if (!element.lastChanged || previous.get(element.id) !== element.lastChanged) return false;
-            const blob = await store.dataInfo(ref, element.id);
-            return blob?.contentLength === element.size;
+            if (!element.lastChanged || previous.get(element.id) !== element.lastChanged) return;
+            const blob = await store.dataInfo(ref, element.id, placeOf(element));
+            const sha256 = blob?.metadata.sha256;
+            if (blob?.contentLength !== element.size || !sha256) return;
+            kept.set(element.id, manifestEntry(ref, element, { size: blob.contentLength, sha256 }));
         }),
     );
-    const pending = elements.filter((_, index) => !unchanged[index]);
+    const pending = elements.filter((element) => !kept.has(element.id));
     const sameSet =
         stored !== undefined && previous.size === elements.length && elements.every((e) => previous.has(e.id));
-    return Object.assign(pending, { sameSet });
+    return { pending, kept, sameSet };
 }
 
-/** Streams one element into its blob; a body that breaks off mid-way is fetched again a few times within the budget. */
+/**
+ * Streams one element into its blob; a body that breaks off mid-way is fetched again a few times
+ * within the budget. Resolves with its manifest entry.
+ */
 async function downloadElement(
     { apps, store, logger, config }: Pipeline,
     message: InstanceEvent,
     element: DataElement,
     link: URL,
     signal: AbortSignal,
-): Promise<void> {
+): Promise<ManifestElement> {
     const { ref, fields } = message;
     const deadline = Date.now() + config.httpRetryBudgetMs;
     for (let attempt = 1; ; attempt++) {
@@ -189,16 +210,19 @@ async function downloadElement(
                 stream.body.destroy();
                 throw new ByteCountError(element.id, element.size, stream.contentLength, true);
             }
-            const bytes = await store.storeData(ref, element, stream.body, signal);
+            const place = placeOf(element);
+            const { bytes, sha256 } = await store.storeData(ref, element, stream.body, signal, place);
             logStep(logger, 'data-stored', {
                 ...fields,
                 dataElementId: element.id,
                 dataType: element.dataType,
                 bytes,
+                sha256,
+                ...(place === 'quarantine' ? { container: 'quarantine' } : {}),
                 durationMs: Date.now() - started,
                 ...(attempt > 1 ? { try: attempt } : {}),
             });
-            return;
+            return manifestEntry(ref, element, { size: bytes, sha256 });
         } catch (error) {
             const remaining = deadline - Date.now();
             if (signal.aborted || !brokeOff(error) || attempt >= MAX_ELEMENT_ATTEMPTS || remaining <= 0) throw error;

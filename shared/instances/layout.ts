@@ -2,7 +2,10 @@
  * The blob layout of stored instances (pinned in DESIGN.md), container `inbound`:
  *
  *   {org}/{app}/{instanceGuid}/data/{dataElementId}   each data element (Altinn's blobStoragePath)
+ *   {org}/{app}/{instanceGuid}/manifest.json          what was stored, with hashes (manifest.ts)
  *   {org}/{app}/{instanceGuid}/instance.json          the instance document, written last
+ *
+ * An element Altinn scanned as Infected goes to container `quarantine` instead, at the same path.
  *
  * and the HTTP headers and metadata that go with them. Blob metadata must be ASCII, so every
  * text value that may hold other characters is stored URI-encoded (encodeURIComponent; read it
@@ -31,6 +34,8 @@ export interface DataBlobMetadata {
     datatype: string;
     /** The element's filename, URI-encoded; absent when the element has none. */
     filename?: string;
+    /** Lowercase hex SHA-256 of the blob's bytes, computed while they streamed in. */
+    sha256?: string;
     [name: string]: string | undefined;
 }
 

@@ -54,7 +54,10 @@ export function pipelineFor(services: Services, logger: StepLogger): Pipeline {
     }
     let store = stores.get(storage);
     if (!store) {
-        store = new InstanceStore(storage.container(containers.inbound));
+        store = new InstanceStore({
+            inbound: storage.container(containers.inbound),
+            quarantine: storage.container(containers.quarantine),
+        });
         stores.set(storage, store);
     }
     return { config, storage, apps, store, logger };

@@ -1,15 +1,18 @@
 /**
- * The instance store: data elements and instance documents in Blob Storage, in the layout of
- * layout.ts. A data element is streamed into its blob with BlockBlobClient.uploadStream, which
- * stages blocks as they arrive and commits the block list only after the source stream ended
- * cleanly. The source passes through a byte counter that errors on the first byte beyond the
- * element's size, and at the end when bytes are missing, so a short or long body never becomes
- * a committed blob: a failed upload leaves no blob, or the previous version untouched.
+ * The instance store: data elements, manifests and instance documents in Blob Storage, in the
+ * layout of layout.ts. A data element is streamed into its blob by writeBlockBlob (one Put Blob
+ * when it fits in one buffer, otherwise blocks committed only after the source ended cleanly).
+ * The source passes through a byte counter that hashes what it passes (SHA-256, stored as the
+ * blob's `sha256` metadata at the commit), errors on the first byte beyond the element's size,
+ * and at the end when bytes are missing, so a short or long body never becomes a committed
+ * blob: a failed upload leaves no blob, or the previous version untouched.
  */
+import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { RestError, type ContainerClient } from '@azure/storage-blob';
 import type { DataElement } from '../altinn/apps';
+import { writeBlockBlob, type BlobWriteKind, type BlockBlobWriteOptions } from './blockBlobWrite';
 import {
     blobContentType,
     contentDisposition,
@@ -19,13 +22,11 @@ import {
     type DataBlobMetadata,
     type InstanceBlobMetadata,
 } from './layout';
+import { manifestBlobName, type Manifest } from './manifest';
 import type { InstanceRef } from './source';
 
-/** Memory per upload stays near bufferSize × maxConcurrency, whatever the file size. */
-export interface UploadOptions {
-    bufferSize: number;
-    maxConcurrency: number;
-}
+/** Memory per upload stays near bufferSize × (maxConcurrency + 1), whatever the file size. */
+export type UploadOptions = BlockBlobWriteOptions;
 
 export const defaultUploadOptions: UploadOptions = { bufferSize: 4 * 1024 * 1024, maxConcurrency: 2 };
 
@@ -46,9 +47,15 @@ export class ByteCountError extends Error {
     }
 }
 
-/** Passes bytes through, failing as soon as there are too many and at the end when there are too few. */
+/**
+ * Passes bytes through, failing as soon as there are too many and at the end when there are too
+ * few, and hashes them on the way (SHA-256, in the same pass: the bytes are read once).
+ */
 export class ByteCounter extends Transform {
     bytes = 0;
+    /** Lowercase hex SHA-256 of every byte passed; set once the stream ended with the right count. */
+    sha256: string | undefined;
+    readonly #hash = createHash('sha256');
 
     constructor(
         private readonly dataElementId: string,
@@ -63,16 +70,18 @@ export class ByteCounter extends Transform {
             callback(new ByteCountError(this.dataElementId, this.expected, this.bytes, false));
             return;
         }
+        this.#hash.update(chunk);
         callback(null, chunk);
     }
 
     override _flush(callback: TransformCallback): void {
-        // An error here means no 'end' event, so uploadStream never commits the block list.
-        callback(
-            this.bytes === this.expected
-                ? null
-                : new ByteCountError(this.dataElementId, this.expected, this.bytes, true),
-        );
+        // An error here means no 'end' event, so the blob is never put or committed.
+        if (this.bytes !== this.expected) {
+            callback(new ByteCountError(this.dataElementId, this.expected, this.bytes, true));
+            return;
+        }
+        this.sha256 = this.#hash.digest('hex');
+        callback();
     }
 }
 
@@ -88,27 +97,39 @@ export interface BlobInfo {
     lastModified?: Date;
 }
 
+/** Where a data element's bytes go: `inbound`, or `quarantine` when Altinn's scan found it infected. */
+export type DataPlace = 'inbound' | 'quarantine';
+
+export interface StoredData {
+    bytes: number;
+    /** Lowercase hex SHA-256 of the stored bytes. */
+    sha256: string;
+    written: BlobWriteKind;
+}
+
 export class InstanceStore {
     #ready: Promise<unknown> | undefined;
 
     constructor(
-        readonly container: ContainerClient,
+        readonly containers: Record<DataPlace, ContainerClient>,
         private readonly upload: UploadOptions = defaultUploadOptions,
     ) {}
 
-    /** Creates the container once per process if it is missing (Bicep provisions it in Azure; locally nobody does). */
+    /** Creates the containers once per process if missing (Bicep provisions them in Azure; locally nobody does). */
     ensureContainer(): Promise<unknown> {
-        this.#ready ??= this.container.createIfNotExists().catch((error: unknown) => {
-            this.#ready = undefined;
-            throw error;
-        });
+        this.#ready ??= Promise.all(Object.values(this.containers).map((c) => c.createIfNotExists())).catch(
+            (error: unknown) => {
+                this.#ready = undefined;
+                throw error;
+            },
+        );
         return this.#ready;
     }
 
     /** The stored instance.json, or undefined when this instance was never (completely) stored. */
     async readInstance(ref: InstanceRef): Promise<StoredInstance | undefined> {
         try {
-            const response = await this.container.getBlobClient(instanceBlobName(ref)).download();
+            const response = await this.containers.inbound.getBlobClient(instanceBlobName(ref)).download();
             const chunks: Buffer[] = [];
             for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
             return { text: Buffer.concat(chunks).toString('utf8'), metadata: response.metadata ?? {} };
@@ -120,53 +141,74 @@ export class InstanceStore {
 
     /** Properties of instance.json; undefined when it does not exist. */
     instanceInfo(ref: InstanceRef): Promise<BlobInfo | undefined> {
-        return this.blobInfo(instanceBlobName(ref));
+        return this.blobInfo(this.containers.inbound, instanceBlobName(ref));
     }
 
     /** Properties of a data blob; undefined when it does not exist. */
-    dataInfo(ref: InstanceRef, dataElementId: string): Promise<BlobInfo | undefined> {
-        return this.blobInfo(dataBlobName(ref, dataElementId));
+    dataInfo(ref: InstanceRef, dataElementId: string, place: DataPlace = 'inbound'): Promise<BlobInfo | undefined> {
+        return this.blobInfo(this.containers[place], dataBlobName(ref, dataElementId));
     }
 
     /**
-     * Streams `body` into the element's blob with backpressure, committing only when exactly
-     * `element.size` bytes arrived. Resolves with the byte count; on any failure (source error,
-     * wrong count, storage error, abort) rejects with nothing committed.
+     * Streams `body` into the element's blob (in `place`) with backpressure, committing only when
+     * exactly `element.size` bytes arrived, with their SHA-256 as metadata `sha256`. Resolves with
+     * the byte count and hash; on any failure (source error, wrong count, storage error, abort)
+     * rejects with nothing committed.
      */
-    async storeData(ref: InstanceRef, element: DataElement, body: Readable, signal?: AbortSignal): Promise<number> {
+    async storeData(
+        ref: InstanceRef,
+        element: DataElement,
+        body: Readable,
+        signal?: AbortSignal,
+        place: DataPlace = 'inbound',
+    ): Promise<StoredData> {
         const counter = new ByteCounter(element.id, element.size);
         const metadata: DataBlobMetadata = { datatype: encodeMetadataValue(element.dataType) };
         if (element.filename) metadata.filename = encodeMetadataValue(element.filename);
-        const blob = this.container.getBlockBlobClient(dataBlobName(ref, element.id));
-        const uploading = blob.uploadStream(counter, this.upload.bufferSize, this.upload.maxConcurrency, {
-            blobHTTPHeaders: {
-                blobContentType: blobContentType(element.contentType),
-                blobContentDisposition: contentDisposition(element.filename),
-            },
-            metadata: metadata as Record<string, string>,
-            abortSignal: signal,
-        });
+        const blob = this.containers[place].getBlockBlobClient(dataBlobName(ref, element.id));
+        const writing = writeBlockBlob(
+            blob,
+            counter,
+            this.upload,
+            () => ({
+                headers: {
+                    blobContentType: blobContentType(element.contentType),
+                    blobContentDisposition: contentDisposition(element.filename),
+                },
+                metadata: { ...metadata, sha256: counter.sha256! },
+            }),
+            signal,
+        );
         const piping = pipeline(body, counter, signal ? { signal } : {});
-        const [piped, uploaded] = await Promise.allSettled([piping, uploading]);
+        const [piped, written] = await Promise.allSettled([piping, writing]);
         // The source's own error says more than the upload's echo of it.
         if (piped.status === 'rejected') throw piped.reason;
-        if (uploaded.status === 'rejected') throw uploaded.reason;
-        return counter.bytes;
+        if (written.status === 'rejected') throw written.reason;
+        return { bytes: counter.bytes, sha256: counter.sha256!, written: written.value };
+    }
+
+    /** Writes manifest.json in one request (atomic), before instance.json. */
+    async writeManifest(ref: InstanceRef, manifest: Manifest): Promise<number> {
+        return this.putJson(manifestBlobName(ref), JSON.stringify(manifest, null, 2), {});
     }
 
     /** Writes instance.json in one request (atomic): the text as received, application/json. */
-    async writeInstance(ref: InstanceRef, text: string, metadata: InstanceBlobMetadata): Promise<number> {
+    writeInstance(ref: InstanceRef, text: string, metadata: InstanceBlobMetadata): Promise<number> {
+        return this.putJson(instanceBlobName(ref), text, metadata as Record<string, string>);
+    }
+
+    private async putJson(name: string, text: string, metadata: Record<string, string>): Promise<number> {
         const bytes = Buffer.from(text, 'utf8');
-        await this.container.getBlockBlobClient(instanceBlobName(ref)).upload(bytes, bytes.length, {
+        await this.containers.inbound.getBlockBlobClient(name).upload(bytes, bytes.length, {
             blobHTTPHeaders: { blobContentType: 'application/json' },
-            metadata: metadata as Record<string, string>,
+            metadata,
         });
         return bytes.length;
     }
 
-    private async blobInfo(name: string): Promise<BlobInfo | undefined> {
+    private async blobInfo(container: ContainerClient, name: string): Promise<BlobInfo | undefined> {
         try {
-            const properties = await this.container.getBlobClient(name).getProperties();
+            const properties = await container.getBlobClient(name).getProperties();
             return {
                 contentLength: properties.contentLength ?? 0,
                 metadata: properties.metadata ?? {},

@@ -3,6 +3,9 @@ import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { type CreatedInstance } from '../../../dev/simulator/types';
 import { queues } from '../../../shared/names';
+import type { Manifest } from '../../../shared/instances';
+import { connectionStringFor } from '../../support/azurite';
+import { startStorageRecorder } from '../../support/storageRecorder';
 import {
     blobNames,
     blobSha256,
@@ -73,7 +76,11 @@ test('an instance is stored element by element, instance.json last, confirmed on
     const folder = `ttd/pipeline-app/${created.instanceGuid}`;
     const [xml, pdf, empty] = created.dataElements;
     expect(await blobNames(h.container)).toEqual(
-        [`${folder}/instance.json`, ...created.dataElements.map((d) => `${folder}/data/${d.id}`)].sort(),
+        [
+            `${folder}/instance.json`,
+            `${folder}/manifest.json`,
+            ...created.dataElements.map((d) => `${folder}/data/${d.id}`),
+        ].sort(),
     );
     // Each data blob as Altinn serves it: bytes, Content-Type, Content-Disposition and ASCII metadata.
     expect(await blobText(h.container, `${folder}/data/${xml.id}`)).toBe('<skjema><navn>Åse</navn></skjema>');
@@ -84,7 +91,11 @@ test('an instance is stored element by element, instance.json last, confirmed on
     expect(pdfProps.contentDisposition).toBe(
         `attachment; filename="s_knad ___ _.pdf"; filename*=UTF-8''s%C3%B8knad%20%C3%A6%C3%B8%C3%A5%20%E2%9C%93.pdf`,
     );
-    expect(pdfProps.metadata).toEqual({ datatype: 'attachment', filename: encodeURIComponent(unicodeName) });
+    expect(pdfProps.metadata).toEqual({
+        datatype: 'attachment',
+        filename: encodeURIComponent(unicodeName),
+        sha256: await generatedDigest('pdf', 300_000),
+    });
     expect(decodeURIComponent(pdfProps.metadata!.filename)).toBe(unicodeName);
     const xmlProps = await h.container.getBlobClient(`${folder}/data/${xml.id}`).getProperties();
     expect(xmlProps.contentType).toBe('application/xml');
@@ -194,6 +205,65 @@ test('instance.json appears only after every data blob (watched while a download
     expect(snapshots[snapshots.length - 1]).toContain(`${folder}/instance.json`);
 });
 
+test('manifest.json lists every element with the SHA-256 Altinn served, written after the data and just before instance.json', async () => {
+    // The processor talks to Azurite through a recording proxy, to see the order of the writes.
+    const recorder = await startStorageRecorder(h.azurite.blobPort);
+    try {
+        const services = h.servicesWith({
+            AzureWebJobsStorage: connectionStringFor(recorder.port, h.azurite.queuePort),
+        });
+        const created = await createSubmission();
+        await h.enqueue(eventOf(created));
+        const run = await h.deliver(
+            queues.eventsInbound,
+            createEventsProcessor(() => services),
+        );
+        expect(run.error).toBeUndefined();
+
+        const folder = `ttd/pipeline-app/${created.instanceGuid}`;
+        const instance = JSON.parse(await blobText(h.container, `${folder}/instance.json`)) as {
+            lastChanged: string;
+            data: { id: string; dataType: string; contentType: string; filename: string }[];
+        };
+        const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
+        const served = await Promise.all(created.dataElements.map((d) => h.sim.control.contentDigest(d.id)));
+        expect(manifest).toEqual({
+            instanceId: created.id,
+            org: 'ttd',
+            app: 'pipeline-app',
+            storedAt: expect.any(String) as unknown,
+            lastChanged: instance.lastChanged,
+            elements: instance.data.map((d, i) => ({
+                id: d.id,
+                dataType: d.dataType,
+                blob: `${folder}/data/${d.id}`,
+                size: served[i].size,
+                sha256: served[i].sha256,
+                contentType: d.contentType,
+                filename: d.filename,
+                fileScanResult: 'NotApplicable',
+                quarantined: false,
+            })),
+        });
+        const instanceProps = await h.container.getBlobClient(`${folder}/instance.json`).getProperties();
+        expect(instanceProps.metadata?.storedat).toBe(manifest.storedAt);
+        for (const element of manifest.elements) {
+            const props = await h.container.getBlobClient(element.blob).getProperties();
+            expect(props.metadata?.sha256).toBe(element.sha256);
+        }
+        expect(fieldsOf(steps(run.logs, 'data-stored')[0].message).sha256).toMatch(/^[0-9a-f]{64}$/);
+
+        // Each element (all smaller than the 4 MiB upload buffer) is one Put Blob; then the manifest, then instance.json.
+        const writes = recorder.requests
+            .filter((r) => r.call.startsWith('PUT') && r.path.includes(created.instanceGuid))
+            .map((r) => `${r.call} ${r.path.slice(r.path.indexOf(folder) + folder.length + 1)}`);
+        expect(writes.slice(0, 3).sort()).toEqual(created.dataElements.map((d) => `PUT data/${d.id}`).sort());
+        expect(writes.slice(3)).toEqual(['PUT manifest.json', 'PUT instance.json']);
+    } finally {
+        await recorder.stop();
+    }
+});
+
 test('a duplicate event downloads nothing again, also after complete moved the instance on', async () => {
     const created = await createSubmission();
     const event = eventOf(created);
@@ -236,6 +306,13 @@ test('a missing data blob is downloaded again even when instance.json lists it u
     expect(await blobSha256(h.container, `ttd/pipeline-app/${created.instanceGuid}/data/${pdf.id}`)).toBe(
         await generatedDigest('pdf', 300_000),
     );
+    // The manifest is complete again: the kept elements' hashes come from their blobs' metadata.
+    const manifest = JSON.parse(
+        await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/manifest.json`),
+    ) as Manifest;
+    const served = await Promise.all(created.dataElements.map((d) => h.sim.control.contentDigest(d.id)));
+    expect(manifest.elements.map((e) => [e.id, e.size, e.sha256])).toEqual(served.map((d) => [d.id, d.size, d.sha256]));
+    expect(h.sim.counters().requests['storage.getData']['200']).toBe(4);
 });
 
 test('an instance without data elements is stored and confirmed', async () => {
@@ -244,7 +321,12 @@ test('an instance without data elements is stored and confirmed', async () => {
     expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
     expect(await blobNames(h.container, `ttd/empty-app/${created.instanceGuid}`)).toEqual([
         `ttd/empty-app/${created.instanceGuid}/instance.json`,
+        `ttd/empty-app/${created.instanceGuid}/manifest.json`,
     ]);
+    const manifest = JSON.parse(
+        await blobText(h.container, `ttd/empty-app/${created.instanceGuid}/manifest.json`),
+    ) as Manifest;
+    expect(manifest).toMatchObject({ instanceId: created.id, elements: [] });
     expect((await h.deliver(queues.eventsConfirmation, confirmation)).error).toBeUndefined();
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
 });

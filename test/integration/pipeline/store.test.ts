@@ -3,31 +3,47 @@ import { Readable } from 'node:stream';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { DataElement } from '../../../shared/altinn/apps';
 import { ByteCountError, InstanceStore, parseInstanceSource, type InstanceRef } from '../../../shared/instances';
-import { startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { connectionStringFor, startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { startStorageRecorder, type StorageRecorder } from '../../support/storageRecorder';
 
 /*
- * The instance store against Azurite: uploadStream commits only a body of exactly the element's
- * size; a short, long or failing stream leaves no blob, or the previous version untouched.
+ * The instance store against Azurite: it commits only a body of exactly the element's size, with
+ * the SHA-256 of its bytes as metadata; a short, long or failing stream leaves no blob, or the
+ * previous version untouched. The store talks to Azurite through a recording proxy, to count the
+ * requests an element costs.
  */
 
 jest.setTimeout(30_000);
 
+const bufferSize = 64 * 1024;
 let azurite: AzuriteInstance;
 let container: ContainerClient;
 let store: InstanceStore;
 let ref: InstanceRef;
+let recorder: StorageRecorder;
+/** "METHOD comp" of every request sent since the test began, e.g. "PUT block", "PUT blocklist", "PUT" (Put Blob). */
+const calls = () => recorder.requests.map((r) => r.call);
 
 beforeAll(async () => {
     azurite = await startAzurite();
-    container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('inbound');
+    recorder = await startStorageRecorder(azurite.blobPort);
+    const service = BlobServiceClient.fromConnectionString(connectionStringFor(recorder.port, azurite.queuePort));
+    container = service.getContainerClient('inbound');
     // Small blocks so that a failing stream has already staged blocks when it fails.
-    store = new InstanceStore(container, { bufferSize: 64 * 1024, maxConcurrency: 2 });
+    store = new InstanceStore(
+        { inbound: container, quarantine: service.getContainerClient('quarantine') },
+        { bufferSize, maxConcurrency: 2 },
+    );
     await store.ensureContainer();
 });
 
-afterAll(() => azurite?.stop());
+afterAll(async () => {
+    await recorder?.stop();
+    await azurite?.stop();
+});
 
 beforeEach(() => {
+    recorder.requests.length = 0;
     ref = parseInstanceSource(
         `https://ttd.apps.example/ttd/store-app/instances/501/${randomUUID()}`,
         'https://ttd.apps.example',
@@ -75,31 +91,78 @@ async function content(name: string): Promise<Buffer | undefined> {
 
 const dataName = (id: string) => `ttd/store-app/${ref.instanceGuid}/data/${id}`;
 
-test('a body of exactly the size is committed with its headers and metadata', async () => {
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+test('a body of exactly the size is staged in blocks and committed with its headers, metadata and SHA-256', async () => {
     const e = element(300_000);
     const data = bytes(300_000, 7);
-    await expect(store.storeData(ref, e, source(data))).resolves.toBe(300_000);
-    expect(
-        createHash('sha256')
-            .update((await content(dataName(e.id)))!)
-            .digest('hex'),
-    ).toBe(createHash('sha256').update(data).digest('hex'));
+    const stored = await store.storeData(ref, e, source(data));
+    expect(stored).toEqual({ bytes: 300_000, sha256: sha256(data), written: { kind: 'blocks', blocks: 5 } });
+    expect(sha256((await content(dataName(e.id)))!)).toBe(sha256(data));
     const props = await container.getBlobClient(dataName(e.id)).getProperties();
     expect(props).toMatchObject({
         contentType: 'application/pdf',
         contentDisposition: 'attachment; filename="a.pdf"',
-        metadata: { datatype: 'attachment', filename: 'a.pdf' },
+        metadata: { datatype: 'attachment', filename: 'a.pdf', sha256: sha256(data) },
     });
+    // Five blocks of at most 64 KiB, then one commit: nothing else was sent for the upload.
+    expect(calls().filter((r) => r !== 'HEAD' && r !== 'GET')).toEqual([
+        ...Array<string>(5).fill('PUT block'),
+        'PUT blocklist',
+    ]);
+});
+
+test.each([
+    ['200 bytes', 200],
+    ['exactly one buffer', bufferSize],
+])('an element of %s is stored with one Put Blob, hashed and counted on the way', async (_what, size) => {
+    const e = element(size);
+    const data = Buffer.from(Array.from({ length: size }, (_, i) => i % 251));
+    const stored = await store.storeData(ref, e, source(data, 1000));
+    expect(stored).toEqual({ bytes: size, sha256: sha256(data), written: { kind: 'put' } });
+    expect(calls()).toEqual(['PUT']);
+    expect((await content(dataName(e.id)))!.equals(data)).toBe(true);
+    const props = await container.getBlobClient(dataName(e.id)).getProperties();
+    expect(props).toMatchObject({ contentType: 'application/pdf', metadata: { sha256: sha256(data) } });
+});
+
+test('one byte more than a buffer is two blocks and a commit', async () => {
+    const e = element(bufferSize + 1);
+    const data = bytes(bufferSize + 1, 5);
+    await expect(store.storeData(ref, e, source(data))).resolves.toMatchObject({
+        written: { kind: 'blocks', blocks: 2 },
+    });
+    expect(calls()).toEqual(['PUT block', 'PUT block', 'PUT blocklist']);
+    expect(sha256((await content(dataName(e.id)))!)).toBe(sha256(data));
+});
+
+test('a short or long small body is never put', async () => {
+    for (const actual of [150, 250]) {
+        const e = element(200);
+        await expect(store.storeData(ref, e, source(bytes(actual, 2), 50))).rejects.toBeInstanceOf(ByteCountError);
+        expect(await content(dataName(e.id))).toBeUndefined();
+    }
+    expect(calls().filter((r) => r.startsWith('PUT'))).toEqual([]);
 });
 
 test('a zero-byte element becomes an empty blob; one without a filename gets no Content-Disposition', async () => {
     const e = element(0, { filename: null, contentType: null });
-    await expect(store.storeData(ref, e, Readable.from([]))).resolves.toBe(0);
+    await expect(store.storeData(ref, e, Readable.from([]))).resolves.toMatchObject({ bytes: 0 });
     const props = await container.getBlobClient(dataName(e.id)).getProperties();
     expect(props.contentLength).toBe(0);
     expect(props.contentType).toBe('application/octet-stream');
     expect(props.contentDisposition).toBeUndefined();
-    expect(props.metadata).toEqual({ datatype: 'attachment' });
+    expect(props.metadata).toEqual({ datatype: 'attachment', sha256: sha256(Buffer.alloc(0)) });
+});
+
+test('an element for quarantine lands only in the quarantine container, at the same path', async () => {
+    const e = element(1000);
+    const data = bytes(1000, 4);
+    await store.storeData(ref, e, source(data), undefined, 'quarantine');
+    expect(await content(dataName(e.id))).toBeUndefined();
+    const quarantined = store.containers.quarantine.getBlobClient(dataName(e.id));
+    expect((await quarantined.downloadToBuffer()).equals(data)).toBe(true);
+    expect((await store.dataInfo(ref, e.id, 'quarantine'))?.metadata.sha256).toBe(sha256(data));
 });
 
 describe.each([

@@ -67,7 +67,12 @@ test('a 50 MB element is stored with the right hash while memory stays far below
     const growth = { retained: peak.retained - baseline.retained, rss: peak.rss - baseline.rss };
     expect(growth.retained).toBeLessThan(size / 2);
     expect(growth.rss).toBeLessThan(size);
-    expect(await blobSha256(h.container, `ttd/big-app/${created.instanceGuid}/data/${element.id}`)).toBe(
-        await generatedDigest('big', size),
-    );
+    const name = `ttd/big-app/${created.instanceGuid}/data/${element.id}`;
+    const digest = await generatedDigest('big', size);
+    expect(await blobSha256(h.container, name)).toBe(digest);
+    // Hashed on the way in, and staged as 4 MiB blocks (not one Put Blob) committed with the hash.
+    const blob = h.container.getBlockBlobClient(name);
+    expect((await blob.getProperties()).metadata?.sha256).toBe(digest);
+    const { committedBlocks } = await blob.getBlockList('committed');
+    expect(committedBlocks?.map((b) => b.size)).toEqual([...Array<number>(12).fill(4 * 1024 * 1024), 2 * 1024 * 1024]);
 });
