@@ -2,9 +2,10 @@ import { QueueClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import { listPoison } from '../../../shared/poison';
-import { createStorage, decodeQueueMessage, encodeQueueMessage } from '../../../shared/storage';
+import { createStorage, encodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
-import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { peekTexts } from '../../support/queues';
 import {
     clientRegistration,
     createClientCredentials,
@@ -35,13 +36,7 @@ beforeAll(async () => {
         env: {
             AzureWebJobsStorage: azurite.connectionString,
             ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
-            HttpRetryBudgetSeconds: '1',
-            // Other functions' timers: far away, so that only the instance pipeline runs here.
-            CatchUpSchedule: '0 0 0 1 1 *',
-            SubscriptionsSchedule: '0 0 0 1 1 *',
-            AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
-            AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
-            AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+            ...quickQueueSettings,
         },
     });
 });
@@ -55,11 +50,8 @@ function queue(name: string): QueueClient {
     return new QueueClient(azurite.connectionString, name);
 }
 
-async function messages(name: string): Promise<string[]> {
-    const client = queue(name);
-    if (!(await client.exists())) return [];
-    const { peekedMessageItems } = await client.peekMessages({ numberOfMessages: 32 });
-    return peekedMessageItems.map((item) => decodeQueueMessage(item.messageText));
+function messages(name: string): Promise<string[]> {
+    return peekTexts(azurite.connectionString, name);
 }
 
 test('through the host: a completed instance is stored and confirmed by the deployed functions', async () => {
