@@ -11,7 +11,7 @@
  *    substatus succeeds, and one enqueue when it does not.
  */
 import { RestError, type BlobClient } from '@azure/storage-blob';
-import type { Instance } from '../altinn/apps';
+import type { Completed, Instance } from '../altinn/apps';
 import { errorMessage, warnStep } from '../log';
 import { containers, queues } from '../names';
 import { instanceReceived, instanceReceivedWithoutManifest } from '../handoff/instance';
@@ -22,12 +22,18 @@ import { handOn, type InstanceEvent, type Pipeline } from './pipeline';
 import { InstanceNotStoredError } from './store';
 import { setSubstatus } from './substatus';
 
-export async function afterConfirmed(pipeline: Pipeline, message: InstanceEvent, manifest?: Manifest): Promise<void> {
+/** `completed`: what complete's answer said about the instance, so that a substatus already set is not set again. */
+export async function afterConfirmed(
+    pipeline: Pipeline,
+    message: InstanceEvent,
+    manifest?: Manifest,
+    completed?: Completed,
+): Promise<void> {
     const received = manifest ? instanceReceived(message.ref, manifest) : await readReceived(pipeline, message);
     await handOff(pipeline.storage, received, pipeline.logger, message.fields);
     if (!pipeline.config.substatus) return;
     try {
-        await setSubstatus(pipeline, message);
+        await setSubstatus(pipeline, message, completed);
     } catch (error) {
         warnStep(pipeline.logger, 'substatus-deferred', {
             ...message.fields,

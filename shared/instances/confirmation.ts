@@ -27,7 +27,8 @@ export async function confirmInstance(
     if (!stored) throw new InstanceNotStoredError(ref.instanceId, instanceBlobName(ref), 'confirm');
     const elements = Number(stored.metadata.elements);
     const bytes = Number(stored.metadata.bytes);
-    if (!(await apps.complete(ref.url, { logger }))) {
+    const completed = await apps.complete(ref.url, { logger });
+    if (!completed) {
         warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
         return 'gone';
     }
@@ -37,6 +38,6 @@ export async function confirmInstance(
         bytes: Number.isFinite(bytes) ? bytes : undefined,
         durationMs: Date.now() - started,
     });
-    await afterConfirmed(pipeline, message, manifest);
+    await afterConfirmed(pipeline, message, manifest, completed);
     return 'confirmed';
 }

@@ -111,7 +111,7 @@ function substatusOf(instance: Record<string, unknown>): unknown {
     return (instance.status as { substatus?: unknown } | undefined)?.substatus;
 }
 
-test('a confirmed instance is handed off once, matching its blobs and the schema, and the citizen sees the substatus', async () => {
+test('a confirmed instance is handed off, matching its blobs and the schema, the citizen sees the substatus, and a repeat repeats only the message', async () => {
     const { id, instanceGuid, event } = await submit('handoff-app');
     const [message] = await waitForSome(() => receivedAbout(id), 30_000, 'the instances-received message');
     await host.waitForOutput(new RegExp(`step=substatus-set eventId=${event.id}`), 10_000);
@@ -149,6 +149,22 @@ test('a confirmed instance is handed off once, matching its blobs and the schema
 
     expect(substatusOf(await sim.control.getInstance(id))).toEqual({ label, description });
     expect(sim.counters().completes[id]).toBe(1);
+    expect(sim.counters().requests['apps.substatus']).toEqual({ '200': 1 });
+
+    // The same event again (at least once): the same message again, recognisable by its id and
+    // receivedAt; complete's answer shows the substatus is set, so it is not sent again.
+    await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
+    const twice = await waitUntil(
+        async () => ((await receivedAbout(id)).length === 2 ? receivedAbout(id) : undefined),
+        30_000,
+        'the repeated message',
+    );
+    expect(twice[1]).toEqual(message);
+    await host.waitForOutput(
+        new RegExp(`step=substatus-skipped eventId=${event.id}[^\\n]*reason="already set"`),
+        10_000,
+    );
+    expect(sim.counters().completes[id]).toBe(2);
     expect(sim.counters().requests['apps.substatus']).toEqual({ '200': 1 });
 });
 
