@@ -1,7 +1,7 @@
 import { QueueClient } from '@azure/storage-queue';
 import type { BrokerFileReceived } from '../../../shared/handoff/message';
 import { receivedValidator } from '../../support/receivedSchema';
-import { RESOURCE, SENDER, startBrokerHarness, steps, type BrokerHarness } from './harness';
+import { RESOURCE, SENDER, steps, useBrokerHarness } from './harness';
 
 /*
  * A Broker file's hand-off to case systems (queue instances-received), against Azurite and the
@@ -14,28 +14,19 @@ jest.setTimeout(60_000);
 
 const fast = { chunkBytes: 256 * 1024, retryDelayMs: () => 5 };
 const validate = receivedValidator();
-let h: BrokerHarness;
-
-beforeAll(async () => {
-    h = await startBrokerHarness();
-}, 60_000);
-
-afterAll(() => h.stop());
-
-beforeEach(async () => {
-    await h.sim.control.clearFaults();
-    await h.sim.control.reset();
+const harness = useBrokerHarness(async (h) => {
     const received = new QueueClient(h.azurite.connectionString, 'instances-received');
     if (await received.exists()) await received.clearMessages();
 });
 
 async function received(fileTransferId: string): Promise<BrokerFileReceived[]> {
-    return (await h.peek('instances-received'))
+    return (await harness().peek('instances-received'))
         .map((text) => JSON.parse(text) as BrokerFileReceived)
         .filter((message) => message.fileTransferId === fileTransferId);
 }
 
 test('a confirmed file is handed off once, after confirmdownload, with the file as its one element', async () => {
+    const h = harness();
     const { fileTransferId } = await h.createTransfer({ size: 5000, fileName: 'rapport.pdf' });
     const event = await h.recipientEvent(fileTransferId);
     const run = await h.process(event, fast);
@@ -59,6 +50,7 @@ test('a confirmed file is handed off once, after confirmdownload, with the file 
 });
 
 test('a file whose confirmdownload fails is not handed off', async () => {
+    const h = harness();
     const { fileTransferId } = await h.createTransfer({ size: 10 });
     await h.sim.control.addFault({ endpoint: 'broker.confirm', status: 400 });
     const run = await h.process(await h.recipientEvent(fileTransferId), fast);
@@ -67,6 +59,7 @@ test('a file whose confirmdownload fails is not handed off', async () => {
 });
 
 test('a retry that finds the file confirmed at Broker but not finished here hands it off (at least once)', async () => {
+    const h = harness();
     const { fileTransferId } = await h.createTransfer({ size: 10 });
     const event = await h.recipientEvent(fileTransferId);
     await h.process(event, fast);
