@@ -1,6 +1,7 @@
 /**
  * EventsProcessor: for each app event on events-inbound, stores the instance (every data
- * element, then instance.json) and hands the event on to feedback or confirmation.
+ * element, manifest.json, then instance.json) and hands the event on to feedback or
+ * confirmation. While Altinn still scans an element for malware, the event comes back later.
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { logStep } from '../shared/log';
@@ -16,6 +17,7 @@ import {
     pipelineFor,
     queueAfterStore,
     storeInstance,
+    waitForScan,
 } from '../shared/instances';
 
 export function createEventsProcessor(services: () => Services = getServices) {
@@ -37,6 +39,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
         await failLoudly(context, event.fields, async () => {
             const stored = await storeInstance(pipeline, event);
             if (stored.kind === 'gone') return;
+            if (stored.kind === 'scan-pending') return waitForScan(pipeline, event, stored.pending);
             await handOn(pipeline, queueAfterStore(event.event, pipeline.config), event);
         });
     };

@@ -178,6 +178,16 @@ param httpTimeoutSeconds int = 100
 @description('HttpRetryBudgetSeconds: how long one Altinn call may keep retrying transient failures.')
 param httpRetryBudgetSeconds int = 60
 
+@minValue(1)
+@maxValue(168)
+@description('ScanWaitHours: how long an instance whose data element Altinn still scans (Pending) is checked again before it fails.')
+param scanWaitHours int = 24
+
+@minValue(1)
+@maxValue(3600)
+@description('ScanRecheckSeconds: how long the event of an instance with a Pending scan waits before the instance is looked at again.')
+param scanRecheckSeconds int = 300
+
 @description('CatchUpApps: apps whose events the catch-up fetches, as org/app, comma separated. Empty: no catch-up.')
 param catchUpApps string = ''
 
@@ -312,6 +322,8 @@ module functionApp './app/functionapp.bicep' = {
     downloadConcurrency: downloadConcurrency
     httpTimeoutSeconds: httpTimeoutSeconds
     httpRetryBudgetSeconds: httpRetryBudgetSeconds
+    scanWaitHours: scanWaitHours
+    scanRecheckSeconds: scanRecheckSeconds
     catchUpApps: catchUpApps
     catchUpSchedule: catchUpSchedule
     catchUpFrom: catchUpFrom

@@ -56,6 +56,10 @@ export interface AppConfig {
     downloadConcurrency: number;
     httpTimeoutMs: number;
     httpRetryBudgetMs: number;
+    /** How long a Pending malware scan is waited for, from the first time it was seen (ScanWaitHours). */
+    scanWaitMs: number;
+    /** How long a message waits invisible before an instance with a Pending scan is checked again. */
+    scanRecheckDelayMs: number;
     catchUpApps: AppRef[];
     catchUpFrom?: Date;
     brokerResources: string[];
@@ -213,6 +217,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
         httpTimeoutMs: 1000 * parseInteger('HttpTimeoutSeconds', read(env, 'HttpTimeoutSeconds'), 100, 1, 3600),
         httpRetryBudgetMs:
             1000 * parseInteger('HttpRetryBudgetSeconds', read(env, 'HttpRetryBudgetSeconds'), 60, 0, 600),
+        scanWaitMs: 3_600_000 * parseInteger('ScanWaitHours', read(env, 'ScanWaitHours'), 24, 1, 168),
+        // Altinn scans an element when it is uploaded, so most scans end long before the process
+        // completes; a recheck costs one GET of the instance.
+        scanRecheckDelayMs: 1000 * parseInteger('ScanRecheckSeconds', read(env, 'ScanRecheckSeconds'), 300, 1, 3600),
         catchUpApps: parseApps('CatchUpApps', read(env, 'CatchUpApps')),
         catchUpFrom: parseDate('CatchUpFrom', read(env, 'CatchUpFrom')),
         brokerResources: parseList(read(env, 'BrokerResources')),

@@ -106,6 +106,18 @@ export const settings = {
         example: '60',
         default: '60',
     },
+    ScanWaitHours: {
+        description:
+            "How long an instance with a data element Altinn's malware scan still reports as Pending is checked again before it fails (to the poison queue).",
+        example: '24',
+        default: '24',
+    },
+    ScanRecheckSeconds: {
+        description:
+            'How long the event of an instance with a Pending malware scan waits invisible on events-inbound before the instance is looked at again.',
+        example: '300',
+        default: '300',
+    },
     CatchUpApps: {
         description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
         example: 'ttd/apps-test',

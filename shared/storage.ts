@@ -42,10 +42,14 @@ export class Storage {
     /**
      * Queues a JSON message base64-encoded, as the Functions host expects by default
      * (host.json messageEncoding "base64"), and resolves only once storage has accepted it.
+     * With `visibleAfterSeconds` the message stays invisible that long (a delayed retry that is
+     * not a failed attempt: its dequeue count starts again at zero).
      */
-    async enqueue(queueName: string, message: unknown): Promise<void> {
+    async enqueue(queueName: string, message: unknown, options: { visibleAfterSeconds?: number } = {}): Promise<void> {
         const text = typeof message === 'string' ? message : JSON.stringify(message);
-        await this.queue(queueName).sendMessage(encodeQueueMessage(text));
+        await this.queue(queueName).sendMessage(encodeQueueMessage(text), {
+            visibilityTimeout: options.visibleAfterSeconds,
+        });
     }
 
     /**

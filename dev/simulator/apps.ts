@@ -198,6 +198,8 @@ async function postData(core: SimCore, ctx: RequestContext): Promise<void> {
         createdBy: by,
         lastChanged: now,
         lastChangedBy: by,
+        // The simulated apps' data types do not enable file scanning (DataController.cs: NotApplicable then).
+        fileScanResult: 'NotApplicable',
     };
     const filename = filenameFromContentDisposition(ctx.req.headers['content-disposition']);
     if (filename !== undefined) {

@@ -4,9 +4,15 @@ import { contentSize, digestContent } from './content';
 import { type SimCore } from './core';
 import { FaultInputError } from './faults';
 import { readJson, sendEmpty, sendJson } from './http';
-import { createdInstanceSummary, createInstance, InstanceInputError, moveProcess } from './instances';
+import {
+    checkFileScanResult,
+    createdInstanceSummary,
+    createInstance,
+    InstanceInputError,
+    moveProcess,
+} from './instances';
 import { ClientRegistrationError, toRegisteredClient } from './maskinporten';
-import { fileTransferOverviewJson, instanceResponseJson } from './models';
+import { dataElementJson, fileTransferOverviewJson, instanceResponseJson } from './models';
 import { type RequestContext, type RouteDefinition } from './router';
 import { consumerClaim, nowSeconds } from './tokens';
 import {
@@ -19,6 +25,7 @@ import {
     type CreateInstanceInput,
     type DeliveryRecord,
     type Fault,
+    type FileScanResult,
     type FaultInput,
     type IssueTokenInput,
     type MoveProcessInput,
@@ -66,6 +73,13 @@ export interface SimulatorControl {
     ): Promise<{ instance: Record<string, unknown>; events: CloudEvent[] }>;
     publishEvent(input: PublishEventInput): Promise<CloudEvent>;
     listEvents(): Promise<CloudEvent[]>;
+    /**
+     * Sets a data element's fileScanResult, as Altinn's file scan does when its scan ends
+     * (PUT storage/api/v1/instances/{partyId}/{instanceGuid}/dataelements/{dataGuid}/filescanstatus
+     * in altinn-storage src/Storage/Controllers/DataController.cs SetFileScanStatus, which updates
+     * only /fileScanResult: lastChanged stays as it was). Resolves with the element as the app API shows it.
+     */
+    setFileScanResult(dataElementId: string, fileScanResult: FileScanResult): Promise<Record<string, unknown>>;
     listSubscriptions(): Promise<Subscription[]>;
     listDeliveries(): Promise<DeliveryRecord[]>;
     createFileTransfer(input: CreateFileTransferInput): Promise<FileTransferCreated>;
@@ -204,6 +218,17 @@ export class Control implements SimulatorControl {
 
     listEvents(): Promise<CloudEvent[]> {
         return run(() => this.core.state.events.map((e) => e.event));
+    }
+
+    setFileScanResult(dataElementId: string, fileScanResult: FileScanResult): Promise<Record<string, unknown>> {
+        return run(() => {
+            const found = this.core.state.findDataElement(String(dataElementId));
+            if (!found) {
+                throw new ControlError(404, `No data element ${dataElementId}`);
+            }
+            found.element.fileScanResult = checkFileScanResult(fileScanResult);
+            return dataElementJson(this.core.origins, found.instance, found.element, 'app');
+        });
     }
 
     listSubscriptions(): Promise<Subscription[]> {
@@ -353,6 +378,11 @@ const ops: { method: string; path: string; op: Op; status?: number }[] = [
     },
     { method: 'POST', path: '/sim/events', op: (c, b) => c.publishEvent(b as PublishEventInput), status: 201 },
     { method: 'GET', path: '/sim/events', op: (c) => c.listEvents() },
+    {
+        method: 'POST',
+        path: '/sim/dataelements/{id}/filescanresult',
+        op: (c, b, p) => c.setFileScanResult(p.id, (b as { fileScanResult: FileScanResult }).fileScanResult),
+    },
     { method: 'GET', path: '/sim/subscriptions', op: (c) => c.listSubscriptions() },
     { method: 'GET', path: '/sim/deliveries', op: (c) => c.listDeliveries() },
     {

@@ -10,6 +10,7 @@ import {
     type DeliveryRecord,
     type Fault,
     type FaultInput,
+    type FileScanResult,
     type IssueTokenInput,
     type MoveProcessInput,
     type PublishEventInput,
@@ -63,6 +64,9 @@ export class HttpControlClient implements SimulatorControl {
         input: MoveProcessInput,
     ): Promise<{ instance: Record<string, unknown>; events: CloudEvent[] }> {
         return this.call('POST', `/sim/instances/${id}/process`, input);
+    }
+    setFileScanResult(dataElementId: string, fileScanResult: FileScanResult): Promise<Record<string, unknown>> {
+        return this.call('POST', `/sim/dataelements/${dataElementId}/filescanresult`, { fileScanResult });
     }
     publishEvent(input: PublishEventInput): Promise<CloudEvent> {
         return this.call('POST', '/sim/events', input);

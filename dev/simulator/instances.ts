@@ -3,7 +3,14 @@ import { contentFromInput, contentSize } from './content';
 import { type SimCore } from './core';
 import { appsInstanceUrl, dataSelfLinks, instanceId } from './models';
 import { type DataElementRecord, type InstanceRecord } from './state';
-import { type CloudEvent, type CreateInstanceInput, type CreatedInstance, type DataElementInput } from './types';
+import {
+    fileScanResultValues,
+    type CloudEvent,
+    type CreateInstanceInput,
+    type CreatedInstance,
+    type DataElementInput,
+    type FileScanResult,
+} from './types';
 
 /* Instances and their process, shared by the app API (process/next) and the control API. */
 
@@ -25,6 +32,7 @@ export function newDataElement(
     if (!input.dataType) {
         throw new InstanceInputError('Every data element needs a dataType');
     }
+    const fileScanResult = checkFileScanResult(input.fileScanResult ?? 'NotApplicable');
     const id = randomUUID();
     const element: DataElementRecord = {
         id,
@@ -36,6 +44,7 @@ export function newDataElement(
         createdBy: by,
         lastChanged: now,
         lastChangedBy: by,
+        fileScanResult,
     };
     if (input.filename !== undefined) {
         element.filename = input.filename;
@@ -44,6 +53,13 @@ export function newDataElement(
         element.selfLinkOverrides = { ...input.selfLinks };
     }
     return element;
+}
+
+export function checkFileScanResult(value: unknown): FileScanResult {
+    if (!fileScanResultValues.includes(value as FileScanResult)) {
+        throw new InstanceInputError(`fileScanResult must be one of ${fileScanResultValues.join(', ')}`);
+    }
+    return value as FileScanResult;
 }
 
 export function createInstance(

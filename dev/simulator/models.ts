@@ -60,7 +60,7 @@ export function dataElementJson(
         userDefinedMetadata: null,
         metadata: null,
         deleteStatus: null,
-        fileScanResult: 'NotApplicable',
+        fileScanResult: element.fileScanResult,
         references: null,
         created: element.created,
         createdBy: element.createdBy,

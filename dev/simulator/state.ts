@@ -1,6 +1,6 @@
 import { type KeyObject, type X509Certificate } from 'node:crypto';
 import { type ContentSource } from './content';
-import { type CloudEvent, type DeliveryRecord, type Subscription } from './types';
+import { type CloudEvent, type DeliveryRecord, type FileScanResult, type Subscription } from './types';
 
 /* Everything the simulator remembers, in memory. Large content is never stored: see content.ts. */
 
@@ -23,6 +23,7 @@ export interface DataElementRecord {
     createdBy: string;
     lastChanged: string;
     lastChangedBy: string;
+    fileScanResult: FileScanResult;
     selfLinkOverrides?: { apps?: string; platform?: string };
 }
 

@@ -73,10 +73,24 @@ export interface GeneratedContent {
 
 export type ContentInput = InlineContent | GeneratedContent;
 
+/**
+ * Altinn Storage's malware scan result of a data element, written as the enum name
+ * (altinn-storage src/Storage.Interface/Enums/FileScanResult.cs; DataElement.FileScanResult has
+ * StringEnumConverter and JsonStringEnumConverter in src/Storage.Interface/Models/DataElement.cs).
+ */
+export type FileScanResult = 'NotApplicable' | 'Pending' | 'Clean' | 'Infected';
+
+export const fileScanResultValues: readonly FileScanResult[] = ['NotApplicable', 'Pending', 'Clean', 'Infected'];
+
 export type DataElementInput = ContentInput & {
     dataType: string;
     contentType?: string;
     filename?: string;
+    /**
+     * Default NotApplicable: Storage sets Pending when the data type has enableFileScan, otherwise
+     * NotApplicable (altinn-storage src/Storage/Controllers/DataController.cs, Create and Overwrite).
+     */
+    fileScanResult?: FileScanResult;
     /** Override the self links, e.g. to point one at a foreign origin in a test. */
     selfLinks?: { apps?: string; platform?: string };
 };

@@ -68,6 +68,8 @@ param feedbackTemplatePath string
 param downloadConcurrency int
 param httpTimeoutSeconds int
 param httpRetryBudgetSeconds int
+param scanWaitHours int
+param scanRecheckSeconds int
 param catchUpApps string
 param catchUpSchedule string
 param catchUpFrom string
@@ -113,6 +115,8 @@ var appSettings = {
   DownloadConcurrency: string(downloadConcurrency)
   HttpTimeoutSeconds: string(httpTimeoutSeconds)
   HttpRetryBudgetSeconds: string(httpRetryBudgetSeconds)
+  ScanWaitHours: string(scanWaitHours)
+  ScanRecheckSeconds: string(scanRecheckSeconds)
   CatchUpApps: catchUpApps
   CatchUpSchedule: catchUpSchedule
   CatchUpFrom: catchUpFrom

@@ -41,18 +41,31 @@ export async function writeBlockBlob(
     // failed attempt's staged blocks from mixing with this one's.
     const prefix = randomUUID();
     const ids: string[] = [];
-    const inFlight = new Set<Promise<unknown>>();
+    const inFlight = new Set<Promise<void>>();
     const staging = new AbortController();
     const abortStaging = () => staging.abort(signal?.reason);
     signal?.addEventListener('abort', abortStaging, { once: true });
+    // The first staging failure, kept until the writer next looks (a settled upload leaves inFlight at once).
+    let failure: { error: unknown } | undefined;
+    const throwIfFailed = () => {
+        if (failure) throw failure.error;
+    };
 
     const stage = async (data: Buffer): Promise<void> => {
         while (inFlight.size >= maxConcurrency) await Promise.race(inFlight);
+        throwIfFailed();
         const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
         ids.push(id);
-        const upload = blob.stageBlock(id, data, data.length, { abortSignal: staging.signal });
-        const tracked = upload.finally(() => inFlight.delete(tracked));
-        tracked.catch(() => undefined); // its failure surfaces through race/all below
+        const tracked: Promise<void> = blob.stageBlock(id, data, data.length, { abortSignal: staging.signal }).then(
+            () => {
+                inFlight.delete(tracked);
+            },
+            (error: unknown) => {
+                inFlight.delete(tracked);
+                failure ??= { error };
+                staging.abort(error);
+            },
+        );
         inFlight.add(tracked);
     };
 
@@ -79,6 +92,7 @@ export async function writeBlockBlob(
         }
         if (filled > 0) await stage(Buffer.concat(chunks, filled));
         await Promise.all(inFlight);
+        throwIfFailed();
         await blob.commitBlockList(ids, { blobHTTPHeaders: headers, metadata, abortSignal: signal });
         return { kind: 'blocks', blocks: ids.length };
     } catch (error) {

@@ -13,16 +13,19 @@ import type { DataElement, Instance } from '../altinn/apps';
 import { AltinnHttpError } from '../altinn/errors';
 import { redactUrl } from '../altinn/origins';
 import { backoffDelay, defaultBackoff, errorCode, isTransientCode } from '../altinn/retry';
-import { logStep, warnStep } from '../log';
+import { errorStep, logStep, warnStep } from '../log';
 import { encodeMetadataValue } from './layout';
 import type { Manifest, ManifestElement } from './manifest';
 import { manifestEntry, placeOf } from './manifestEntry';
 import type { InstanceEvent, Pipeline } from './pipeline';
+import { pendingScans } from './scanWait';
 import { isGuid, type InstanceRef } from './source';
 import { ByteCountError } from './store';
 
 export type StoreOutcome =
-    { kind: 'gone' } | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number };
+    | { kind: 'gone' }
+    | { kind: 'scan-pending'; pending: DataElement[] }
+    | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number };
 
 /** A data element the instance lists but Altinn no longer serves (404): nothing may be confirmed. */
 export class DataElementGoneError extends Error {
@@ -69,6 +72,9 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         durationMs: Date.now() - started,
     });
     const links = checkInstance(instance, ref, (element) => apps.dataLink(element));
+    // Nothing is stored while Altinn still scans an element: an Infected verdict must keep it out of inbound.
+    const scanning = pendingScans(elements);
+    if (scanning.length > 0) return { kind: 'scan-pending', pending: scanning };
 
     await store.ensureContainer();
     const { pending, kept, sameSet } = await elementsToDownload(pipeline, ref, elements);
@@ -212,6 +218,15 @@ async function downloadElement(
             }
             const place = placeOf(element);
             const { bytes, sha256 } = await store.storeData(ref, element, stream.body, signal, place);
+            if (place === 'quarantine') {
+                errorStep(logger, 'infected', {
+                    ...fields,
+                    dataElementId: element.id,
+                    dataType: element.dataType,
+                    container: 'quarantine',
+                    reason: "Altinn's malware scan found the element Infected; its bytes are kept out of inbound",
+                });
+            }
             logStep(logger, 'data-stored', {
                 ...fields,
                 dataElementId: element.id,

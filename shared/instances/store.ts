@@ -181,8 +181,10 @@ export class InstanceStore {
         );
         const piping = pipeline(body, counter, signal ? { signal } : {});
         const [piped, written] = await Promise.allSettled([piping, writing]);
-        // The source's own error says more than the upload's echo of it.
-        if (piped.status === 'rejected') throw piped.reason;
+        // The source's own error says more than the upload's echo of it, and storage's error more
+        // than the teardown of the source it caused.
+        const tornDown = written.status === 'rejected' && !signal?.aborted && isTeardown(piped);
+        if (piped.status === 'rejected' && !tornDown) throw piped.reason;
         if (written.status === 'rejected') throw written.reason;
         return { bytes: counter.bytes, sha256: counter.sha256!, written: written.value };
     }
@@ -219,6 +221,12 @@ export class InstanceStore {
             throw error;
         }
     }
+}
+
+/** The pipe ended only because its reader stopped (the upload failed), not because of the source. */
+function isTeardown(piped: PromiseSettledResult<unknown>): boolean {
+    const code = piped.status === 'rejected' ? (piped.reason as { code?: unknown } | undefined)?.code : undefined;
+    return code === 'ABORT_ERR' || code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 function isNotFound(error: unknown): boolean {

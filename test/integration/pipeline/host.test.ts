@@ -5,7 +5,7 @@ import { listPoison } from '../../../shared/poison';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
-import { peekTexts } from '../../support/queues';
+import { peekTexts, waitForSome } from '../../support/queues';
 import {
     clientRegistration,
     createClientCredentials,
@@ -37,6 +37,7 @@ beforeAll(async () => {
             AzureWebJobsStorage: azurite.connectionString,
             ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
             ...quickQueueSettings,
+            ScanRecheckSeconds: '1',
         },
     });
 });
@@ -52,6 +53,11 @@ function queue(name: string): QueueClient {
 
 function messages(name: string): Promise<string[]> {
     return peekTexts(azurite.connectionString, name);
+}
+
+/** Waits until events-inbound-poison holds a message, and returns its messages. */
+function poisonedMessages(): Promise<string[]> {
+    return waitForSome(() => messages('events-inbound-poison'), 45_000, 'the message in events-inbound-poison');
 }
 
 test('through the host: a completed instance is stored and confirmed by the deployed functions', async () => {
@@ -81,15 +87,7 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     const event = created.events[0];
     const text = JSON.stringify(event);
     await queue('events-inbound').sendMessage(encodeQueueMessage(text));
-
-    const poisoned = await waitUntil(
-        async () => {
-            const found = await messages('events-inbound-poison');
-            return found.length > 0 ? found : undefined;
-        },
-        45_000,
-        'the message in events-inbound-poison',
-    );
+    const poisoned = await poisonedMessages();
     expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
     expect(await messages('events-inbound')).toEqual([]);
     expect(await messages('events-confirmation')).toEqual([]);
@@ -106,4 +104,61 @@ test('through the host: persistent 503s end in events-inbound-poison after maxDe
     ]);
     expect(listed.map((m) => m.eventId)).toEqual([event.id]);
     expect(listed[0].lastError).toMatch(/503/);
+});
+
+test('through the host: an instance waits for a Pending scan without failing, and is stored and confirmed once Clean', async () => {
+    await sim.control.reset();
+    const created = await sim.control.createInstance({
+        app: 'host-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [{ dataType: 'attachment', size: 1000, seed: 'scan', fileScanResult: 'Pending' }],
+    });
+    const event = created.events[0];
+    const from = host.output().length;
+    await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
+    await host.waitForOutput(new RegExp(`step=scan-pending eventId=${event.id}`), 15_000, from);
+    // Checked again every second (more than maxDequeueCount times), never as a failed attempt.
+    await waitUntil(
+        () =>
+            (
+                host
+                    .output()
+                    .slice(from)
+                    .match(/step=scan-pending /g) ?? []
+            ).length >= 3
+                ? true
+                : undefined,
+        15_000,
+        'three scan rechecks',
+    );
+    expect(sim.counters().completes).toEqual({});
+    await sim.control.setFileScanResult(created.dataElements[0].id, 'Clean');
+    await waitUntil(() => (sim.counters().completes[created.id] ? true : undefined), 30_000, 'complete');
+    expect(host.output().slice(from)).not.toMatch(/step=failed /);
+    expect((await messages('events-inbound-poison')).filter((m) => m.includes(event.id))).toEqual([]);
+});
+
+test('through the host: a scan Pending beyond ScanWaitHours ends in events-inbound-poison, nothing stored', async () => {
+    await sim.control.reset();
+    await queue('events-inbound-poison').clearMessages();
+    const created = await sim.control.createInstance({
+        app: 'host-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [{ dataType: 'attachment', size: 1000, seed: 'stuck', fileScanResult: 'Pending' }],
+    });
+    const since = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    const event = { ...created.events[0], aosscanpendingsince: since };
+    await queue('events-inbound').sendMessage(encodeQueueMessage(JSON.stringify(event)));
+    const poisoned = await poisonedMessages();
+    expect(poisoned.map((m) => JSON.parse(m) as unknown)).toEqual([event]);
+    expect(host.output()).toMatch(
+        new RegExp(
+            `step=scan-wait-exceeded eventId=${event.id} instanceId=${created.id} [^\\n]*dataElementId=${created.dataElements[0].id}`,
+        ),
+    );
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('inbound');
+    expect(await container.getBlobClient(`ttd/host-app/${created.instanceGuid}/instance.json`).exists()).toBe(false);
+    expect(sim.counters().completes).toEqual({});
 });

@@ -44,6 +44,9 @@ afterAll(async () => {
 
 beforeEach(() => {
     recorder.requests.length = 0;
+    recorder.concurrency.max = 0;
+    recorder.delayMs = 0;
+    recorder.refuse = undefined;
     ref = parseInstanceSource(
         `https://ttd.apps.example/ttd/store-app/instances/501/${randomUUID()}`,
         'https://ttd.apps.example',
@@ -124,6 +127,29 @@ test.each([
     expect((await content(dataName(e.id)))!.equals(data)).toBe(true);
     const props = await container.getBlobClient(dataName(e.id)).getProperties();
     expect(props).toMatchObject({ contentType: 'application/pdf', metadata: { sha256: sha256(data) } });
+});
+
+test('blocks are staged in parallel, never more than maxConcurrency at once', async () => {
+    recorder.delayMs = 100;
+    const e = element(10 * bufferSize);
+    const data = bytes(10 * bufferSize, 6);
+    await expect(store.storeData(ref, e, source(data))).resolves.toMatchObject({
+        written: { kind: 'blocks', blocks: 10 },
+    });
+    expect(recorder.concurrency.max).toBe(2);
+    expect(sha256((await content(dataName(e.id)))!)).toBe(sha256(data));
+});
+
+test('a block storage refuses fails the write with that error, and nothing is committed', async () => {
+    recorder.delayMs = 20;
+    let blocks = 0;
+    recorder.refuse = (call) => (call === 'PUT block' && ++blocks === 3 ? 400 : undefined);
+    const e = element(10 * bufferSize);
+    const failed = store.storeData(ref, e, source(bytes(10 * bufferSize, 8)));
+    await expect(failed).rejects.toMatchObject({ name: 'RestError', statusCode: 400 });
+    expect(calls()).not.toContain('PUT blocklist');
+    expect(calls().filter((c) => c === 'PUT block').length).toBeLessThan(10);
+    expect(await content(dataName(e.id))).toBeUndefined();
 });
 
 test('one byte more than a buffer is two blocks and a commit', async () => {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { HttpControlClient } from '../../../dev/simulator/controlClient';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import { type CreatedInstance } from '../../../dev/simulator/types';
@@ -229,6 +230,42 @@ describe('data download', () => {
             dataElements: [{ dataType: 'x', content: 'x', selfLinks: { platform: 'https://evil.example/steal' } }],
         });
         expect(created.dataElements[0].platformUrl).toBe('https://evil.example/steal');
+    });
+});
+
+describe('fileScanResult', () => {
+    it('is NotApplicable unless set, as given at creation, and moved on by the control API without touching lastChanged', async () => {
+        const created = await instance({
+            dataElements: [
+                { dataType: 'model', content: '<a/>' },
+                { dataType: 'attachment', content: 'scan me', fileScanResult: 'Pending' },
+            ],
+        });
+        const before = (await (await call(created.url)).json()) as InstanceJson;
+        expect(before.data.map((d) => d.fileScanResult)).toEqual(['NotApplicable', 'Pending']);
+
+        const pending = created.dataElements[1];
+        const moved = await new HttpControlClient(sim.platformUrl).setFileScanResult(pending.id, 'Clean');
+        expect(moved).toMatchObject({ id: pending.id, fileScanResult: 'Clean' });
+        const after = (await (await call(created.url)).json()) as InstanceJson;
+        expect(after.data.map((d) => d.fileScanResult)).toEqual(['NotApplicable', 'Clean']);
+        expect(after.data[1].lastChanged).toBe(before.data[1].lastChanged);
+        // Storage's own view of the instance says the same.
+        const storage = (await (await call(after.selfLinks.platform)).json()) as InstanceJson;
+        expect(storage.data[1].fileScanResult).toBe('Clean');
+    });
+
+    it("refuses a value that is not one of Altinn's, and an unknown element", async () => {
+        await expect(
+            instance({ dataElements: [{ dataType: 'x', content: 'a', fileScanResult: 'clean' as 'Clean' }] }),
+        ).rejects.toThrow(/fileScanResult must be one of NotApplicable, Pending, Clean, Infected/);
+        const created = await instance();
+        await expect(sim.control.setFileScanResult(created.dataElements[0].id, 'Dirty' as 'Clean')).rejects.toThrow(
+            /fileScanResult must be one of/,
+        );
+        await expect(
+            new HttpControlClient(sim.platformUrl).setFileScanResult('9f0e0c5e-0000-4000-8000-000000000000', 'Clean'),
+        ).rejects.toThrow(/404 No data element/);
     });
 });
 
