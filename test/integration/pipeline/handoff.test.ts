@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueClient } from '@azure/storage-queue';
-import type { CloudEvent } from '../../../dev/simulator/types';
+import type { CloudEvent, FileScanResult } from '../../../dev/simulator/types';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import { readFailure } from '../../../shared/failures';
 import type { ReceivedMessage } from '../../../shared/handoff/message';
@@ -82,14 +82,29 @@ async function receivedAbout(id: string): Promise<ReceivedMessage[]> {
         .filter((m) => (m.kind === 'instance' ? m.instanceId : m.fileTransferId) === id);
 }
 
-async function submit(app: string): Promise<{ id: string; instanceGuid: string; event: CloudEvent }> {
+/** An instance of a form and an attachment (which Altinn's scan may have found infected). */
+async function submit(
+    app: string,
+    attachmentScan: FileScanResult = 'Clean',
+): Promise<{ id: string; instanceGuid: string; event: CloudEvent }> {
     const created = await sim.control.createInstance({
         app,
         process: 'completed',
         publish: true,
         dataElements: [
-            { dataType: 'model', content: '<skjema><navn>Ola</navn></skjema>', contentType: 'application/xml' },
-            { dataType: 'vedlegg', content: 'PDF-ish bytes', contentType: 'application/pdf', filename: 'søknad.pdf' },
+            {
+                dataType: 'model',
+                content: '<skjema><navn>Ola</navn></skjema>',
+                contentType: 'application/xml',
+                fileScanResult: 'Clean',
+            },
+            {
+                dataType: 'vedlegg',
+                content: 'PDF-ish bytes',
+                contentType: 'application/pdf',
+                filename: 'søknad.pdf',
+                fileScanResult: attachmentScan,
+            },
         ],
     });
     const event = created.events[0];
@@ -112,7 +127,7 @@ function substatusOf(instance: Record<string, unknown>): unknown {
 }
 
 test('a confirmed instance is handed off, matching its blobs and the schema, the citizen sees the substatus, and a repeat repeats only the message', async () => {
-    const { id, instanceGuid, event } = await submit('handoff-app');
+    const { id, instanceGuid, event } = await submit('handoff-app', 'Infected');
     const [message] = await waitForSome(() => receivedAbout(id), 30_000, 'the instances-received message');
     await host.waitForOutput(new RegExp(`step=substatus-set eventId=${event.id}`), 10_000);
 
@@ -134,17 +149,24 @@ test('a confirmed instance is handed off, matching its blobs and the schema, the
         data: { id: string; size: number; contentType: string; filename?: string }[];
     };
     expect(message.elements).toHaveLength(2);
+    expect(message.elements!.map((element) => element.quarantined).sort()).toEqual([false, true]);
+    expect(host.output()).toMatch(new RegExp(`step=handed-off eventId=${event.id}[^\\n]*elements=2 quarantined=1`));
+    const quarantine = blobs.getContainerClient('quarantine');
     for (const element of message.elements!) {
         const listed = stored.data.find((d) => d.id === element.id)!;
+        const infected = listed.filename === 'søknad.pdf';
         expect(element).toMatchObject({
             blob: `${folder}/data/${element.id}`,
             size: listed.size,
             contentType: listed.contentType,
             filename: listed.filename ?? null,
-            quarantined: false,
+            quarantined: infected,
         });
-        // The hash names the bytes that are in the blob.
-        expect(element.sha256).toBe(await sha256Of(inbound, element.blob));
+        // The bytes are where the message says (a quarantined element's in container quarantine, never in
+        // inbound), and the hash names them.
+        const [where, not] = infected ? [quarantine, inbound] : [inbound, quarantine];
+        expect(await not.getBlobClient(element.blob).exists()).toBe(false);
+        expect(element.sha256).toBe(await sha256Of(where, element.blob));
     }
 
     expect(substatusOf(await sim.control.getInstance(id))).toEqual({ label, description });
