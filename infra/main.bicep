@@ -148,6 +148,12 @@ param altinnTestMode bool = false
 @description('ProcessedEventTypes: event types the processor downloads, comma or space separated.')
 param processedEventTypes string = 'app.instance.process.completed'
 
+@description('SubstatusLabel: substatus label set on each instance after complete (shown in the citizen\'s inbox). Empty: no substatus.')
+param substatusLabel string = ''
+
+@description('SubstatusDescription: substatus description set together with SubstatusLabel.')
+param substatusDescription string = ''
+
 @description('FeedbackEventType: event type after which feedback is uploaded. Empty: no feedback.')
 param feedbackEventType string = ''
 
@@ -312,6 +318,8 @@ module functionApp './app/functionapp.bicep' = {
     maskinportenKid: maskinportenKid
     altinnTestMode: altinnTestMode
     processedEventTypes: processedEventTypes
+    substatusLabel: substatusLabel
+    substatusDescription: substatusDescription
     feedbackEventType: feedbackEventType
     feedbackDataType: feedbackDataType
     feedbackContentType: feedbackContentType

@@ -41,6 +41,12 @@ export interface FeedbackConfig {
     templatePath?: string;
 }
 
+/** Altinn's Substatus ({label, description}), set on every instance after complete. */
+export interface SubstatusConfig {
+    label: string;
+    description?: string;
+}
+
 export interface AppConfig {
     /** Origins without a trailing slash. */
     platformBaseUrl: string;
@@ -49,6 +55,7 @@ export interface AppConfig {
     testMode: boolean;
     processedEventTypes: string[];
     feedback?: FeedbackConfig;
+    substatus?: SubstatusConfig;
     downloadConcurrency: number;
     httpTimeoutMs: number;
     httpRetryBudgetMs: number;
@@ -197,6 +204,14 @@ function feedbackContentType(env: Env): string {
     return contentType;
 }
 
+function substatus(env: Env): SubstatusConfig | undefined {
+    const label = read(env, 'SubstatusLabel');
+    const description = read(env, 'SubstatusDescription');
+    // Altinn answers 400 to a substatus without a label (InstancesController.UpdateSubstatus).
+    if (!label && description) throw new ConfigError('SubstatusLabel', 'is required when SubstatusDescription is set');
+    return label ? { label, description } : undefined;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const scopes = parseList(required(env, 'MaskinportenScopes'));
     const feedbackConfig = feedback(env);
@@ -217,6 +232,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         testMode: parseBoolean('AltinnTestMode', read(env, 'AltinnTestMode'), false),
         processedEventTypes,
         feedback: feedbackConfig,
+        substatus: substatus(env),
         downloadConcurrency: parseInteger('DownloadConcurrency', read(env, 'DownloadConcurrency'), 16, 1, 64),
         httpTimeoutMs: 1000 * parseInteger('HttpTimeoutSeconds', read(env, 'HttpTimeoutSeconds'), 100, 1, 3600),
         httpRetryBudgetMs:

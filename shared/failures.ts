@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InvocationContext } from '@azure/functions';
 import { errorMessage } from './log';
+import { redactPersonalData, withoutPersonalData } from './redact';
 import { containers } from './names';
 import type { Storage } from './storage';
 
@@ -92,6 +93,7 @@ function eventIdOf(message: unknown): string {
 /**
  * Wraps a queue handler: when an attempt fails and it is the last one the host will make, the
  * error is recorded before the failure is handed back to the host (which then moves the message).
+ * Both the record and the error the host prints are free of personal data.
  */
 export function recordingFailures<T>(
     queue: string,
@@ -107,7 +109,7 @@ export function recordingFailures<T>(
                 await recordFailure(getStorage(), {
                     queue,
                     eventId: eventIdOf(message),
-                    error: errorMessage(error),
+                    error: redactPersonalData(errorMessage(error)),
                     dequeueCount,
                     failedAt: new Date().toISOString(),
                     invocationId: context.invocationId,
@@ -117,7 +119,7 @@ export function recordingFailures<T>(
                     ),
                 );
             }
-            throw error;
+            throw withoutPersonalData(error);
         }
     };
 }

@@ -1,7 +1,10 @@
 /**
  * One structured line per step, in logfmt (`step=stored eventId=… bytes=…`), so that both a
- * person reading the stream and a Log Analytics query (parse_kv) can use it.
+ * person reading the stream and a Log Analytics query (parse_kv) can use it. Text values pass
+ * through redactPersonalData: no line carries a national identity number or an alternativesubject.
  */
+import { personalFields, redactPersonalData, redacted } from './redact';
+
 export type LogFields = Record<string, string | number | boolean | undefined | null>;
 
 export interface StepLogger {
@@ -22,7 +25,8 @@ const needsQuotes = /[\s"=\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u2
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 function formatValue(value: string | number | boolean): string {
-    const text = String(value);
+    // Numbers are this system's own counts and durations; only text can carry someone's identity.
+    const text = typeof value === 'string' ? redactPersonalData(value) : String(value);
     if (text !== '' && !needsQuotes.test(text) && !loneSurrogate.test(text)) return text;
     // Quoted, every control, separator and bidi character escaped: no value can start a line of its own.
     return JSON.stringify(text).replace(rawInJson, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -31,7 +35,8 @@ function formatValue(value: string | number | boolean): string {
 export function formatFields(step: string, fields: LogFields): string {
     const parts = [`step=${formatValue(step)}`];
     for (const [key, value] of Object.entries(fields)) {
-        if (value !== undefined && value !== null) parts.push(`${key}=${formatValue(value)}`);
+        if (value === undefined || value === null) continue;
+        parts.push(`${key}=${formatValue(personalFields.has(key) ? redacted : value)}`);
     }
     return parts.join(' ');
 }

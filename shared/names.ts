@@ -6,7 +6,11 @@ export const queues = {
     eventsInbound: 'events-inbound',
     eventsFeedback: 'events-feedback',
     eventsConfirmation: 'events-confirmation',
+    /** An instance whose substatus could not be set right after complete waits here, so that complete is not repeated. */
+    eventsSubstatus: 'events-substatus',
     brokerInbound: 'broker-inbound',
+    /** The hand-off to the owner's case systems: one message per confirmed instance or Broker file (docs/instances-received.schema.json). */
+    instancesReceived: 'instances-received',
 } as const;
 
 export type QueueName = (typeof queues)[keyof typeof queues];

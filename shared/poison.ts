@@ -4,6 +4,7 @@
  */
 import type { QueueClient } from '@azure/storage-queue';
 import { forgetFailure, readFailure } from './failures';
+import { redactPersonalData } from './redact';
 import { poisonQueueOf, queues } from './names';
 import { decodeQueueMessage, type Storage } from './storage';
 
@@ -36,9 +37,9 @@ function describe(text: string): { eventId?: string; eventType?: string; subject
             eventType: typeof event.type === 'string' ? event.type : undefined,
             subject:
                 typeof event.resourceinstance === 'string'
-                    ? event.resourceinstance
+                    ? redactPersonalData(event.resourceinstance)
                     : typeof event.source === 'string'
-                      ? event.source
+                      ? redactPersonalData(event.source)
                       : undefined,
         };
     } catch {
@@ -76,7 +77,8 @@ export async function listPoison(
                 dequeueCount: item.dequeueCount,
                 text,
                 ...info,
-                lastError: failure?.error,
+                // Records written before redaction existed may still carry personal data.
+                lastError: failure?.error === undefined ? undefined : redactPersonalData(failure.error),
                 failedAt: failure?.failedAt,
             });
         }

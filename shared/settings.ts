@@ -78,6 +78,17 @@ export const settings = {
         example: 'app.instance.process.completed',
         default: 'app.instance.process.completed',
     },
+    SubstatusLabel: {
+        description:
+            "Substatus label set on each instance after complete, which the citizen's Altinn inbox shows (plain text or an app text key). Unset: no substatus.",
+        example: 'Mottatt av etaten',
+        optional: true,
+    },
+    SubstatusDescription: {
+        description: 'Substatus description set together with SubstatusLabel (plain text or an app text key).',
+        example: 'Saken er mottatt og blir behandlet.',
+        optional: true,
+    },
     FeedbackEventType: {
         description:
             'Event type after which feedback is uploaded (a task event such as app.instance.process.movedTo.Task_2). Unset: no feedback.',

@@ -4,7 +4,7 @@
  */
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { QueueServiceClient, RestError, type QueueClient } from '@azure/storage-queue';
 import { ConfigError } from './config';
 import { storageConnection, type ContainerName } from './names';
 
@@ -50,6 +50,20 @@ export class Storage {
         await this.queue(queueName).sendMessage(encodeQueueMessage(text), {
             visibilityTimeout: options.visibleAfterSeconds,
         });
+    }
+
+    /**
+     * enqueue, creating the queue when it is missing: Bicep provisions every queue in Azure, but a
+     * fresh local Azurite has only those the host listens on.
+     */
+    async enqueueCreating(queueName: string, message: unknown): Promise<void> {
+        try {
+            await this.enqueue(queueName, message);
+        } catch (error) {
+            if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+            await this.queue(queueName).createIfNotExists();
+            await this.enqueue(queueName, message);
+        }
     }
 }
 

@@ -295,6 +295,16 @@ async function processNext(core: SimCore, ctx: RequestContext): Promise<void> {
     sendJson(ctx.res, 200, appProcessStateJson(instance));
 }
 
+/**
+ * PUT {instance}/substatus with {label, description}: Altinn/app-lib-dotnet
+ * src/Altinn.App.Api/Controllers/InstancesController.cs UpdateSubstatus ([Authorize]; 400 "Invalid sub
+ * status: … must be defined and include a label." before anything else; Forbid unless the token's
+ * org is the instance's org; 200 with the updated Instance; event app.instance.substatus.changed),
+ * passed on to Altinn/altinn-storage src/Storage/Controllers/InstancesController.cs UpdateSubstatus
+ * (replaces status.substatus, sets lastChanged and lastChangedBy). The same body again leaves the
+ * same state: idempotent apart from lastChanged and the event. The write scope is required here as
+ * for the app API's other service-owner writes.
+ */
 async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
     const principal = await authenticate(core, ctx);
     if (!principal) {

@@ -60,6 +60,8 @@ param maskinportenSecretName string
 param maskinportenKid string
 param altinnTestMode bool
 param processedEventTypes string
+param substatusLabel string
+param substatusDescription string
 param feedbackEventType string
 param feedbackDataType string
 param feedbackContentType string
@@ -111,6 +113,8 @@ var appSettings = {
   MaskinportenKid: maskinportenKid
   AltinnTestMode: altinnTestMode ? 'true' : 'false'
   ProcessedEventTypes: processedEventTypes
+  SubstatusLabel: substatusLabel
+  SubstatusDescription: substatusDescription
   FeedbackEventType: feedbackEventType
   FeedbackDataType: feedbackDataType
   FeedbackContentType: feedbackContentType

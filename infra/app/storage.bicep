@@ -31,8 +31,12 @@ var queueNames = [
   'events-feedback-poison'
   'events-confirmation'
   'events-confirmation-poison'
+  'events-substatus'
+  'events-substatus-poison'
   'broker-inbound'
   'broker-inbound-poison'
+  'instances-received'
+  'instances-received-poison'
 ]
 
 // Every container in shared/names.ts (containers). The host creates its own azure-webjobs-*

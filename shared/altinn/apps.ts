@@ -77,6 +77,17 @@ export interface NewDataElement {
     body: Buffer;
 }
 
+/** Altinn's Substatus model: the label (required) and description the inbox shows. */
+export interface Substatus {
+    label: string;
+    description?: string;
+}
+
+/** What complete's answer tells: the substatus the instance has now (null: none; undefined: the answer did not say). */
+export interface Completed {
+    substatus?: Substatus | null;
+}
+
 export type PostDataResult = { created: DataElement } | { conflict: string };
 export type ProcessNextResult = { moved: ProcessState } | { conflict: string };
 
@@ -104,8 +115,16 @@ export interface AppsClient {
      * with the validation errors when validation stopped it) is returned.
      */
     processNext(instanceUrl: string, options?: CallOptions): Promise<ProcessNextResult>;
-    /** POST {instanceUrl}/complete (idempotent in Altinn, so retried); false when the instance is gone (404). */
-    complete(instanceUrl: string, options?: CallOptions): Promise<boolean>;
+    /**
+     * PUT {instanceUrl}/substatus with {label, description} (altinn-api.md §4.5). Idempotent: the same
+     * body leaves the same state, so it is retried. False when the instance is gone (404).
+     */
+    putSubstatus(instanceUrl: string, substatus: Substatus, options?: CallOptions): Promise<boolean>;
+    /**
+     * POST {instanceUrl}/complete (idempotent in Altinn, so retried); false when the instance is gone (404),
+     * otherwise what the answer (the updated instance) says about the instance's substatus.
+     */
+    complete(instanceUrl: string, options?: CallOptions): Promise<Completed | false>;
     /** Who this system is in Altinn's createdBy fields: the org code and organisation number of its token. */
     identities(): Promise<string[]>;
 }
@@ -255,6 +274,22 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
             return { moved: (text.trim() ? JSON.parse(text) : {}) as ProcessState };
         },
 
+        async putSubstatus(instanceUrl, substatus, options = {}) {
+            const response = await call(() =>
+                http.request({
+                    method: 'PUT',
+                    url: `${instanceUrl}/substatus`,
+                    headers: { accept: JSON_ACCEPT, 'content-type': JSON_ACCEPT },
+                    body: JSON.stringify({ label: substatus.label, description: substatus.description ?? null }),
+                    retryable: true,
+                    allowStatus: [404],
+                    ...options,
+                }),
+            );
+            await discard(response.body);
+            return response.status !== 404;
+        },
+
         async complete(instanceUrl, options = {}) {
             const response = await call(() =>
                 http.request({
@@ -267,8 +302,11 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
                     ...options,
                 }),
             );
-            await discard(response.body);
-            return response.status !== 404;
+            if (response.status === 404) {
+                await discard(response.body);
+                return false;
+            }
+            return { substatus: substatusIn(await readText(response.body)) };
         },
 
         async identities() {
@@ -306,6 +344,19 @@ async function readText(body: Readable): Promise<string> {
     const chunks: Buffer[] = [];
     for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
     return Buffer.concat(chunks).toString('utf8');
+}
+
+/** status.substatus of an instance document (app-lib answers complete with the updated instance); undefined when unreadable. */
+function substatusIn(text: string): Substatus | null | undefined {
+    try {
+        const status = (JSON.parse(text) as Partial<Instance> | null)?.status as { substatus?: unknown } | undefined;
+        const substatus = status?.substatus as Partial<Substatus> | null | undefined;
+        if (substatus === null || (status && substatus === undefined)) return null;
+        if (typeof substatus?.label !== 'string') return undefined;
+        return { label: substatus.label, description: substatus.description ?? undefined };
+    } catch {
+        return undefined;
+    }
 }
 
 /** The members the pipeline relies on, checked once so that later code can trust the types. */

@@ -1,4 +1,5 @@
-/** Errors thrown by the Altinn HTTP layer. Messages carry no token, assertion or query secret. */
+/** Errors thrown by the Altinn HTTP layer. Messages carry no token, assertion, query secret or identity number. */
+import { redactPersonalData } from '../redact';
 
 /** An RFC 9457 problem (Altinn) or an OAuth error (Maskinporten), as the server sent it. */
 export interface ProblemBody {
@@ -62,7 +63,9 @@ export class AltinnHttpError extends Error {
 
 function describe(init: AltinnHttpErrorInit): string {
     const what = init.status !== undefined ? `HTTP ${init.status}` : (init.code ?? 'connection failed');
-    const detail = problemSummary(init.problem) ?? init.bodyText;
+    // Altinn's error bodies may echo what they were given, personal data included.
+    const summary = problemSummary(init.problem) ?? init.bodyText;
+    const detail = summary === undefined ? undefined : redactPersonalData(summary);
     const tries = init.attempts > 1 ? ` after ${init.attempts} attempts` : '';
     return [`${init.method} ${init.url} failed${tries}: ${what}`, init.reason, detail].filter(Boolean).join('; ');
 }

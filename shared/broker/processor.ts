@@ -37,6 +37,7 @@ import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../
 import { containers, poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
 import { downloadResumable, type ResumableDownloadOptions } from './download';
+import { handOffBrokerFile } from '../handoff/brokerFile';
 import { decideBrokerEvent } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
@@ -337,6 +338,8 @@ async function processPublished(
     const confirmStatus = confirmedInBroker
         ? 'already-confirmed'
         : await confirmDownload(deps, logger, fileTransferId, organisation);
+    // Also when Broker already had our confirmation: the attempt that confirmed may have stopped before the hand-off.
+    await handOffBrokerFile(deps.storage, logger, fields, overview);
     const confirmedAt = new Date().toISOString();
     const metadata = (await overviewBlob.getProperties()).metadata ?? {};
     await overviewBlob.setMetadata({ ...metadata, [CONFIRMED_METADATA]: confirmedAt });

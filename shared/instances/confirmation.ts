@@ -2,30 +2,37 @@
  * Confirmation: POST {instance}/complete tells Altinn that the owner has the instance, so Altinn
  * may purge it. Never before the whole instance is stored: instance.json is written last, so
  * without it (a message queued directly, skipping EventsProcessor) the stage fails loudly and
- * the message ends in the poison queue rather than confirming data nobody has.
+ * the message ends in the poison queue rather than confirming data nobody has. After complete,
+ * afterConfirmed hands the instance off to case systems and sets its substatus.
  *
  * EventsProcessor confirms in the same invocation, right after it wrote instance.json, and says
- * so (`stored`), which spares the read; EventsConfirmation, which knows nothing, reads.
+ * so (`stored`, with the manifest it has in memory), which spares the reads; EventsConfirmation,
+ * which knows nothing, reads.
  */
 import { errorMessage, logStep, warnStep } from '../log';
 import { queues } from '../names';
 import { instanceBlobName } from './layout';
+import { afterConfirmed } from './afterConfirmed';
+import type { Manifest } from './manifest';
 import { handOn, type InstanceEvent, type Pipeline } from './pipeline';
 import { InstanceNotStoredError } from './store';
 
 export type ConfirmOutcome = 'confirmed' | 'gone';
 
-/** What the caller knows of the stored instance because it has just written instance.json itself. */
+/** What the caller knows of the stored instance because it has just written (or read) instance.json itself. */
 export interface StoredInstanceSummary {
     elements: number;
     bytes: number;
+    /** The manifest, when the caller has it in memory (otherwise afterConfirmed reads manifest.json). */
+    manifest?: Manifest;
 }
 
 export async function confirmInstance(
-    { apps, store, logger }: Pipeline,
+    pipeline: Pipeline,
     message: InstanceEvent,
     justStored?: StoredInstanceSummary,
 ): Promise<ConfirmOutcome> {
+    const { apps, store, logger } = pipeline;
     const { ref, fields } = message;
     const started = Date.now();
     let elements: number;
@@ -38,7 +45,8 @@ export async function confirmInstance(
         elements = Number(stored.metadata.elements);
         bytes = Number(stored.metadata.bytes);
     }
-    if (!(await apps.complete(ref.url, { logger }))) {
+    const completed = await apps.complete(ref.url, { logger });
+    if (!completed) {
         warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
         return 'gone';
     }
@@ -48,6 +56,7 @@ export async function confirmInstance(
         bytes: Number.isFinite(bytes) ? bytes : undefined,
         durationMs: Date.now() - started,
     });
+    await afterConfirmed(pipeline, message, justStored?.manifest, completed);
     return 'confirmed';
 }
 

@@ -26,7 +26,7 @@ import { ByteCountError } from './store';
 export type StoreOutcome =
     | { kind: 'gone' }
     | { kind: 'scan-pending'; pending: DataElement[] }
-    | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number };
+    | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number; manifest?: Manifest };
 
 /** A data element the instance lists but Altinn no longer serves (404): nothing may be confirmed. */
 export class DataElementGoneError extends Error {
@@ -125,7 +125,7 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         instanceBytes,
         durationMs: Date.now() - started,
     });
-    return { kind: 'stored', elements: elements.length, bytes: totalBytes, downloaded: pending.length };
+    return { kind: 'stored', elements: elements.length, bytes: totalBytes, downloaded: pending.length, manifest };
 }
 
 /**

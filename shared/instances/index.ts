@@ -1,4 +1,5 @@
 /** The instance pipeline: source parsing, blob layout, the instance store, downloading, feedback and confirmation. */
+export * from './afterConfirmed';
 export * from './confirmation';
 export * from './download';
 export * from './feedback';
@@ -10,3 +11,4 @@ export * from './scanWait';
 export * from './source';
 export * from './store';
 export * from './storedBefore';
+export * from './substatus';

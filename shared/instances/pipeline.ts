@@ -5,7 +5,6 @@
  * they work with.
  */
 import type { InvocationContext } from '@azure/functions';
-import { RestError } from '@azure/storage-queue';
 import { createAppsClient, type AppsClient } from '../altinn/apps';
 import type { AltinnStack } from '../altinn';
 import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../cloudEvent';
@@ -119,13 +118,6 @@ export function queueAfterStore(event: CloudEvent, config: Pick<AppConfig, 'feed
 /** Queues the event for the next stage (base64, as the host expects), creating the queue if it is missing. */
 export async function handOn(pipeline: Pipeline, queue: QueueName, message: InstanceEvent): Promise<void> {
     const started = Date.now();
-    try {
-        await pipeline.storage.enqueue(queue, message.text);
-    } catch (error) {
-        if (!(error instanceof RestError && error.statusCode === 404)) throw error;
-        // Bicep provisions every queue in Azure; a fresh local Azurite has only those the host listens on.
-        await pipeline.storage.queue(queue).createIfNotExists();
-        await pipeline.storage.enqueue(queue, message.text);
-    }
+    await pipeline.storage.enqueueCreating(queue, message.text);
     logStep(pipeline.logger, 'queued-next', { ...message.fields, queue, durationMs: Date.now() - started });
 }

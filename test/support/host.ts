@@ -12,6 +12,19 @@ import { freePort } from './azurite';
 
 export const repoRoot = resolve(__dirname, '..', '..');
 export const hostCli = join(repoRoot, 'dist', 'dev', 'host', 'cli.js');
+/**
+ * Settings for a test host: quick queue retries (two attempts, a second apart, polled every half
+ * second), short Altinn retry budgets, and the timers far away so that only queue work runs.
+ */
+export const quickQueueSettings = {
+    HttpRetryBudgetSeconds: '1',
+    CatchUpSchedule: '0 0 0 1 1 *',
+    SubscriptionsSchedule: '0 0 0 1 1 *',
+    AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
+    AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+    AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+};
+
 /** The line the host prints once every trigger listens. */
 export const hostStartedLine = /Host started \(\d+ms\)/;
 

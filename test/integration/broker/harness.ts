@@ -147,3 +147,21 @@ export function steps(logs: CapturedLog[]): string[] {
 export async function readBlob(container: ContainerClient, name: string): Promise<Buffer> {
     return container.getBlobClient(name).downloadToBuffer();
 }
+
+/**
+ * One harness for a test file: started before its tests, stopped after them, with the simulator's
+ * faults, state and counters reset before each test. Returns the harness's getter.
+ */
+export function useBrokerHarness(beforeEachTest?: (h: BrokerHarness) => Promise<void>): () => BrokerHarness {
+    let harness: BrokerHarness | undefined;
+    beforeAll(async () => {
+        harness = await startBrokerHarness();
+    }, 60_000);
+    afterAll(() => harness?.stop());
+    beforeEach(async () => {
+        await harness!.sim.control.clearFaults();
+        await harness!.sim.control.reset();
+        await beforeEachTest?.(harness!);
+    });
+    return () => harness!;
+}

@@ -2,9 +2,10 @@ import { QueueClient } from '@azure/storage-queue';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import { listPoison } from '../../../shared/poison';
-import { createStorage, decodeQueueMessage, encodeQueueMessage } from '../../../shared/storage';
+import { createStorage, encodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
-import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { peekTexts, waitForSome } from '../../support/queues';
 import {
     clientRegistration,
     createClientCredentials,
@@ -35,14 +36,8 @@ beforeAll(async () => {
         env: {
             AzureWebJobsStorage: azurite.connectionString,
             ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
-            HttpRetryBudgetSeconds: '1',
+            ...quickQueueSettings,
             ScanRecheckSeconds: '1',
-            // Other functions' timers: far away, so that only the instance pipeline runs here.
-            CatchUpSchedule: '0 0 0 1 1 *',
-            SubscriptionsSchedule: '0 0 0 1 1 *',
-            AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
-            AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
-            AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
         },
     });
 });
@@ -56,23 +51,13 @@ function queue(name: string): QueueClient {
     return new QueueClient(azurite.connectionString, name);
 }
 
-async function messages(name: string): Promise<string[]> {
-    const client = queue(name);
-    if (!(await client.exists())) return [];
-    const { peekedMessageItems } = await client.peekMessages({ numberOfMessages: 32 });
-    return peekedMessageItems.map((item) => decodeQueueMessage(item.messageText));
+function messages(name: string): Promise<string[]> {
+    return peekTexts(azurite.connectionString, name);
 }
 
 /** Waits until events-inbound-poison holds a message, and returns its messages. */
 function poisonedMessages(): Promise<string[]> {
-    return waitUntil(
-        async () => {
-            const found = await messages('events-inbound-poison');
-            return found.length > 0 ? found : undefined;
-        },
-        45_000,
-        'the message in events-inbound-poison',
-    );
+    return waitForSome(() => messages('events-inbound-poison'), 45_000, 'the message in events-inbound-poison');
 }
 
 test('through the host: a completed instance is stored and confirmed by the deployed functions', async () => {

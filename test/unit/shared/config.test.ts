@@ -130,3 +130,22 @@ test('lists accept commas and spaces; catch-up apps and time parse', () => {
     expect(config.catchUpFrom?.toISOString()).toBe('2025-12-31T23:00:00.000Z');
     expect(config.brokerResources).toEqual(['res-a', 'res-b']);
 });
+
+describe('substatus', () => {
+    test('unset: none; SubstatusLabel alone or with SubstatusDescription: the Substatus Altinn takes', () => {
+        expect(loadConfig(base).substatus).toBeUndefined();
+        expect(loadConfig({ ...base, SubstatusLabel: ' Mottatt ' }).substatus).toEqual({
+            label: 'Mottatt',
+            description: undefined,
+        });
+        expect(
+            loadConfig({ ...base, SubstatusLabel: 'Mottatt', SubstatusDescription: 'Saken behandles.' }).substatus,
+        ).toEqual({ label: 'Mottatt', description: 'Saken behandles.' });
+    });
+
+    test('a description without a label is refused, as Altinn refuses a substatus without a label', () => {
+        const error = configError({ ...base, SubstatusDescription: 'Saken behandles.' });
+        expect(error.setting).toBe('SubstatusLabel');
+        expect(error.message).toMatch(/SubstatusLabel: is required when SubstatusDescription is set/);
+    });
+});
