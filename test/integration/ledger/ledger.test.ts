@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ledgerOf, lastRuns, recordRun, type LedgerSubject } from '../../../shared/ledger';
+import { InvocationContext } from '@azure/functions';
+import { maxDequeueCount, recordingFailures } from '../../../shared/failures';
+import { ledgerOf, lastRuns, recordRun, subjectOfMessage, type LedgerSubject } from '../../../shared/ledger';
 import { createStorage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 
@@ -125,4 +127,45 @@ test('a ledger that cannot be reached is logged, never thrown', async () => {
     expect(lines).toEqual([
         expect.stringMatching(/^step=ledger-write-failed fact=stored kind=instance id=50001\/\S+ error=/),
     ]);
+});
+
+test('a failed queue attempt is the last failure; the final one marks the entry poisoned', async () => {
+    const storage = createStorage({ AzureWebJobsStorage: azurite.connectionString });
+    const subject = instance('failing-app');
+    const message = {
+        specversion: '1.0',
+        id: 'event-f',
+        type: 'app.instance.process.completed',
+        source: `https://ttd.apps.tt02.altinn.no/ttd/failing-app/instances/${subject.partyId}/${subject.instanceGuid}`,
+    };
+    const handler = recordingFailures(
+        'events-confirmation',
+        () => storage,
+        () => Promise.reject(new Error('Altinn answered 503')),
+    );
+    const attempt = (dequeueCount: number) =>
+        expect(handler(message, new InvocationContext({ triggerMetadata: { dequeueCount } }))).rejects.toThrow('503');
+
+    await attempt(1);
+    const first = await ledgerOf(storage).get(subject);
+    expect(first).toMatchObject({ lastFailureStep: 'confirm', lastFailureError: 'Altinn answered 503' });
+    expect(first?.poisonedAt).toBeUndefined();
+
+    await attempt(maxDequeueCount());
+    expect((await ledgerOf(storage).get(subject))?.poisonedAt).toBeInstanceOf(Date);
+});
+
+test('a Broker message is recorded against its file transfer, and a message naming nothing is not recorded', () => {
+    const fileTransferId = randomUUID();
+    const broker = { resource: 'urn:altinn:resource:ttd-broker', resourceinstance: fileTransferId, source: 'x' };
+    expect(subjectOfMessage(broker, 'brokerFile')).toEqual({
+        kind: 'brokerFile',
+        resourceId: 'ttd-broker',
+        fileTransferId,
+    });
+    expect(subjectOfMessage(broker, 'instance')).toBeUndefined();
+    expect(
+        subjectOfMessage({ source: 'https://ttd.apps.tt02.altinn.no/ttd/a/instances/1/not-a-guid' }, 'instance'),
+    ).toBeUndefined();
+    expect(subjectOfMessage('text', 'instance')).toBeUndefined();
 });

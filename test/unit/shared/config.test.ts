@@ -116,3 +116,15 @@ test('lists accept commas and spaces; catch-up apps and time parse', () => {
     expect(config.catchUpFrom?.toISOString()).toBe('2025-12-31T23:00:00.000Z');
     expect(config.brokerResources).toEqual(['res-a', 'res-b']);
 });
+
+test('ReconcileApps defaults to CatchUpApps, and is named when malformed', () => {
+    expect(loadConfig({ ...base, CatchUpApps: 'ttd/apps-test' }).reconcileApps).toEqual([
+        { org: 'ttd', app: 'apps-test' },
+    ]);
+    expect(loadConfig({ ...base, CatchUpApps: 'ttd/apps-test', ReconcileApps: 'ttd/other' }).reconcileApps).toEqual([
+        { org: 'ttd', app: 'other' },
+    ]);
+    expect(() => loadConfig({ ...base, ReconcileApps: 'apps-test' })).toThrow(
+        /Setting ReconcileApps: entries must look like org\/app/,
+    );
+});
