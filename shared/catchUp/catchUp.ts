@@ -15,7 +15,7 @@ import type { AppConfig, AppRef } from '../config';
 import { AltinnHttpError } from '../altinn/errors';
 import type { EventsApi } from '../altinn/events';
 import { InvalidCloudEventError, parseCloudEvent } from '../cloudEvent';
-import { viaAttribute } from '../ledger';
+import { ledgerOf, recordRun, viaAttribute } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, queues } from '../names';
 import { maxQueuedTextBytes, type Storage } from '../storage';
@@ -164,6 +164,15 @@ export async function catchUpApp(
     } else {
         logStep(logger, 'catch-up', fields);
     }
+    await recordRun(ledgerOf(deps.storage), logger, {
+        kind: 'catchup',
+        subject: `${org}/${app}`,
+        at: now(),
+        found: result.queued + result.skipped,
+        queued: result.queued,
+        error: result.stopped === 'error' ? errorMessage(result.error) : undefined,
+        durationMs: fields.durationMs,
+    });
     return result;
 }
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QueueClient } from '@azure/storage-queue';
-import { ledgerOf } from '../../../shared/ledger';
+import { lastRuns, ledgerOf } from '../../../shared/ledger';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import { waitUntil } from '../../support/simulator';
@@ -162,6 +162,14 @@ test('an event only the Events query API has is caught up, and the ledger says s
     instances.caughtUp = created;
     await runTimer('EventsCatchUp');
     await confirmed(created.id);
+    // The run itself is recorded for the status page: when, and what it queued.
+    const runs = await lastRuns(
+        ledgerOf(createStorage({ AzureWebJobsStorage: stack.env.AzureWebJobsStorage })),
+        'catchup',
+    );
+    expect(runs).toEqual([expect.objectContaining({ subject: `ttd/${app}`, queued: expect.any(Number) as number })]);
+    expect(runs[0].queued).toBeGreaterThanOrEqual(1);
+    expect(runs[0].error).toBeUndefined();
 });
 
 test('npm run aos -- ledger show answers for reconciliation, webhook (failed, then confirmed) and catch-up', async () => {
