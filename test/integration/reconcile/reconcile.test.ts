@@ -4,9 +4,9 @@ import { promisify } from 'node:util';
 import { QueueClient } from '@azure/storage-queue';
 import { lastRuns, ledgerOf } from '../../../shared/ledger';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
-import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import { repoRoot, type HostProcess } from '../../support/host';
 import { waitUntil } from '../../support/simulator';
-import { startStack, type Stack } from '../subscriptions/stack';
+import { startHostedStack, type HostedStack, type Stack } from '../subscriptions/stack';
 
 /*
  * Reconciliation and the ledger through the local Functions host with the project's own
@@ -23,31 +23,22 @@ const functionKey = 'reconcile-test-key';
 let stack: Stack;
 let host: HostProcess;
 
+let hosted: HostedStack;
+
 beforeAll(async () => {
-    stack = await startStack({
+    hosted = await startHostedStack(functionKey, {
         CatchUpApps: `ttd/${app}`,
         CatchUpFrom: new Date(Date.now() - 60_000).toISOString(),
-        LocalHostFunctionKey: functionKey,
         AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
         AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
         AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
     });
-    host = await startHostProcess({ appRoot: repoRoot, env: stack.env, startTimeoutMs: 60_000 });
+    ({ stack, host } = hosted);
 });
 
-afterAll(async () => {
-    await host?.stop(10_000);
-    await stack?.stop();
-});
+afterAll(() => hosted?.stop());
 
-async function runTimer(name: string): Promise<void> {
-    const response = await fetch(`${host.url}/admin/functions/${name}?code=${functionKey}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"input":""}',
-    });
-    expect(response.status).toBe(202);
-}
+const runTimer = (name: string) => hosted.runTimer(name);
 
 /** Data elements fetched so far, from either origin. */
 function dataGets(): number {
