@@ -19,7 +19,6 @@ const completed = 'app.instance.process.completed';
 const functionKey = 'e2e-function-key';
 let stack: Stack;
 let host: HostProcess;
-
 let hosted: HostedStack;
 
 beforeAll(async () => {

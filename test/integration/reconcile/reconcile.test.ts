@@ -22,7 +22,6 @@ const app = 'recon-app';
 const functionKey = 'reconcile-test-key';
 let stack: Stack;
 let host: HostProcess;
-
 let hosted: HostedStack;
 
 beforeAll(async () => {
