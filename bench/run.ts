@@ -82,6 +82,7 @@ async function startHost(sim: Simulator, storageConnection: string, dataDir: str
             ...simulatorSettings(sim, client),
             SubscriptionsSchedule: '*/2 * * * * *',
             CatchUpSchedule: '0 0 0 1 1 *',
+            ReconcileSchedule: '0 0 0 1 1 *',
             CatchUpApps: '',
             BrokerResources: '',
             // Measure the pipeline, not the idle back-off of queue polling (5 s in host.json).
@@ -278,7 +279,11 @@ async function main(): Promise<void> {
     const azurite = await startAzuriteProcess({ ...ports, location: join(dataDir, 'azurite') });
     // The host and the floor reach Azurite through the counter.
     const proxy = await startCountingProxy({ blob: ports.blobPort, queue: ports.queuePort, table: ports.tablePort });
-    const countedConnection = `${connectionStringFor(proxy.ports.blob, proxy.ports.queue)};TableEndpoint=http://127.0.0.1:${proxy.ports.table}/devstoreaccount1`;
+    const countedConnection = connectionStringFor({
+        blobPort: proxy.ports.blob,
+        queuePort: proxy.ports.queue,
+        tablePort: proxy.ports.table,
+    });
     const sim = await startSimulator({ timeScale: 0.01, eventsQueryDelaySeconds: 0 });
     let host: HostHandle | undefined;
     try {

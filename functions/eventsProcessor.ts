@@ -5,6 +5,7 @@
  * While Altinn still scans an element for malware, the event comes back later.
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { viaOf } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -37,11 +38,13 @@ export function createEventsProcessor(services: () => Services = getServices) {
         }
         const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
         if (!event) return;
+        await pipeline.ledger.firstSeen(event.subject, viaOf(event.event), event.event.id);
 
         await failLoudly(context, event.fields, async () => {
             const stored = await storeInstance(pipeline, event);
             if (stored.kind === 'gone') return;
             if (stored.kind === 'scan-pending') return waitForScan(pipeline, event, stored.pending);
+            await pipeline.ledger.stored(event.subject, stored);
             const next = queueAfterStore(event.event, pipeline.config);
             if (next === queues.eventsFeedback) await handOn(pipeline, next, event);
             else await confirmNowOrHandOn(pipeline, event, stored);

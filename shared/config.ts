@@ -65,6 +65,8 @@ export interface AppConfig {
     scanRecheckDelayMs: number;
     catchUpApps: AppRef[];
     catchUpFrom?: Date;
+    /** ReconcileApps, or CatchUpApps when it is unset. */
+    reconcileApps: AppRef[];
     brokerResources: string[];
 }
 
@@ -243,6 +245,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
         scanRecheckDelayMs: 1000 * parseInteger('ScanRecheckSeconds', read(env, 'ScanRecheckSeconds'), 300, 1, 3600),
         catchUpApps: parseApps('CatchUpApps', read(env, 'CatchUpApps')),
         catchUpFrom: parseDate('CatchUpFrom', read(env, 'CatchUpFrom')),
+        reconcileApps: parseApps(
+            read(env, 'ReconcileApps') ? 'ReconcileApps' : 'CatchUpApps',
+            read(env, 'ReconcileApps') ?? read(env, 'CatchUpApps'),
+        ),
         brokerResources: parseList(read(env, 'BrokerResources')),
     };
 }

@@ -22,7 +22,7 @@ export interface SettingSpec {
 export const settings = {
     AzureWebJobsStorage: {
         description:
-            'Storage for queues and blobs. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __tableServiceUri, __credential and __clientId instead.',
+            'Storage for queues, blobs and the ledger table. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __tableServiceUri, __credential and __clientId instead.',
         example: 'UseDevelopmentStorage=true',
     },
     AltinnPlatformBaseUrl: {
@@ -153,6 +153,16 @@ export const settings = {
         description: 'Where the first catch-up starts when no cursor exists yet (ISO 8601 with time zone).',
         example: '2026-01-01T00:00:00Z',
         optional: true,
+    },
+    ReconcileApps: {
+        description:
+            'Apps whose instances reconciliation looks up in Altinn Storage (complete, not confirmed by the owner), as org/app, comma separated. Default: CatchUpApps.',
+        example: 'ttd/apps-test',
+    },
+    ReconcileSchedule: {
+        description: 'Six-field NCRONTAB schedule of reconciliation against Altinn Storage.',
+        example: '0 0 * * * *',
+        default: '0 0 * * * *',
     },
     SubscriptionsSchedule: {
         description: 'Six-field NCRONTAB schedule on which add-/remove-subscriptions files are picked up.',

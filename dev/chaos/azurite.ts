@@ -30,7 +30,7 @@ export class ChaosAzurite {
     }
 
     get connectionString(): string {
-        return connectionStringFor(this.ports.blobPort, this.ports.queuePort);
+        return connectionStringFor(this.ports);
     }
 
     get running(): boolean {
@@ -79,11 +79,13 @@ export class ChaosAzurite {
             if (child.exitCode !== null) {
                 throw new Error(`Azurite exited with code ${child.exitCode}: ${this.#output.trim()}`);
             }
-            const open = await Promise.all([isPortOpen(blobPort), isPortOpen(queuePort)]);
+            const open = await Promise.all([blobPort, queuePort, tablePort].map((port) => isPortOpen(port)));
             if (open.every(Boolean)) return;
             if (Date.now() > deadline) {
                 child.kill('SIGKILL');
-                throw new Error(`Azurite did not listen on ${blobPort}/${queuePort} within 30 s: ${this.#output}`);
+                throw new Error(
+                    `Azurite did not listen on ${blobPort}/${queuePort}/${tablePort} within 30 s: ${this.#output}`,
+                );
             }
             await new Promise((resolve) => setTimeout(resolve, 100));
         }

@@ -15,6 +15,7 @@ export const ENDPOINT_NAMES = [
     'apps.complete',
     'storage.getInstance',
     'storage.getData',
+    'storage.queryInstances',
     'events.subscriptions',
     'events.query',
     'events.publish',

@@ -74,6 +74,8 @@ param scanRecheckSeconds int
 param catchUpApps string
 param catchUpSchedule string
 param catchUpFrom string
+param reconcileApps string
+param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
 
@@ -127,6 +129,8 @@ var appSettings = {
   CatchUpApps: catchUpApps
   CatchUpSchedule: catchUpSchedule
   CatchUpFrom: catchUpFrom
+  ReconcileApps: reconcileApps
+  ReconcileSchedule: reconcileSchedule
   SubscriptionsSchedule: subscriptionsSchedule
   BrokerResources: brokerResources
 }

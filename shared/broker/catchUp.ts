@@ -27,6 +27,7 @@ import { AltinnHttpError } from '../altinn/errors';
 import type { AltinnTokenProvider } from '../altinn/http';
 import type { CloudEvent } from '../cloudEvent';
 import type { AppConfig } from '../config';
+import { ledgerOf, recordRun, viaAttribute } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, queues } from '../names';
 import type { Storage } from '../storage';
@@ -73,6 +74,7 @@ export function catchUpEvent(
         resource: `${RESOURCE_PREFIX}${resourceId}`,
         resourceinstance: fileTransferId,
         data: { Role: 'Recipient' },
+        [viaAttribute]: 'catchup',
     };
 }
 
@@ -104,6 +106,8 @@ export async function runBrokerCatchUp(deps: BrokerCatchUpDeps, logger: StepLogg
     }
 
     for (const resourceId of deps.config.brokerResources) {
+        const before = { queued: result.queued.length, skipped: result.skipped.length };
+        let failure: string | undefined;
         try {
             const seen = new Set<string>();
             for (const recipientStatus of UNCONFIRMED) {
@@ -133,9 +137,19 @@ export async function runBrokerCatchUp(deps: BrokerCatchUpDeps, logger: StepLogg
                 result.refusedResources.push(resourceId);
                 continue;
             }
-            errorStep(logger, 'catchup-failed', { resourceId, error: errorMessage(error) });
+            failure = errorMessage(error);
+            errorStep(logger, 'catchup-failed', { resourceId, error: failure });
             result.failedResources.push(resourceId);
         }
+        const queued = result.queued.length - before.queued;
+        await recordRun(ledgerOf(deps.storage), logger, {
+            kind: 'catchup',
+            subject: resourceId,
+            at: now,
+            found: queued + result.skipped.length - before.skipped,
+            queued,
+            error: failure,
+        });
     }
     logStep(logger, 'catchup-done', {
         resources: deps.config.brokerResources.length,

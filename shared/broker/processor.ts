@@ -33,6 +33,7 @@ import { AltinnHttpError } from '../altinn/errors';
 import type { AltinnTokenProvider } from '../altinn/http';
 import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../cloudEvent';
 import type { AppConfig } from '../config';
+import { brokerFileSubject, ledgerOf, viaOf, type LedgerSubject, type LedgerWriter } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
@@ -190,6 +191,11 @@ export async function processBrokerMessage(
         errorStep(logger, 'broker-never-confirmed', { fileTransferId, resourceId, eventId: event.id });
         return { outcome: 'never-confirmed', fileTransferId };
     }
+    const ledger = {
+        writer: ledgerOf(deps.storage).writer(logger),
+        subject: brokerFileSubject(resourceId, fileTransferId),
+    };
+    await ledger.writer.firstSeen(ledger.subject, viaOf(event), event.id);
     const scopes = deps.config.maskinporten?.scopes;
     if (scopes && !scopes.includes(BROKER_READ_SCOPE) && !warnedAboutScope) {
         // One token serves every call, with the scopes of MaskinportenScopes: without this one Broker answers 403.
@@ -197,7 +203,7 @@ export async function processBrokerMessage(
         warnStep(logger, 'scope-missing', { scope: BROKER_READ_SCOPE, setting: 'MaskinportenScopes' });
     }
     try {
-        return await processPublished(deps, logger, fields, decision.subjectOrganisation);
+        return await processPublished(deps, logger, ledger, fields, decision.subjectOrganisation);
     } catch (error) {
         if (isNoAccessToResource(error)) {
             warnStep(logger, 'skipped', {
@@ -219,6 +225,7 @@ export async function processBrokerMessage(
 async function processPublished(
     deps: BrokerProcessorDeps,
     logger: StepLogger,
+    ledger: { writer: LedgerWriter; subject: LedgerSubject },
     fields: { eventId: string; resourceId: string; fileTransferId: string },
     subjectOrganisation: string | undefined,
 ): Promise<BrokerOutcome> {
@@ -333,6 +340,7 @@ async function processPublished(
             metadata: { filetransferid: fileTransferId, resourceid: resourceId },
         });
         logStep(logger, 'overview-stored', { ...fields, blob: overviewBlobName(resourceId, fileTransferId) });
+        await ledger.writer.stored(ledger.subject, { bytes: result.bytes });
     }
 
     const confirmStatus = confirmedInBroker
@@ -344,6 +352,7 @@ async function processPublished(
     const metadata = (await overviewBlob.getProperties()).metadata ?? {};
     await overviewBlob.setMetadata({ ...metadata, [CONFIRMED_METADATA]: confirmedAt });
     logStep(logger, 'confirmed', { ...fields, status: confirmStatus, durationMs: Date.now() - started });
+    await ledger.writer.confirmed(ledger.subject);
     return { outcome: 'confirmed', fileTransferId, blobName, bytes, md5, downloadedBytes };
 }
 

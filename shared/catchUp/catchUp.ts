@@ -17,6 +17,7 @@ import type { AppConfig, AppRef } from '../config';
 import { AltinnHttpError } from '../altinn/errors';
 import type { EventsApi } from '../altinn/events';
 import { InvalidCloudEventError, parseCloudEvent } from '../cloudEvent';
+import { ledgerOf, recordRun, viaAttribute } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, queues } from '../names';
 import { maxQueuedTextBytes, type Storage } from '../storage';
@@ -177,6 +178,15 @@ export async function catchUpApp(
     } else {
         logStep(logger, 'catch-up', fields);
     }
+    await recordRun(ledgerOf(deps.storage), logger, {
+        kind: 'catchup',
+        subject: `${org}/${app}`,
+        at: now(),
+        found: result.queued + result.skipped,
+        queued: result.queued,
+        error: result.stopped === 'error' ? errorMessage(result.error) : undefined,
+        durationMs: fields.durationMs,
+    });
     return result;
 }
 
@@ -194,8 +204,8 @@ async function queuePage(
         if (typeof id === 'string' && id !== '') lastId = id;
         let text: string;
         try {
-            parseCloudEvent(item);
-            text = JSON.stringify(item);
+            // Marked as the catch-up's, for the ledger's "first seen via".
+            text = JSON.stringify({ ...parseCloudEvent(item), [viaAttribute]: 'catchup' });
         } catch (error) {
             skipped++;
             const detail = error instanceof InvalidCloudEventError ? error.detail : errorMessage(error);

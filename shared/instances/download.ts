@@ -26,7 +26,16 @@ import { ByteCountError } from './store';
 export type StoreOutcome =
     | { kind: 'gone' }
     | { kind: 'scan-pending'; pending: DataElement[] }
-    | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number; manifest?: Manifest };
+    | {
+          kind: 'stored' | 'unchanged';
+          elements: number;
+          bytes: number;
+          downloaded: number;
+          /** When instance.json was written (for an unchanged instance: by the run that stored it). */
+          storedAt: Date;
+          /** The manifest just written (absent for an unchanged instance: it is in manifest.json). */
+          manifest?: Manifest;
+      };
 
 /** A data element the instance lists but Altinn no longer serves (404): nothing may be confirmed. */
 export class DataElementGoneError extends Error {
@@ -78,12 +87,12 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     if (scanning.length > 0) return { kind: 'scan-pending', pending: scanning };
 
     await store.ensureContainer();
-    const { pending, kept, sameSet } = await elementsToDownload(
-        pipeline,
-        ref,
-        elements,
-        mayBeStoredAlready(instance, message, config),
-    );
+    const {
+        pending,
+        kept,
+        sameSet,
+        storedAt: storedBefore,
+    } = await elementsToDownload(pipeline, ref, elements, mayBeStoredAlready(instance, message, config));
     const totalBytes = elements.reduce((sum, element) => sum + element.size, 0);
     if (pending.length === 0 && sameSet) {
         logStep(logger, 'instance-unchanged', {
@@ -92,7 +101,13 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
             bytes: totalBytes,
             durationMs: Date.now() - started,
         });
-        return { kind: 'unchanged', elements: elements.length, bytes: totalBytes, downloaded: 0 };
+        return {
+            kind: 'unchanged',
+            elements: elements.length,
+            bytes: totalBytes,
+            downloaded: 0,
+            storedAt: storedBefore ?? new Date(),
+        };
     }
 
     const entries = new Map(kept);
@@ -100,12 +115,12 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         entries.set(element.id, await downloadElement(pipeline, message, element, links.get(element.id)!, signal));
     });
 
-    const storedAt = new Date().toISOString();
+    const storedAt = new Date();
     const manifest: Manifest = {
         instanceId: ref.instanceId,
         org: ref.org,
         app: ref.app,
-        storedAt,
+        storedAt: storedAt.toISOString(),
         lastChanged: instance.lastChanged ?? null,
         elements: elements.map((element) => entries.get(element.id)!),
     };
@@ -113,7 +128,7 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     const instanceBytes = await store.writeInstance(ref, text, {
         lastchanged: encodeMetadataValue(instance.lastChanged ?? ''),
         eventid: encodeMetadataValue(message.event.id),
-        storedat: storedAt,
+        storedat: storedAt.toISOString(),
         elements: String(elements.length),
         bytes: String(totalBytes),
     });
@@ -125,7 +140,14 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         instanceBytes,
         durationMs: Date.now() - started,
     });
-    return { kind: 'stored', elements: elements.length, bytes: totalBytes, downloaded: pending.length, manifest };
+    return {
+        kind: 'stored',
+        elements: elements.length,
+        bytes: totalBytes,
+        downloaded: pending.length,
+        storedAt,
+        manifest,
+    };
 }
 
 /**
@@ -163,15 +185,16 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
  * those with the same id and lastChanged there and a blob of the right size and a `sha256` in the
  * right container are kept, with their manifest entry from the blob's metadata (no second read;
  * the instance's own lastChanged moves on with complete, so only the data elements are compared).
- * `sameSet` says whether the stored document lists exactly the same elements. instance.json is
- * not read when nothing can have been stored before (`lookInStore` false, see storedBefore.ts).
+ * `sameSet` says whether the stored document lists exactly the same elements, `storedAt` when it
+ * was stored. instance.json is not read when nothing can have been stored before (`lookInStore`
+ * false, see storedBefore.ts).
  */
 async function elementsToDownload(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
     lookInStore: boolean,
-): Promise<{ pending: DataElement[]; kept: Map<string, ManifestElement>; sameSet: boolean }> {
+): Promise<{ pending: DataElement[]; kept: Map<string, ManifestElement>; sameSet: boolean; storedAt?: Date }> {
     const stored = lookInStore ? await store.readInstance(ref) : undefined;
     const previous = new Map<string, string>();
     if (stored) {
@@ -199,7 +222,8 @@ async function elementsToDownload(
     const pending = elements.filter((element) => !kept.has(element.id));
     const sameSet =
         stored !== undefined && previous.size === elements.length && elements.every((e) => previous.has(e.id));
-    return { pending, kept, sameSet };
+    const storedAt = stored?.metadata.storedat ? new Date(stored.metadata.storedat) : undefined;
+    return { pending, kept, sameSet, storedAt: storedAt && !Number.isNaN(storedAt.getTime()) ? storedAt : undefined };
 }
 
 /**

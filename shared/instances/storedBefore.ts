@@ -6,6 +6,8 @@
  *
  * - this is the message's first delivery (a retry may follow a store that got part or all of
  *   the way);
+ * - the event came from the webhook: catch-up and reconciliation find what may have been stored
+ *   already (reconciliation lists exactly the instances whose `complete` is missing, stored or not);
  * - no feedback is configured (with feedback the same instance is stored twice: at the task
  *   event and again at process completion);
  * - Altinn shows no `complete` by the owner. EventsProcessor confirms right after it stored,
@@ -17,14 +19,16 @@
  */
 import type { Instance } from '../altinn/apps';
 import type { AppConfig } from '../config';
+import { viaOf } from '../ledger';
 import type { InstanceEvent } from './pipeline';
 
 export function mayBeStoredAlready(
     instance: Pick<Instance, 'completeConfirmations'>,
-    message: Pick<InstanceEvent, 'ref' | 'fields'>,
+    message: Pick<InstanceEvent, 'ref' | 'fields' | 'event'>,
     config: Pick<AppConfig, 'feedback'>,
 ): boolean {
     if (message.fields.attempt !== 1) return true;
+    if (viaOf(message.event) !== 'webhook') return true;
     if (config.feedback) return true;
     return (instance.completeConfirmations ?? []).some(
         (confirmation) => confirmation?.stakeholderId?.toLowerCase() === message.ref.org.toLowerCase(),

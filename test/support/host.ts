@@ -18,7 +18,9 @@ export const hostCli = join(repoRoot, 'dist', 'dev', 'host', 'cli.js');
  */
 export const quickQueueSettings = {
     HttpRetryBudgetSeconds: '1',
+    // Other functions' timers: far away, so that only the pipeline under test runs.
     CatchUpSchedule: '0 0 0 1 1 *',
+    ReconcileSchedule: '0 0 0 1 1 *',
     SubscriptionsSchedule: '0 0 0 1 1 *',
     AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
     AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',

@@ -16,7 +16,7 @@ let connection: string;
 beforeAll(async () => {
     azurite = await startAzurite();
     proxy = await startCountingProxy({ blob: azurite.blobPort, queue: azurite.queuePort });
-    connection = connectionStringFor(proxy.ports.blob, proxy.ports.queue);
+    connection = connectionStringFor({ ...azurite, blobPort: proxy.ports.blob, queuePort: proxy.ports.queue });
 });
 
 afterAll(async () => {

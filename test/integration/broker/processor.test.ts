@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { ChecksumMismatchError } from '../../../shared/broker/download';
 import { BrokerNotReadyError, processBrokerMessage } from '../../../shared/broker/processor';
+import { ledgerOf } from '../../../shared/ledger';
 import { invocationContext } from '../../support/functions';
 import { bearer } from '../../support/simulator';
 import {
@@ -94,6 +95,16 @@ describe('a published file', () => {
 
         expect(confirms()).toBe(1);
         expect(served(fileTransferId)).toBe(size);
+        // The ledger has the file: first seen through the webhook, stored with its size, confirmed.
+        expect(await ledgerOf(h.storage).find(fileTransferId)).toEqual([
+            expect.objectContaining({
+                kind: 'brokerFile',
+                resourceId: RESOURCE,
+                firstSeenVia: 'webhook',
+                bytes: size,
+                confirmed: true,
+            }),
+        ]);
         const [overview] = (await h.sim.control.listFileTransfers()).filter((t) => t.fileTransferId === fileTransferId);
         expect(overview.recipients).toEqual([
             expect.objectContaining({

@@ -1,7 +1,7 @@
 import { containers } from '../../../shared/names';
-import { startHostProcess, repoRoot, type HostProcess } from '../../support/host';
+import { type HostProcess } from '../../support/host';
 import { waitUntil } from '../../support/simulator';
-import { blobNames, getBlob, putBlob, startStack, type Stack } from '../subscriptions/stack';
+import { blobNames, getBlob, putBlob, startHostedStack, type HostedStack, type Stack } from '../subscriptions/stack';
 
 /*
  * End to end through the local Functions host (a child process running the app's real function
@@ -19,21 +19,18 @@ const completed = 'app.instance.process.completed';
 const functionKey = 'e2e-function-key';
 let stack: Stack;
 let host: HostProcess;
+let hosted: HostedStack;
 
 beforeAll(async () => {
-    stack = await startStack({
+    hosted = await startHostedStack(functionKey, {
         CatchUpApps: `ttd/${app}`,
         CatchUpFrom: new Date(Date.now() - 60_000).toISOString(),
-        LocalHostFunctionKey: functionKey,
         HttpRetryBudgetSeconds: '10',
     });
-    host = await startHostProcess({ appRoot: repoRoot, env: stack.env, startTimeoutMs: 60_000 });
+    ({ stack, host } = hosted);
 });
 
-afterAll(async () => {
-    await host?.stop();
-    await stack?.stop();
-});
+afterAll(() => hosted?.stop());
 
 /** A failed wait says what the host printed, since that is where the functions log. */
 async function hostWait<T>(wait: Promise<T>): Promise<T> {
@@ -46,14 +43,7 @@ async function hostWait<T>(wait: Promise<T>): Promise<T> {
     }
 }
 
-async function runTimer(name: string): Promise<void> {
-    const response = await fetch(`${host.url}/admin/functions/${name}?code=${functionKey}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: '{"input":""}',
-    });
-    expect(response.status).toBe(202);
-}
+const runTimer = (name: string) => hosted.runTimer(name);
 
 interface Created {
     id: string;

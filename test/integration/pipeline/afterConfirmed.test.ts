@@ -75,7 +75,10 @@ async function requestsOf(action: () => Promise<unknown>): Promise<string[]> {
     return [...blob.requests, ...queue.requests].map((r) => `${r.call} ${r.path.split('/').pop()}`);
 }
 
-const recorded = () => h.servicesWith({ AzureWebJobsStorage: connectionStringFor(blob.port, queue.port) });
+const recorded = () =>
+    h.servicesWith({
+        AzureWebJobsStorage: connectionStringFor({ ...h.azurite, blobPort: blob.port, queuePort: queue.port }),
+    });
 
 test('the confirmation stage: instance.json checked, manifest.json read, one message queued; the substatus costs nothing', async () => {
     const created = await storedInstance();

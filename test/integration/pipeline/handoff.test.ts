@@ -7,7 +7,7 @@ import { readFailure } from '../../../shared/failures';
 import type { ReceivedMessage } from '../../../shared/handoff/message';
 import { listPoison } from '../../../shared/poison';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
-import { formatPoison } from '../../../tools/poison';
+import { formatPoison } from '../../../tools/commands/poison';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import { peekTexts, waitForSome } from '../../support/queues';

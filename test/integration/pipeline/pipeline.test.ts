@@ -208,7 +208,7 @@ test('manifest.json lists every element with the SHA-256 Altinn served, written 
     const recorder = await startStorageRecorder(h.azurite.blobPort);
     try {
         const services = h.servicesWith({
-            AzureWebJobsStorage: connectionStringFor(recorder.port, h.azurite.queuePort),
+            AzureWebJobsStorage: connectionStringFor({ ...h.azurite, blobPort: recorder.port }),
         });
         const created = await createSubmission();
         await h.enqueue(eventOf(created));

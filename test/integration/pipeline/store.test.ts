@@ -27,7 +27,9 @@ const calls = () => recorder.requests.map((r) => r.call);
 beforeAll(async () => {
     azurite = await startAzurite();
     recorder = await startStorageRecorder(azurite.blobPort);
-    const service = BlobServiceClient.fromConnectionString(connectionStringFor(recorder.port, azurite.queuePort));
+    const service = BlobServiceClient.fromConnectionString(
+        connectionStringFor({ ...azurite, blobPort: recorder.port }),
+    );
     container = service.getContainerClient('inbound');
     // Small blocks so that a failing stream has already staged blocks when it fails.
     store = new InstanceStore(

@@ -4,6 +4,7 @@ import { QueueClient } from '@azure/storage-queue';
 import type { Simulator } from '../../../dev/simulator/simulator';
 import { decodeQueueMessage } from '../../../shared/storage';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import {
     SERVICEOWNER_SCOPES,
     clientRegistration,
@@ -41,6 +42,7 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
         HttpTimeoutSeconds: '10',
         SubscriptionsSchedule: '0 0 0 1 1 *',
         CatchUpSchedule: '0 0 0 1 1 *',
+        ReconcileSchedule: '0 0 0 1 1 *',
         ...extraEnv,
     };
     const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
@@ -53,6 +55,36 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
         stop: async () => {
             await sim.stop();
             await azurite.stop();
+        },
+    };
+}
+
+/** The stack with the project's functions running in the local host, whose admin API runs a timer now. */
+export interface HostedStack {
+    stack: Stack;
+    host: HostProcess;
+    /** Runs a timer function now (POST /admin/functions/{name}), as the schedule would. */
+    runTimer(name: string): Promise<void>;
+    stop(): Promise<void>;
+}
+
+export async function startHostedStack(functionKey: string, extraEnv: Record<string, string>): Promise<HostedStack> {
+    const stack = await startStack({ LocalHostFunctionKey: functionKey, ...extraEnv });
+    const host = await startHostProcess({ appRoot: repoRoot, env: stack.env, startTimeoutMs: 60_000 });
+    return {
+        stack,
+        host,
+        async runTimer(name) {
+            const response = await fetch(`${host.url}/admin/functions/${name}?code=${functionKey}`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: '{"input":""}',
+            });
+            if (response.status !== 202) throw new Error(`Running ${name} answered ${response.status}`);
+        },
+        async stop() {
+            await host.stop(10_000);
+            await stack.stop();
         },
     };
 }

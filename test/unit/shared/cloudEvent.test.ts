@@ -1,4 +1,5 @@
 import { InvalidCloudEventError, parseCloudEvent } from '../../../shared/cloudEvent';
+import { viaOf } from '../../../shared/ledger';
 import { inboundQueueFor } from '../../../shared/routing';
 
 const event = {
@@ -33,4 +34,11 @@ test('Broker events route to broker-inbound, everything else to events-inbound',
     expect(inboundQueueFor(parseCloudEvent({ ...event, type: 'no.altinn.broker.published' }))).toBe('broker-inbound');
     expect(inboundQueueFor(parseCloudEvent(event))).toBe('events-inbound');
     expect(inboundQueueFor(parseCloudEvent({ ...event, type: 'no.altinn.brokerish' }))).toBe('events-inbound');
+});
+
+test('the aosvia marker of catch-up and reconciliation is kept, and says how the event came; without it, the webhook', () => {
+    expect(viaOf(parseCloudEvent({ ...event, aosvia: 'reconciliation' }))).toBe('reconciliation');
+    expect(viaOf(parseCloudEvent({ ...event, aosvia: 'catchup' }))).toBe('catchup');
+    expect(viaOf(parseCloudEvent(event))).toBe('webhook');
+    expect(viaOf(parseCloudEvent({ ...event, aosvia: 'something-else' }))).toBe('webhook');
 });

@@ -149,3 +149,15 @@ describe('substatus', () => {
         expect(error.message).toMatch(/SubstatusLabel: is required when SubstatusDescription is set/);
     });
 });
+
+test('ReconcileApps defaults to CatchUpApps, and is named when malformed', () => {
+    expect(loadConfig({ ...base, CatchUpApps: 'ttd/apps-test' }).reconcileApps).toEqual([
+        { org: 'ttd', app: 'apps-test' },
+    ]);
+    expect(loadConfig({ ...base, CatchUpApps: 'ttd/apps-test', ReconcileApps: 'ttd/other' }).reconcileApps).toEqual([
+        { org: 'ttd', app: 'other' },
+    ]);
+    expect(() => loadConfig({ ...base, ReconcileApps: 'apps-test' })).toThrow(
+        /Setting ReconcileApps: entries must look like org\/app/,
+    );
+});
