@@ -158,6 +158,7 @@ export const settings = {
         description:
             'Apps whose instances reconciliation looks up in Altinn Storage (complete, not confirmed by the owner), as org/app, comma separated. Default: CatchUpApps.',
         example: 'ttd/apps-test',
+        optional: true,
     },
     ReconcileSchedule: {
         description: 'Six-field NCRONTAB schedule of reconciliation against Altinn Storage.',

@@ -56,6 +56,8 @@ export async function confirmInstance(
         bytes: Number.isFinite(bytes) ? bytes : undefined,
         durationMs: Date.now() - started,
     });
+    // Both paths (the processor's own confirmation and EventsConfirmation) record it here.
+    await pipeline.ledger.confirmed(message.subject);
     await afterConfirmed(pipeline, message, justStored?.manifest, completed);
     return 'confirmed';
 }
