@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'aos-bench-'));
     const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
     const azurite = await startAzuriteProcess({ ...ports, location: join(dataDir, 'azurite') });
-    const storageConnection = connectionStringFor(ports.blobPort, ports.queuePort);
+    const storageConnection = connectionStringFor(ports);
     const sim = await startSimulator({ timeScale: 0.01, eventsQueryDelaySeconds: 0 });
     let host: HostHandle | undefined;
     try {

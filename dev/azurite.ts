@@ -67,12 +67,14 @@ export async function startAzuriteProcess(options: AzuriteOptions): Promise<Azur
     const deadline = Date.now() + 30_000;
     for (;;) {
         if (child.exitCode !== null) throw new Error(`Azurite exited with code ${child.exitCode}: ${output.trim()}`);
-        const open = await Promise.all([isPortOpen(options.blobPort), isPortOpen(options.queuePort)]);
+        const open = await Promise.all(
+            [options.blobPort, options.queuePort, options.tablePort].map((port) => isPortOpen(port)),
+        );
         if (open.every(Boolean)) break;
         if (Date.now() > deadline) {
             child.kill('SIGKILL');
             throw new Error(
-                `Azurite did not listen on ${options.blobPort}/${options.queuePort} within 30 s: ${output}`,
+                `Azurite did not listen on ${options.blobPort}/${options.queuePort}/${options.tablePort} within 30 s: ${output}`,
             );
         }
         await new Promise((resolve) => setTimeout(resolve, 100));

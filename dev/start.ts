@@ -38,6 +38,12 @@ const ports = {
 };
 const dataDir = resolve(flags['data-dir']);
 
+const storageConnectionString = connectionStringFor({
+    blobPort: ports.blob,
+    queuePort: ports.queue,
+    tablePort: ports.table,
+});
+
 function say(line: string): void {
     console.log(`[start] ${line}`);
 }
@@ -51,7 +57,7 @@ function prefixLines(stream: NodeJS.ReadableStream | null, prefix: string): void
 
 function hostSettings(sim: Simulator, client: DevClient): Record<string, string> {
     return {
-        AzureWebJobsStorage: connectionStringFor(ports.blob, ports.queue),
+        AzureWebJobsStorage: storageConnectionString,
         ...simulatorSettings(sim, client),
         CatchUpApps: 'ttd/demo-app',
         CatchUpSchedule: '0 */1 * * * *',
@@ -86,8 +92,10 @@ async function main(): Promise<void> {
     process.on('SIGTERM', onSignal);
 
     try {
-        if ((await isPortOpen(ports.blob)) && (await isPortOpen(ports.queue))) {
-            say(`using the Azurite already listening on ${ports.blob} (blob) and ${ports.queue} (queue)`);
+        if ((await isPortOpen(ports.blob)) && (await isPortOpen(ports.queue)) && (await isPortOpen(ports.table))) {
+            say(
+                `using the Azurite already listening on ${ports.blob} (blob), ${ports.queue} (queue) and ${ports.table} (table)`,
+            );
         } else {
             const location = localAzuriteFolder(dataDir);
             const azurite = await startAzuriteProcess({
@@ -98,7 +106,9 @@ async function main(): Promise<void> {
             });
             stoppers.push(() => azurite.stop());
             children.push(azurite.child);
-            say(`Azurite (pid ${azurite.child.pid}) on ${ports.blob}/${ports.queue}, data in ${location}`);
+            say(
+                `Azurite (pid ${azurite.child.pid}) on ${ports.blob}/${ports.queue}/${ports.table}, data in ${location}`,
+            );
         }
 
         const client = ensureDevClient(dataDir);
@@ -132,7 +142,7 @@ async function main(): Promise<void> {
         say(`Functions host (pid ${host.pid}): webhook ${webhook}`);
 
         if (!flags['no-demo']) {
-            await runDemo({ sim, webhook, storageConnection: connectionStringFor(ports.blob, ports.queue), say });
+            await runDemo({ sim, webhook, storageConnection: storageConnectionString, say });
         }
         if (flags['exit-after-demo']) {
             await stopAll();

@@ -27,6 +27,13 @@ export const containers = {
 
 export type ContainerName = (typeof containers)[keyof typeof containers];
 
+export const tables = {
+    /** Every instance and Broker file the system has seen, and the last reconciliation and catch-up runs (shared/ledger). */
+    ledger: 'ledger',
+} as const;
+
+export type TableName = (typeof tables)[keyof typeof tables];
+
 /** The app setting every trigger binding uses for its storage connection. */
 export const storageConnection = 'AzureWebJobsStorage';
 

@@ -15,7 +15,7 @@ export interface SettingSpec {
 export const settings = {
     AzureWebJobsStorage: {
         description:
-            'Storage for queues and blobs. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __credential and __clientId instead.',
+            'Storage for queues, blobs and the ledger table. A connection string locally; in Azure the identity-based AzureWebJobsStorage__blobServiceUri, __queueServiceUri, __tableServiceUri, __credential and __clientId instead.',
         example: 'UseDevelopmentStorage=true',
     },
     AltinnPlatformBaseUrl: {

@@ -5,8 +5,9 @@
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { ConfigError } from './config';
-import { storageConnection, type ContainerName } from './names';
+import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
+import { ConfigError, isLoopbackHost } from './config';
+import { storageConnection, type ContainerName, type TableName } from './names';
 
 type Env = Record<string, string | undefined>;
 
@@ -18,13 +19,32 @@ const pipelineOptions = {
     retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 30_000 },
 } satisfies StoragePipelineOptions;
 
+/** The same fail-fast budget for tables (a ledger write must never hold a stage up for long). */
+const tableOptions = {
+    retryOptions: { maxRetries: 2, retryDelayInMs: 200, maxRetryDelayInMs: 2_000 },
+} satisfies TableServiceClientOptions;
+
+/** Makes the client of one table, from the same connection as blobs and queues. */
+export type TableClientFactory = (name: TableName) => TableClient;
+
 export class Storage {
     readonly #queues = new Map<string, QueueClient>();
+    readonly #tables = new Map<string, TableClient>();
 
     constructor(
         readonly blobService: BlobServiceClient,
         readonly queueService: QueueServiceClient,
+        readonly tableClientFor: TableClientFactory,
     ) {}
+
+    table(name: TableName): TableClient {
+        let client = this.#tables.get(name);
+        if (!client) {
+            client = this.tableClientFor(name);
+            this.#tables.set(name, client);
+        }
+        return client;
+    }
 
     queue(name: string): QueueClient {
         let client = this.#queues.get(name);
@@ -60,6 +80,21 @@ export function decodeQueueMessage(messageText: string): string {
     return Buffer.from(messageText, 'base64').toString('utf8');
 }
 
+/**
+ * Whether the connection string's endpoint is plain http on this machine (Azurite). The blob and
+ * queue SDKs allow that by themselves; the tables SDK refuses http unless told.
+ */
+function plainHttpOnLoopback(connectionString: string, endpoint: string): boolean {
+    const value = new RegExp(`(?:^|;)\\s*${endpoint}=([^;]+)`, 'i').exec(connectionString)?.[1];
+    if (!value) return false;
+    try {
+        const url = new URL(value.trim());
+        return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+    } catch {
+        return false;
+    }
+}
+
 function credentialFor(env: Env, prefix: string): TokenCredential {
     const clientId = env[`${prefix}__clientId`];
     if (env[`${prefix}__credential`] === 'managedidentity') {
@@ -75,6 +110,11 @@ export function createStorage(env: Env = process.env, connection = storageConnec
         return new Storage(
             BlobServiceClient.fromConnectionString(connectionString, pipelineOptions),
             QueueServiceClient.fromConnectionString(connectionString, pipelineOptions),
+            (table) =>
+                TableClient.fromConnectionString(connectionString, table, {
+                    ...tableOptions,
+                    allowInsecureConnection: plainHttpOnLoopback(connectionString, 'TableEndpoint'),
+                }),
         );
     }
     const accountName = env[`${connection}__accountName`];
@@ -82,6 +122,8 @@ export function createStorage(env: Env = process.env, connection = storageConnec
         env[`${connection}__blobServiceUri`] ?? (accountName && `https://${accountName}.blob.core.windows.net`);
     const queueUri =
         env[`${connection}__queueServiceUri`] ?? (accountName && `https://${accountName}.queue.core.windows.net`);
+    const tableUri =
+        env[`${connection}__tableServiceUri`] ?? (accountName && `https://${accountName}.table.core.windows.net`);
     if (!blobUri || !queueUri) {
         throw new ConfigError(
             connection,
@@ -92,6 +134,15 @@ export function createStorage(env: Env = process.env, connection = storageConnec
     return new Storage(
         new BlobServiceClient(blobUri, credential, pipelineOptions),
         new QueueServiceClient(queueUri, credential, pipelineOptions),
+        (table) => {
+            if (!tableUri) {
+                throw new ConfigError(
+                    `${connection}__tableServiceUri`,
+                    'is required for the ledger (identity-based table access), or set __accountName',
+                );
+            }
+            return new TableClient(tableUri, table, credential, tableOptions);
+        },
     );
 }
 

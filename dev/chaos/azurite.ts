@@ -30,7 +30,7 @@ export class ChaosAzurite {
     }
 
     get connectionString(): string {
-        return connectionStringFor(this.ports.blobPort, this.ports.queuePort);
+        return connectionStringFor(this.ports);
     }
 
     get running(): boolean {

@@ -47,6 +47,11 @@ var containerNames = [
   'aos-state'
 ]
 
+// Every table in shared/names.ts (tables): the ledger of instances and Broker files seen.
+var tableNames = [
+  'ledger'
+]
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -109,7 +114,20 @@ resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-
   }
 ]
 
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for tableName in tableNames: {
+    parent: tableService
+    name: tableName
+  }
+]
+
 output id string = storage.id
 output name string = storage.name
 output primaryBlobEndpoint string = storage.properties.primaryEndpoints.blob
 output primaryQueueEndpoint string = storage.properties.primaryEndpoints.queue
+output primaryTableEndpoint string = storage.properties.primaryEndpoints.table

@@ -3,13 +3,14 @@
  * provisioned, and the storage account admits only Entra identities. The queues carry base64
  * messages: host.json says so and the code sends so.
  */
-import { containers, poisonQueueOf, queues } from '../../shared/names';
+import { containers, poisonQueueOf, queues, tables } from '../../shared/names';
 import { decodeQueueMessage, encodeQueueMessage } from '../../shared/storage';
 import {
     checkQueuesAndContainers,
     checkStorageAccount,
     expectedContainers,
     expectedQueues,
+    expectedTables,
     files,
     loadInfra,
     queueMessageEncoding,
@@ -22,6 +23,7 @@ describe('Storage', () => {
             expect(expectedQueues).toEqual(expect.arrayContaining([queue, poisonQueueOf(queue)]));
         }
         expect(expectedContainers).toEqual(Object.values(containers));
+        expect(expectedTables).toEqual(Object.values(tables));
     });
 
     it('provisions exactly those queues and containers, plus the deployment package container', async () => {
@@ -37,6 +39,9 @@ describe('Storage', () => {
 
         const noContainer = await loadInfra({ [files.storage]: replaceOnce("  'aos-state'\n", '') });
         expect(checkQueuesAndContainers(noContainer)).toEqual(['container: aos-state is not provisioned']);
+
+        const noTable = await loadInfra({ [files.storage]: replaceOnce("  'ledger'\n", '') });
+        expect(checkQueuesAndContainers(noTable)).toEqual(['table: ledger is not provisioned']);
     });
 
     it('reports a queue the code does not use, and containers not created by the loop', async () => {

@@ -10,6 +10,7 @@ import { connectionStringFor } from '../../dev/storageConnection';
 export interface AzuriteInstance {
     readonly blobPort: number;
     readonly queuePort: number;
+    readonly tablePort: number;
     readonly connectionString: string;
     stop(): Promise<void>;
 }
@@ -24,10 +25,14 @@ function azuriteBin(): string {
  * Starts Azurite (blob and queue) on free loopback ports. The process is tracked by PID and
  * killed by stop(); pass the same ports to restart it after a stop (data is lost: in-memory).
  */
-export async function startAzurite(ports?: { blobPort: number; queuePort: number }): Promise<AzuriteInstance> {
+export async function startAzurite(ports?: {
+    blobPort: number;
+    queuePort: number;
+    tablePort?: number;
+}): Promise<AzuriteInstance> {
     const blobPort = ports?.blobPort ?? (await freePort());
     const queuePort = ports?.queuePort ?? (await freePort());
-    const tablePort = await freePort();
+    const tablePort = ports?.tablePort ?? (await freePort());
     const workDir = mkdtempSync(join(tmpdir(), 'azurite-'));
     const child = spawn(
         process.execPath,
@@ -54,11 +59,12 @@ export async function startAzurite(ports?: { blobPort: number; queuePort: number
         // In-memory Azurite refuses --location, so its working folder is set through cwd instead.
         { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    await waitForListening(child, [blobPort, queuePort]);
+    await waitForListening(child, [blobPort, queuePort, tablePort]);
     return {
         blobPort,
         queuePort,
-        connectionString: connectionStringFor(blobPort, queuePort),
+        tablePort,
+        connectionString: connectionStringFor({ blobPort, queuePort, tablePort }),
         stop: () => stopProcess(child).then(() => rmSync(workDir, { recursive: true, force: true })),
     };
 }

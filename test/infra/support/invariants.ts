@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { containers, poisonQueueOf, queues, storageConnection } from '../../../shared/names';
+import { containers, poisonQueueOf, queues, storageConnection, tables } from '../../../shared/names';
 import { settings, type SettingSpec } from '../../../shared/settings';
 import {
     arrayItems,
@@ -267,6 +267,7 @@ export function checkAppSettings(infra: Infra): string[] {
 
 export const expectedQueues = Object.values(queues).flatMap((queue) => [queue, poisonQueueOf(queue)]);
 export const expectedContainers: string[] = Object.values(containers);
+export const expectedTables: string[] = Object.values(tables);
 
 function stringArray(file: BicepFile, variable: string): string[] | undefined {
     const node = file.variable(variable);
@@ -297,6 +298,15 @@ export function checkQueuesAndContainers(infra: Infra): string[] {
     const containerNames = stringArray(storage, 'containerNames');
     if (!containerNames) problems.push(`${files.storage}: var containerNames (an array of names) is missing`);
     else problems.push(...sameSet('container', containerNames, expectedContainers));
+
+    const tableNames = stringArray(storage, 'tableNames');
+    if (!tableNames) problems.push(`${files.storage}: var tableNames (an array of names) is missing`);
+    else problems.push(...sameSet('table', tableNames, expectedTables));
+    const tableResource = storage
+        .resources()
+        .find((r) => r.type.startsWith('Microsoft.Storage/storageAccounts/tableServices/tables@'));
+    if (tableResource?.loopOver !== 'tableNames')
+        problems.push(`${files.storage}: no table resource looping over tableNames`);
 
     const queueResource = storage
         .resources()

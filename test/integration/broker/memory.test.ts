@@ -42,7 +42,7 @@ beforeAll(async () => {
     const creds = createClientCredentials();
     await sim.control.registerClient(clientRegistration(creds, BROKER_SCOPES));
     env = {
-        AzureWebJobsStorage: connectionStringFor(ports.blobPort, ports.queuePort),
+        AzureWebJobsStorage: connectionStringFor(ports),
         ...clientSettings(sim, creds, BROKER_SCOPES),
         BrokerResources: RESOURCE,
     };

@@ -1,0 +1,244 @@
+/**
+ * The ledger: one entry per instance and Broker file the system has seen, in Azure Table Storage
+ * (table `ledger`), so that an operator and the status page can answer "did we receive X?",
+ * "what is waiting?" and "is anything stuck?" without searching blobs, queues and logs.
+ *
+ * Writes are merges of one fact each (first seen, stored, confirmed, failed, poisoned): repeating
+ * one is harmless, and their order does not matter. A write never fails a stage: it is logged
+ * (`step=ledger-write-failed`) and the stage goes on; the next attempt or stage writes again.
+ * First seen is the one fact that must not move once written; it is an insert, not a merge.
+ * Later facts never clear earlier ones: an entry that was poisoned and later confirmed keeps its
+ * poisonedAt as history (the status page reads `confirmed` first).
+ */
+import { odata, RestError, type TableClient, type TableEntityResult } from '@azure/data-tables';
+import { errorMessage, warnStep, type StepLogger } from '../log';
+import { tables } from '../names';
+import type { Storage } from '../storage';
+import {
+    idOf,
+    partitionKeyOf,
+    partitionRangeOf,
+    rowKeyOf,
+    type LedgerKind,
+    type LedgerScope,
+    type LedgerSubject,
+    type LedgerVia,
+} from './keys';
+
+export interface LedgerEntry {
+    kind: LedgerKind;
+    /** Altinn's instance id `{partyId}/{instanceGuid}`, or the file transfer id. */
+    id: string;
+    org?: string;
+    app?: string;
+    resourceId?: string;
+    firstSeenAt?: Date;
+    firstSeenVia?: LedgerVia;
+    /** The CloudEvent that first brought it. */
+    firstEventId?: string;
+    storedAt?: Date;
+    elements?: number;
+    bytes?: number;
+    confirmed: boolean;
+    confirmedAt?: Date;
+    lastFailureAt?: Date;
+    lastFailureStep?: string;
+    lastFailureError?: string;
+    poisonedAt?: Date;
+}
+
+export interface FailureFact {
+    /** The stage that failed: store, feedback, confirm, broker. */
+    step: string;
+    error: string;
+}
+
+/** Table properties hold up to 64 KiB; an error message needs far less. */
+const maxErrorChars = 2_000;
+
+/** The writes, bound to an invocation's logger. None of them ever rejects. */
+export interface LedgerWriter {
+    firstSeen(subject: LedgerSubject, via: LedgerVia, eventId?: string): Promise<void>;
+    stored(subject: LedgerSubject, facts: { elements?: number; bytes: number }): Promise<void>;
+    confirmed(subject: LedgerSubject): Promise<void>;
+    failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
+    poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
+}
+
+type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
+
+export class Ledger {
+    #created: Promise<void> | undefined;
+
+    constructor(readonly table: TableClient) {}
+
+    /** Creates the table once per process where it is missing (Bicep provisions it in Azure). */
+    ensureTable(): Promise<void> {
+        this.#created ??= this.table.createTable().catch((error: unknown) => {
+            this.#created = undefined;
+            throw error;
+        });
+        return this.#created;
+    }
+
+    writer(logger: StepLogger): LedgerWriter {
+        const write = (fact: string, subject: LedgerSubject, work: () => Promise<unknown>) =>
+            this.ensureTable()
+                .then(work)
+                .then(
+                    () => undefined,
+                    (error: unknown) =>
+                        warnStep(logger, 'ledger-write-failed', {
+                            fact,
+                            kind: subject.kind,
+                            id: idOf(subject),
+                            error: errorMessage(error),
+                        }),
+                );
+        const merge = (subject: LedgerSubject, facts: Record<string, unknown>) =>
+            this.table.upsertEntity({ ...identity(subject), ...facts }, 'Merge');
+        return {
+            firstSeen: (subject, via, eventId) =>
+                write('first-seen', subject, () => this.#insertFirstSeen(subject, via, eventId)),
+            stored: (subject, { elements, bytes }) =>
+                write('stored', subject, () => merge(subject, { storedAt: new Date(), elements, bytes })),
+            confirmed: (subject) =>
+                write('confirmed', subject, () => merge(subject, { confirmed: true, confirmedAt: new Date() })),
+            failed: (subject, failure) => write('failed', subject, () => merge(subject, failureFacts(failure))),
+            poisoned: (subject, failure) =>
+                write('poisoned', subject, () => merge(subject, { ...failureFacts(failure), poisonedAt: new Date() })),
+        };
+    }
+
+    /**
+     * Inserts the entry with its first sight. When it exists already (seen before, or a later
+     * fact was written while this one failed), the first sight is added only if it is missing.
+     */
+    async #insertFirstSeen(subject: LedgerSubject, via: LedgerVia, eventId?: string): Promise<void> {
+        const firstSeen = { firstSeenAt: new Date(), firstSeenVia: via, firstEventId: eventId };
+        try {
+            await this.table.createEntity({ ...identity(subject), ...firstSeen, confirmed: false });
+            return;
+        } catch (error) {
+            if (statusOf(error) !== 409) throw error;
+        }
+        const existing = await this.table.getEntity<Row>(partitionKeyOf(subject)!, rowKeyOf(subject));
+        if (existing.firstSeenAt !== undefined) return;
+        try {
+            await this.table.updateEntity(
+                { ...identity(subject), ...firstSeen, confirmed: existing.confirmed === true },
+                'Merge',
+                { etag: existing.etag },
+            );
+        } catch (error) {
+            // 412: another writer changed it meanwhile; whatever it wrote is as good.
+            if (statusOf(error) !== 412) throw error;
+        }
+    }
+
+    /** One entry, or undefined when the ledger has never seen it. */
+    async get(subject: LedgerSubject): Promise<LedgerEntry | undefined> {
+        try {
+            return entryOf(await this.table.getEntity<Row>(partitionKeyOf(subject)!, rowKeyOf(subject)));
+        } catch (error) {
+            if (statusOf(error) === 404) return undefined;
+            throw error;
+        }
+    }
+
+    /**
+     * Every entry with this id: an instance id `{partyId}/{instanceGuid}`, an instance GUID, or a
+     * file transfer id. A RowKey query across partitions, meant for an operator's look-up.
+     */
+    async find(id: string): Promise<LedgerEntry[]> {
+        const guid = id.trim().toLowerCase().split('/').pop() ?? '';
+        const entries = await this.#query(odata`RowKey eq ${encodeURIComponent(guid)}`);
+        return id.includes('/') ? entries.filter((entry) => entry.id === id.trim().toLowerCase()) : entries;
+    }
+
+    /** Entries of the scope with any fact (first seen, stored, confirmed, failure) at or after `since`. */
+    listSince(scope: LedgerScope, since: Date): Promise<LedgerEntry[]> {
+        const after = odata`${since}`;
+        const facts = ['firstSeenAt', 'storedAt', 'confirmedAt', 'lastFailureAt'].map((name) => `${name} ge ${after}`);
+        return this.#query(`${scopeFilter(scope)} and (${facts.join(' or ')})`);
+    }
+
+    /** Entries of the scope not confirmed yet, oldest first sight first. */
+    async listUnconfirmed(scope: LedgerScope): Promise<LedgerEntry[]> {
+        const entries = await this.#query(`${scopeFilter(scope)} and confirmed eq false`);
+        return entries.sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+    }
+
+    async #query(filter: string): Promise<LedgerEntry[]> {
+        const entries: LedgerEntry[] = [];
+        try {
+            for await (const row of this.table.listEntities<Row>({ queryOptions: { filter } })) {
+                entries.push(entryOf(row));
+            }
+        } catch (error) {
+            if (statusOf(error) === 404) return []; // no table yet: nothing seen yet
+            throw error;
+        }
+        return entries;
+    }
+}
+
+function scopeFilter(scope: LedgerScope): string {
+    const partitionKey = partitionKeyOf(scope);
+    if (partitionKey) return odata`PartitionKey eq ${partitionKey}`;
+    const { from, to } = partitionRangeOf(scope.kind);
+    return odata`PartitionKey ge ${from} and PartitionKey lt ${to}`;
+}
+
+/** The properties every write carries, so that whichever write comes first makes a readable entry. */
+function identity(subject: LedgerSubject): Row {
+    const keys = { partitionKey: partitionKeyOf(subject)!, rowKey: rowKeyOf(subject), kind: subject.kind };
+    return subject.kind === 'instance'
+        ? { ...keys, id: idOf(subject), org: subject.org, app: subject.app }
+        : { ...keys, id: idOf(subject), resourceId: subject.resourceId };
+}
+
+function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
+    return { lastFailureAt: new Date(), lastFailureStep: step, lastFailureError: error.slice(0, maxErrorChars) };
+}
+
+function entryOf(row: TableEntityResult<Row>): LedgerEntry {
+    const text = (name: string) => (typeof row[name] === 'string' ? row[name] : undefined);
+    const date = (name: string) => (row[name] instanceof Date ? row[name] : undefined);
+    const number = (name: string) => (typeof row[name] === 'number' ? row[name] : undefined);
+    return {
+        kind: text('kind') as LedgerKind,
+        id: text('id') ?? row.rowKey,
+        org: text('org'),
+        app: text('app'),
+        resourceId: text('resourceId'),
+        firstSeenAt: date('firstSeenAt'),
+        firstSeenVia: text('firstSeenVia') as LedgerVia | undefined,
+        firstEventId: text('firstEventId'),
+        storedAt: date('storedAt'),
+        elements: number('elements'),
+        bytes: number('bytes'),
+        confirmed: row.confirmed === true,
+        confirmedAt: date('confirmedAt'),
+        lastFailureAt: date('lastFailureAt'),
+        lastFailureStep: text('lastFailureStep'),
+        lastFailureError: text('lastFailureError'),
+        poisonedAt: date('poisonedAt'),
+    };
+}
+
+export function statusOf(error: unknown): number | undefined {
+    return error instanceof RestError ? error.statusCode : undefined;
+}
+
+const ledgers = new WeakMap<Storage, Ledger>();
+
+/** The ledger on this storage, one per process (it holds the table client). */
+export function ledgerOf(storage: Storage): Ledger {
+    let ledger = ledgers.get(storage);
+    if (!ledger) {
+        ledger = new Ledger(storage.table(tables.ledger));
+        ledgers.set(storage, ledger);
+    }
+    return ledger;
+}
