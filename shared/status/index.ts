@@ -3,3 +3,4 @@ export * from './attention';
 export * from './gather';
 export * from './html';
 export * from './report';
+export * from './text';

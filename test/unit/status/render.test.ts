@@ -1,4 +1,4 @@
-import { attentionOf, renderStatusHtml, type StatusReport } from '../../../shared/status';
+import { attentionOf, renderStatusHtml, renderStatusText, type StatusReport } from '../../../shared/status';
 
 function report(overrides: Partial<StatusReport> = {}): StatusReport {
     const base: Omit<StatusReport, 'attention'> = {
@@ -66,5 +66,33 @@ describe('the status page', () => {
         expect(html).toContain('<h2>Needs attention</h2>');
         expect(html).toMatch(/<tr class="bad"><td>ttd\/apps-test<\/td>/);
         expect(html).toContain('<td>26.5 h</td>');
+    });
+});
+
+describe('the status as text', () => {
+    it('lists the same sections, and what needs attention first', () => {
+        const lines = renderStatusText(
+            report({
+                poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 1 }],
+                subscriptions: {
+                    active: [
+                        { name: 'ttd-apps-test', id: 7, inAltinn: false, problem: 'Altinn has no subscription 7' },
+                    ],
+                    failed: [],
+                    pending: [{ name: 'next', operation: 'add' }],
+                    unknownToFiles: [],
+                },
+            }),
+        );
+        expect(lines.slice(0, 5)).toEqual([
+            'Status at 2026-12-01 02:43 UTC (counts over the last 24 h)',
+            '',
+            'Needs attention:',
+            '  - 1 message(s) in events-inbound-poison: see npm run aos -- poison list',
+            '  - Subscription ttd-apps-test: Altinn has no subscription 7',
+        ]);
+        expect(lines).toContain('  events-inbound-poison: 1');
+        expect(lines).toContain('  active ttd-apps-test (id 7): NOT IN ALTINN: Altinn has no subscription 7');
+        expect(lines).toContain('  waiting add next');
     });
 });
