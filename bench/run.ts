@@ -70,6 +70,7 @@ async function startHost(sim: Simulator, storageConnection: string, dataDir: str
             ...simulatorSettings(sim, client),
             SubscriptionsSchedule: '*/2 * * * * *',
             CatchUpSchedule: '0 0 0 1 1 *',
+            ReconcileSchedule: '0 0 0 1 1 *',
             CatchUpApps: '',
             BrokerResources: '',
             // Measure the pipeline, not the idle back-off of queue polling (5 s in host.json).

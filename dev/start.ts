@@ -61,6 +61,7 @@ function hostSettings(sim: Simulator, client: DevClient): Record<string, string>
         ...simulatorSettings(sim, client),
         CatchUpApps: 'ttd/demo-app',
         CatchUpSchedule: '0 */1 * * * *',
+        ReconcileSchedule: '0 */5 * * * *',
         SubscriptionsSchedule: '*/10 * * * * *',
         BrokerResources: 'ttd-demo-broker',
         HttpRetryBudgetSeconds: '20',

@@ -17,7 +17,11 @@ export function createEventsConfirmation(services: () => Services = getServices)
         const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
         if (!event) return;
 
-        await failLoudly(context, event.fields, () => confirmInstance(pipeline, event));
+        await failLoudly(context, event.fields, async () => {
+            if ((await confirmInstance(pipeline, event)) === 'confirmed') {
+                await pipeline.ledger.confirmed(event.subject);
+            }
+        });
     };
 }
 

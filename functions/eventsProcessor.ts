@@ -3,6 +3,7 @@
  * element, then instance.json) and hands the event on to feedback or confirmation.
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { viaOf } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -33,10 +34,12 @@ export function createEventsProcessor(services: () => Services = getServices) {
         }
         const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
         if (!event) return;
+        await pipeline.ledger.firstSeen(event.subject, viaOf(event.event), event.event.id);
 
         await failLoudly(context, event.fields, async () => {
             const stored = await storeInstance(pipeline, event);
             if (stored.kind === 'gone') return;
+            await pipeline.ledger.stored(event.subject, stored);
             await handOn(pipeline, queueAfterStore(event.event, pipeline.config), event);
         });
     };

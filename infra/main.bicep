@@ -192,6 +192,12 @@ param catchUpSchedule string = '0 */10 * * * *'
 @description('CatchUpFrom: where the first catch-up starts (ISO 8601 with time zone). Empty: the code\'s default.')
 param catchUpFrom string = ''
 
+@description('ReconcileApps: apps reconciled against Altinn Storage, as org/app, comma separated. Empty: CatchUpApps.')
+param reconcileApps string = ''
+
+@description('ReconcileSchedule: six-field NCRONTAB schedule (UTC) of reconciliation against Altinn Storage.')
+param reconcileSchedule string = '0 0 * * * *'
+
 @description('SubscriptionsSchedule: six-field NCRONTAB schedule (UTC) on which subscription files are picked up.')
 param subscriptionsSchedule string = '0 */1 * * * *'
 
@@ -318,6 +324,8 @@ module functionApp './app/functionapp.bicep' = {
     catchUpApps: catchUpApps
     catchUpSchedule: catchUpSchedule
     catchUpFrom: catchUpFrom
+    reconcileApps: reconcileApps
+    reconcileSchedule: reconcileSchedule
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
   }

@@ -51,6 +51,8 @@ export interface AppConfig {
     httpRetryBudgetMs: number;
     catchUpApps: AppRef[];
     catchUpFrom?: Date;
+    /** ReconcileApps, or CatchUpApps when it is unset. */
+    reconcileApps: AppRef[];
     brokerResources: string[];
 }
 
@@ -199,6 +201,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
             1000 * parseInteger('HttpRetryBudgetSeconds', read(env, 'HttpRetryBudgetSeconds'), 60, 0, 600),
         catchUpApps: parseApps('CatchUpApps', read(env, 'CatchUpApps')),
         catchUpFrom: parseDate('CatchUpFrom', read(env, 'CatchUpFrom')),
+        reconcileApps: parseApps(
+            read(env, 'ReconcileApps') ? 'ReconcileApps' : 'CatchUpApps',
+            read(env, 'ReconcileApps') ?? read(env, 'CatchUpApps'),
+        ),
         brokerResources: parseList(read(env, 'BrokerResources')),
     };
 }

@@ -6,8 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { InvocationContext } from '@azure/functions';
+import { ledgerOf, subjectOfMessage, type FailureFact } from './ledger';
 import { errorMessage } from './log';
-import { containers } from './names';
+import { containers, queues } from './names';
 import type { Storage } from './storage';
 
 export interface FailureRecord {
@@ -82,6 +83,36 @@ export async function forgetFailure(storage: Storage, queue: string, eventId: st
     await storage.container(containers.state).getBlockBlobClient(failureBlobName(queue, eventId)).deleteIfExists();
 }
 
+/** The stage each queue feeds, as the ledger's lastFailureStep names it. */
+const failureSteps: Record<string, string> = {
+    [queues.eventsInbound]: 'store',
+    [queues.eventsFeedback]: 'feedback',
+    [queues.eventsConfirmation]: 'confirm',
+    [queues.brokerInbound]: 'broker',
+};
+
+/** Every failed attempt is the entry's last failure; the final one also marks it poisoned. Never throws. */
+async function recordInLedger(
+    queue: string,
+    message: unknown,
+    getStorage: () => Storage,
+    context: InvocationContext,
+    final: boolean,
+    error: string,
+): Promise<void> {
+    const subject = subjectOfMessage(message, queue === queues.brokerInbound ? 'brokerFile' : 'instance');
+    if (!subject) return;
+    const failure: FailureFact = { step: failureSteps[queue] ?? queue, error };
+    let storage: Storage;
+    try {
+        storage = getStorage();
+    } catch {
+        return; // no storage settings: the failure itself says so, and there is no ledger to write to
+    }
+    const ledger = ledgerOf(storage).writer(context);
+    await (final ? ledger.poisoned(subject, failure) : ledger.failed(subject, failure));
+}
+
 function eventIdOf(message: unknown): string {
     if (message && typeof message === 'object' && typeof (message as { id?: unknown }).id === 'string') {
         return (message as { id: string }).id;
@@ -103,7 +134,9 @@ export function recordingFailures<T>(
             return await handler(message, context);
         } catch (error) {
             const dequeueCount = Number(context.triggerMetadata?.dequeueCount ?? 0);
-            if (dequeueCount >= maxDequeueCount()) {
+            const final = dequeueCount >= maxDequeueCount();
+            await recordInLedger(queue, message, getStorage, context, final, errorMessage(error));
+            if (final) {
                 await recordFailure(getStorage(), {
                     queue,
                     eventId: eventIdOf(message),

@@ -110,6 +110,16 @@ export const settings = {
         description: 'Where the first catch-up starts when no cursor exists yet (ISO 8601 with time zone).',
         example: '2026-01-01T00:00:00Z',
     },
+    ReconcileApps: {
+        description:
+            'Apps whose instances reconciliation looks up in Altinn Storage (complete, not confirmed by the owner), as org/app, comma separated. Default: CatchUpApps.',
+        example: 'ttd/apps-test',
+    },
+    ReconcileSchedule: {
+        description: 'Six-field NCRONTAB schedule of reconciliation against Altinn Storage.',
+        example: '0 0 * * * *',
+        default: '0 0 * * * *',
+    },
     SubscriptionsSchedule: {
         description: 'Six-field NCRONTAB schedule on which add-/remove-subscriptions files are picked up.',
         example: '0 */1 * * * *',

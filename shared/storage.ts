@@ -4,7 +4,7 @@
  */
 import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from '@azure/storage-blob';
-import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { QueueServiceClient, RestError, type QueueClient } from '@azure/storage-queue';
 import { TableClient, type TableServiceClientOptions } from '@azure/data-tables';
 import { ConfigError, isLoopbackHost } from './config';
 import { storageConnection, type ContainerName, type TableName } from './names';
@@ -57,6 +57,17 @@ export class Storage {
 
     container(name: ContainerName): ContainerClient {
         return this.blobService.getContainerClient(name);
+    }
+
+    /** Like enqueue, creating the queue first where it does not exist (Bicep and the host create it otherwise). */
+    async enqueueCreatingQueue(queueName: string, message: unknown): Promise<void> {
+        try {
+            await this.enqueue(queueName, message);
+        } catch (error) {
+            if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+            await this.queue(queueName).createIfNotExists();
+            await this.enqueue(queueName, message);
+        }
     }
 
     /**

@@ -62,6 +62,7 @@ export class ChaosStack {
                 ProcessedEventTypes: completedType,
                 CatchUpApps: `ttd/${app}`,
                 CatchUpSchedule: '*/5 * * * * *',
+                ReconcileSchedule: '0 0 0 1 1 *',
                 CatchUpFrom: new Date(Date.now() - 60_000).toISOString(),
                 SubscriptionsSchedule: '*/2 * * * * *',
                 HttpTimeoutSeconds: '10',

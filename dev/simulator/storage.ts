@@ -4,6 +4,7 @@ import { type SimCore } from './core';
 import { sendEmpty, sendJson, sendJsonString } from './http';
 import { instanceJson } from './models';
 import { type RequestContext, type RouteDefinition } from './router';
+import { queryInstances } from './storageQuery';
 
 /*
  * Platform Storage reads (altinn-api.md §4.7): the instance and the data download that the
@@ -60,6 +61,13 @@ async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
 
 export function storageRoutes(core: SimCore): RouteDefinition[] {
     return [
+        {
+            listener: 'platform',
+            method: 'GET',
+            path: '/storage/api/v1/instances',
+            endpoint: 'storage.queryInstances',
+            handler: (ctx) => queryInstances(core, ctx),
+        },
         {
             listener: 'platform',
             method: 'GET',

@@ -69,6 +69,8 @@ param httpRetryBudgetSeconds int
 param catchUpApps string
 param catchUpSchedule string
 param catchUpFrom string
+param reconcileApps string
+param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
 
@@ -112,6 +114,8 @@ var appSettings = {
   CatchUpApps: catchUpApps
   CatchUpSchedule: catchUpSchedule
   CatchUpFrom: catchUpFrom
+  ReconcileApps: reconcileApps
+  ReconcileSchedule: reconcileSchedule
   SubscriptionsSchedule: subscriptionsSchedule
   BrokerResources: brokerResources
 }

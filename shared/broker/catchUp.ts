@@ -17,6 +17,7 @@ import {
 import type { AltinnTokenProvider } from '../altinn/http';
 import type { CloudEvent } from '../cloudEvent';
 import type { AppConfig } from '../config';
+import { viaAttribute } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, queues } from '../names';
 import type { Storage } from '../storage';
@@ -58,6 +59,7 @@ export function catchUpEvent(
         resource: `${RESOURCE_PREFIX}${resourceId}`,
         resourceinstance: fileTransferId,
         data: { Role: 'Recipient' },
+        [viaAttribute]: 'catchup',
     };
 }
 

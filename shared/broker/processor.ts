@@ -26,6 +26,7 @@ import { AltinnHttpError } from '../altinn/errors';
 import type { AltinnTokenProvider } from '../altinn/http';
 import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../cloudEvent';
 import type { AppConfig } from '../config';
+import { brokerFileSubject, ledgerOf, viaOf, type LedgerSubject, type LedgerWriter } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
@@ -165,6 +166,11 @@ export async function processBrokerMessage(
 
     const { resourceId, fileTransferId } = decision;
     const fields = { eventId: event.id, resourceId, fileTransferId };
+    const ledger = {
+        writer: ledgerOf(deps.storage).writer(logger),
+        subject: brokerFileSubject(resourceId, fileTransferId),
+    };
+    await ledger.writer.firstSeen(ledger.subject, viaOf(event), event.id);
     const scopes = deps.config.maskinporten?.scopes;
     if (scopes && !scopes.includes(BROKER_READ_SCOPE) && !warnedAboutScope) {
         // One token serves every call, with the scopes of MaskinportenScopes: without this one Broker answers 403.
@@ -172,7 +178,7 @@ export async function processBrokerMessage(
         warnStep(logger, 'scope-missing', { scope: BROKER_READ_SCOPE, setting: 'MaskinportenScopes' });
     }
     try {
-        return await processPublished(deps, logger, fields, decision.subjectOrganisation);
+        return await processPublished(deps, logger, ledger, fields, decision.subjectOrganisation);
     } catch (error) {
         errorStep(logger, 'failed', {
             ...fields,
@@ -186,6 +192,7 @@ export async function processBrokerMessage(
 async function processPublished(
     deps: BrokerProcessorDeps,
     logger: StepLogger,
+    ledger: { writer: LedgerWriter; subject: LedgerSubject },
     fields: { eventId: string; resourceId: string; fileTransferId: string },
     subjectOrganisation: string | undefined,
 ): Promise<BrokerOutcome> {
@@ -292,6 +299,7 @@ async function processPublished(
             metadata: { filetransferid: fileTransferId, resourceid: resourceId },
         });
         logStep(logger, 'overview-stored', { ...fields, blob: overviewBlobName(resourceId, fileTransferId) });
+        await ledger.writer.stored(ledger.subject, { bytes: result.bytes });
     }
 
     const confirmStatus = await deps.broker.confirmDownload(fileTransferId, { logger });
@@ -299,6 +307,7 @@ async function processPublished(
     const metadata = (await overviewBlob.getProperties()).metadata ?? {};
     await overviewBlob.setMetadata({ ...metadata, [CONFIRMED_METADATA]: confirmedAt });
     logStep(logger, 'confirmed', { ...fields, status: confirmStatus, durationMs: Date.now() - started });
+    await ledger.writer.confirmed(ledger.subject);
     return { outcome: 'confirmed', fileTransferId, blobName, bytes, md5, downloadedBytes };
 }
 

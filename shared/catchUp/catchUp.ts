@@ -15,6 +15,7 @@ import type { AppConfig, AppRef } from '../config';
 import { AltinnHttpError } from '../altinn/errors';
 import type { EventsApi } from '../altinn/events';
 import { InvalidCloudEventError, parseCloudEvent } from '../cloudEvent';
+import { viaAttribute } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers, queues } from '../names';
 import { maxQueuedTextBytes, type Storage } from '../storage';
@@ -180,8 +181,8 @@ async function queuePage(
         if (typeof id === 'string' && id !== '') lastId = id;
         let text: string;
         try {
-            parseCloudEvent(item);
-            text = JSON.stringify(item);
+            // Marked as the catch-up's, for the ledger's "first seen via".
+            text = JSON.stringify({ ...parseCloudEvent(item), [viaAttribute]: 'catchup' });
         } catch (error) {
             skipped++;
             const detail = error instanceof InvalidCloudEventError ? error.detail : errorMessage(error);

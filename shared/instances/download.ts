@@ -19,7 +19,15 @@ import { isGuid, type InstanceRef } from './source';
 import { ByteCountError } from './store';
 
 export type StoreOutcome =
-    { kind: 'gone' } | { kind: 'stored' | 'unchanged'; elements: number; bytes: number; downloaded: number };
+    | { kind: 'gone' }
+    | {
+          kind: 'stored' | 'unchanged';
+          elements: number;
+          bytes: number;
+          downloaded: number;
+          /** When instance.json was written (for an unchanged instance: by the run that stored it). */
+          storedAt: Date;
+      };
 
 /** A data element the instance lists but Altinn no longer serves (404): nothing may be confirmed. */
 export class DataElementGoneError extends Error {
@@ -77,17 +85,24 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
             bytes: totalBytes,
             durationMs: Date.now() - started,
         });
-        return { kind: 'unchanged', elements: elements.length, bytes: totalBytes, downloaded: 0 };
+        return {
+            kind: 'unchanged',
+            elements: elements.length,
+            bytes: totalBytes,
+            downloaded: 0,
+            storedAt: pending.storedAt ?? new Date(),
+        };
     }
 
     await forEachLimited(pending, config.downloadConcurrency, (element, signal) =>
         downloadElement(pipeline, message, element, links.get(element.id)!, signal),
     );
 
+    const storedAt = new Date();
     const instanceBytes = await store.writeInstance(ref, text, {
         lastchanged: encodeMetadataValue(instance.lastChanged ?? ''),
         eventid: encodeMetadataValue(message.event.id),
-        storedat: new Date().toISOString(),
+        storedat: storedAt.toISOString(),
         elements: String(elements.length),
         bytes: String(totalBytes),
     });
@@ -99,7 +114,7 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         instanceBytes,
         durationMs: Date.now() - started,
     });
-    return { kind: 'stored', elements: elements.length, bytes: totalBytes, downloaded: pending.length };
+    return { kind: 'stored', elements: elements.length, bytes: totalBytes, downloaded: pending.length, storedAt };
 }
 
 /**
@@ -136,13 +151,13 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
  * The elements to download: all of them, unless instance.json is already stored, in which case
  * those with the same id and lastChanged there and a blob of the right size are skipped (the
  * instance's own lastChanged moves on with complete, so only the data elements are compared).
- * `sameSet` says whether the stored document lists exactly the same elements.
+ * `sameSet` says whether the stored document lists exactly the same elements, `storedAt` when it was stored.
  */
 async function elementsToDownload(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
-): Promise<DataElement[] & { sameSet: boolean }> {
+): Promise<DataElement[] & { sameSet: boolean; storedAt?: Date }> {
     const stored = await store.readInstance(ref);
     const previous = new Map<string, string>();
     if (stored) {
@@ -167,7 +182,11 @@ async function elementsToDownload(
     const pending = elements.filter((_, index) => !unchanged[index]);
     const sameSet =
         stored !== undefined && previous.size === elements.length && elements.every((e) => previous.has(e.id));
-    return Object.assign(pending, { sameSet });
+    const storedAt = stored?.metadata.storedat ? new Date(stored.metadata.storedat) : undefined;
+    return Object.assign(pending, {
+        sameSet,
+        storedAt: storedAt && !Number.isNaN(storedAt.getTime()) ? storedAt : undefined,
+    });
 }
 
 /** Streams one element into its blob; a body that breaks off mid-way is fetched again a few times within the budget. */

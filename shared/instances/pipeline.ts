@@ -12,6 +12,7 @@ import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../clo
 import type { AppConfig } from '../config';
 import { errorMessage, errorStep, logStep, type LogFields, type StepLogger } from '../log';
 import { containers, queues, type QueueName } from '../names';
+import { instanceSubject, ledgerOf, type LedgerSubject, type LedgerWriter } from '../ledger';
 import type { Services } from '../services';
 import type { Storage } from '../storage';
 import { SourceRefusedError, parseInstanceSource, type InstanceRef } from './source';
@@ -31,6 +32,8 @@ export interface QueuedEvent {
 
 export interface InstanceEvent extends QueuedEvent {
     ref: InstanceRef;
+    /** The instance as the ledger knows it. */
+    subject: LedgerSubject;
 }
 
 /** The clients a stage works with, and where it logs. */
@@ -40,6 +43,8 @@ export interface Pipeline {
     apps: AppsClient;
     store: InstanceStore;
     logger: StepLogger;
+    /** The ledger's writes for this invocation (they log a failure and never throw). */
+    ledger: LedgerWriter;
 }
 
 const appsClients = new WeakMap<AltinnStack, AppsClient>();
@@ -58,7 +63,7 @@ export function pipelineFor(services: Services, logger: StepLogger): Pipeline {
         store = new InstanceStore(storage.container(containers.inbound));
         stores.set(storage, store);
     }
-    return { config, storage, apps, store, logger };
+    return { config, storage, apps, store, logger, ledger: ledgerOf(storage).writer(logger) };
 }
 
 /**
@@ -95,7 +100,12 @@ export function acceptInstanceEvent(
         errorStep(logger, 'refused', { ...message.fields, reason: error.message });
         return undefined;
     }
-    return { ...message, ref, fields: { eventId: message.event.id, instanceId: ref.instanceId, ...message.fields } };
+    return {
+        ...message,
+        ref,
+        subject: instanceSubject(ref),
+        fields: { eventId: message.event.id, instanceId: ref.instanceId, ...message.fields },
+    };
 }
 
 /** Runs a stage; a failure is logged (one line with the reason) and thrown again so that the queue retries. */

@@ -3,3 +3,4 @@ export * from './keys';
 export * from './ledger';
 export * from './runs';
 export * from './via';
+export * from './subjects';

@@ -59,7 +59,8 @@ const maxErrorChars = 2_000;
 /** The writes, bound to an invocation's logger. None of them ever rejects. */
 export interface LedgerWriter {
     firstSeen(subject: LedgerSubject, via: LedgerVia, eventId?: string): Promise<void>;
-    stored(subject: LedgerSubject, facts: { elements?: number; bytes: number }): Promise<void>;
+    /** storedAt defaults to now; pass when it was stored earlier, so that a repeat does not move it. */
+    stored(subject: LedgerSubject, facts: { elements?: number; bytes: number; storedAt?: Date }): Promise<void>;
     confirmed(subject: LedgerSubject): Promise<void>;
     failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
@@ -100,8 +101,8 @@ export class Ledger {
         return {
             firstSeen: (subject, via, eventId) =>
                 write('first-seen', subject, () => this.#insertFirstSeen(subject, via, eventId)),
-            stored: (subject, { elements, bytes }) =>
-                write('stored', subject, () => merge(subject, { storedAt: new Date(), elements, bytes })),
+            stored: (subject, { elements, bytes, storedAt }) =>
+                write('stored', subject, () => merge(subject, { storedAt: storedAt ?? new Date(), elements, bytes })),
             confirmed: (subject) =>
                 write('confirmed', subject, () => merge(subject, { confirmed: true, confirmedAt: new Date() })),
             failed: (subject, failure) => write('failed', subject, () => merge(subject, failureFacts(failure))),

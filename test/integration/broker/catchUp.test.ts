@@ -73,6 +73,7 @@ test('an unconfirmed transfer missed by the webhook is queued as a published eve
         resource: `urn:altinn:resource:${RESOURCE}`,
         resourceinstance: missed.fileTransferId,
         data: { Role: 'Recipient' },
+        aosvia: 'catchup',
     });
     expect(steps(first.logs)).toEqual(expect.arrayContaining(['catchup-listed', 'catchup-queued', 'catchup-done']));
     // Broker was asked for what the docs recipe asks for: published, not yet confirmed by us.

@@ -69,6 +69,7 @@ export async function startBrokerHarness(extraEnv: Record<string, string> = {}):
         HttpTimeoutSeconds: '10',
         BrokerResources: `${RESOURCE}, another-resource`,
         CatchUpSchedule: '0 0 0 1 1 *',
+        ReconcileSchedule: '0 0 0 1 1 *',
         ...extraEnv,
     };
     const config = loadConfig(env);

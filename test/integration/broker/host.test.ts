@@ -44,6 +44,7 @@ beforeAll(async () => {
             CatchUpApps: '',
             // The catch-up timers never fire by themselves here; subscription files are picked up every second.
             CatchUpSchedule: '0 0 0 1 1 *',
+            ReconcileSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '*/1 * * * * *',
             HttpRetryBudgetSeconds: '2',
             AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',

@@ -38,6 +38,7 @@ beforeAll(async () => {
             HttpRetryBudgetSeconds: '1',
             // Other functions' timers: far away, so that only the instance pipeline runs here.
             CatchUpSchedule: '0 0 0 1 1 *',
+            ReconcileSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '0 0 0 1 1 *',
             AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
             AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',

@@ -41,6 +41,7 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
         HttpTimeoutSeconds: '10',
         SubscriptionsSchedule: '0 0 0 1 1 *',
         CatchUpSchedule: '0 0 0 1 1 *',
+        ReconcileSchedule: '0 0 0 1 1 *',
         ...extraEnv,
     };
     const blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);

@@ -182,6 +182,7 @@ describe('catch-up events and block ids', () => {
             resource: 'urn:altinn:resource:ttd-broker',
             resourceinstance: 'abc',
             data: { Role: 'Recipient' },
+            aosvia: 'catchup',
         });
         const event = catchUpEvent(base, 'ttd-broker', '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f', undefined, now);
         expect(event.subject).toBeUndefined();

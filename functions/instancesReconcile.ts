@@ -1,0 +1,28 @@
+/**
+ * InstancesReconcile: on ReconcileSchedule, asks Altinn Storage for every instance of the apps in
+ * ReconcileApps that is complete and not confirmed by the owner, and queues each to events-inbound
+ * as the event Altinn would have pushed, so that a submission no event brought is still stored and
+ * confirmed (shared/reconcile/reconcile.ts). An app that fails is logged and fails the invocation
+ * after the other apps ran; the next schedule tries again.
+ */
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import { reconcileDeps, runReconcile } from '../shared/reconcile';
+import { getServices } from '../shared/services';
+
+export async function instancesReconcile(_timer: Timer, context: InvocationContext): Promise<void> {
+    const services = getServices();
+    if (services.config.reconcileApps.length === 0) return;
+    const results = await runReconcile(reconcileDeps(services), context);
+    const failed = results.filter((result) => result.error !== undefined);
+    if (failed.length > 0) {
+        throw new Error(
+            `Reconciliation failed for ${failed.map((r) => `${r.org}/${r.app}`).join(', ')} (see the reconcile-failed lines above); the next schedule tries again`,
+        );
+    }
+}
+
+app.timer('InstancesReconcile', {
+    schedule: '%ReconcileSchedule%',
+    runOnStartup: false,
+    handler: instancesReconcile,
+});
