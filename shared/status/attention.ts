@@ -11,7 +11,7 @@ export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
     }
     for (const scope of [...report.apps, ...report.brokerResources]) {
         if (scope.poisoned > 0) {
-            notes.push(`${scope.scope}: ${scope.poisoned} went to a poison queue and are not confirmed`);
+            notes.push(`${scope.scope}: ${scope.poisoned} in a poison queue, not confirmed`);
         }
         if ((scope.oldestUnconfirmedHours ?? 0) >= unconfirmedAttentionHours) {
             notes.push(

@@ -15,7 +15,7 @@ import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
 export interface StatusDeps {
-    config: Pick<AppConfig, 'catchUpApps' | 'brokerResources'>;
+    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'>;
     storage: Storage;
     now?: () => Date;
 }

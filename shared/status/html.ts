@@ -102,7 +102,10 @@ function runsTable(runs: RunStatus[]) {
             { head: 'Found', cell: (run) => optional(run.found), numeric: true },
             { head: 'Queued', cell: (run) => run.queued, numeric: true },
             { head: 'Not confirmed in Altinn', cell: (run) => optional(run.unconfirmed), numeric: true },
-            { head: 'Oldest not confirmed', cell: (run) => hours(run.oldestUnconfirmedHours) },
+            {
+                head: 'Oldest not confirmed',
+                cell: (run) => hours(run.unconfirmed ? run.oldestUnconfirmedHours : undefined),
+            },
             { head: 'Result', cell: (run) => (run.error ? `Failed: ${run.error}` : 'OK') },
         ],
         runs,
@@ -214,9 +217,10 @@ h1{font-size:1.5rem;margin:.5rem 0 0}h2{font-size:1.15rem;margin:1.6rem 0 .4rem}
 header p{color:#555;margin:.2rem 0 1rem}
 table{border-collapse:collapse;width:100%;margin:.3rem 0 1rem}
 caption{text-align:left;color:#555;padding:.2rem 0}
-th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
 th{background:#f3f3f3;font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
+td:first-child{white-space:nowrap}
 tr.bad td{background:#fdecea}
 #attention{border-radius:6px;padding:.2rem 1rem .6rem;margin-top:1rem}
 #attention.ok{background:#e8f5e9;border:1px solid #a5d6a7}

@@ -65,8 +65,9 @@ export function roundHours(ms: number): number {
     return Math.round((ms / hourMs) * 10) / 10;
 }
 
-export function configuredApps(config: Pick<AppConfig, 'catchUpApps'>): string[] {
-    return config.catchUpApps.map(({ org, app }) => `${org}/${app}`);
+/** The apps the system is told about: those it catches up and those it reconciles. */
+export function configuredApps(config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps'>): string[] {
+    return [...new Set([...config.catchUpApps, ...config.reconcileApps].map(({ org, app }) => `${org}/${app}`))];
 }
 
 /** The last reconciliation and catch-up run of every app. */

@@ -39,6 +39,7 @@ let host: HostProcess;
 let browser: BrowserContext;
 let profile: string;
 let page: Page;
+let good: CreatedInstance;
 let poisoned: CreatedInstance;
 
 const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
@@ -87,6 +88,7 @@ beforeAll(async () => {
             CatchUpApps: 'ttd/apps-test',
             CatchUpSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '0 0 0 1 1 *',
+            ReconcileSchedule: '0 0 0 1 1 *',
             AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '1',
             AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
         },
@@ -115,7 +117,7 @@ beforeAll(async () => {
     await waitUntil(() => blobExists(containers.state, subscriptionCheckBlob), 15_000, 'the self-check');
 
     // An instance Altinn pushes to the webhook, stored and confirmed by the pipeline.
-    const good = await sim.control.createInstance({
+    good = await sim.control.createInstance({
         app: 'apps-test',
         process: 'completed',
         publish: true,
@@ -133,6 +135,13 @@ beforeAll(async () => {
     });
     await postEvent(poisoned.events[0]);
     await host.waitForOutput(/Moving message to queue 'events-inbound-poison'/, 30_000);
+
+    // A reconciliation and a catch-up run for ttd/apps-test, recorded for the page.
+    const mark = host.output().length;
+    await runFunction('InstancesReconcile');
+    await runFunction('EventsCatchUp');
+    await host.waitForOutput(/step=reconcile-run app=ttd\/apps-test /, 30_000, mark);
+    await host.waitForOutput(/Executed 'Functions\.EventsCatchUp' \(Succeeded/, 30_000, mark);
 
     profile = mkdtempSync(join(tmpdir(), 'aos-chromium-'));
     browser = await chromium.launchPersistentContext(profile, {
@@ -196,6 +205,17 @@ it('shows in a browser what was received, what failed and the subscriptions', as
     expect(failed.slice(0, 5)).toEqual(['ttd/apps-poison', '1', '0', '0', '1']);
     expect(failed[6]).toBe(poisoned.id.toLowerCase());
     expect(failed[7]).toBe('1');
+
+    // The runs: reconciliation found nothing unconfirmed (the one instance is confirmed), catch-up found its event.
+    const reconciliation = await row('runs', 'Reconciliation');
+    expect(reconciliation[1]).toBe('ttd/apps-test');
+    expect(reconciliation[2]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
+    expect([reconciliation[3], reconciliation[4], reconciliation[7]]).toEqual(['0', '0', 'OK']);
+    const catchUp = await row('runs', 'Catch-up');
+    expect([catchUp[1], catchUp[3], catchUp[4], catchUp[7]]).toEqual(['ttd/apps-test', '1', '1', 'OK']);
+    const [cursorApp, moved, after] = await row('catch-up-cursors', 'ttd/apps-test');
+    expect([cursorApp, after]).toEqual(['ttd/apps-test', good.events[0].id]);
+    expect(moved).toMatch(/ UTC$/);
 
     expect(await row('poison', 'events-inbound-poison')).toEqual(['events-inbound-poison', '1']);
     expect(await row('poison', 'events-confirmation-poison')).toEqual(['events-confirmation-poison', '0']);

@@ -58,7 +58,7 @@ describe('the status page', () => {
         });
         expect(stuck.attention).toEqual([
             '2 message(s) in events-inbound-poison: see npm run aos -- poison list',
-            'ttd/apps-test: 1 went to a poison queue and are not confirmed',
+            'ttd/apps-test: 1 in a poison queue, not confirmed',
             'ttd/apps-test: 2 not confirmed, the oldest (51001/abc) for 26.5 h',
             'Could not read the ledger (runs): table gone',
         ]);
