@@ -27,7 +27,7 @@ function instanceIdOf(text: string): string | undefined {
 
 /**
  * Looks into every instance poison queue. Up to 32 messages are peeked (left as they are, so that
- * `npm run poison -- list` shows them too); beyond that they are received and hidden for an hour.
+ * `npm run aos -- poison list` shows them too); beyond that they are received and hidden for an hour.
  */
 export async function lookAtPoison(storage: Storage, seen: PoisonSeen): Promise<void> {
     for (const queue of instanceQueues) {

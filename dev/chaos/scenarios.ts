@@ -252,10 +252,10 @@ const elementNeverDownloads: Scenario = {
         })();
     },
     async after(run) {
-        // What `npm run poison -- list` shows the operator.
+        // What `npm run aos -- poison list` shows the operator.
         for (const message of await listPoison(run.stack.storage, [queues.eventsInbound])) {
             run.note(
-                `npm run poison -- list: ${message.queue}-poison ${message.messageId} event ${message.eventId ?? '?'}: ${message.lastError ?? '(no error recorded)'}`,
+                `npm run aos -- poison list: ${message.queue}-poison ${message.messageId} event ${message.eventId ?? '?'}: ${message.lastError ?? '(no error recorded)'}`,
             );
         }
     },

@@ -15,7 +15,7 @@
  * 5xx, timeouts, a token that cannot be had) leaves the request blob in place for the next run.
  *
  * The same functions serve the timer functions (EventsSubscriber, EventsDeSubscriber) and the
- * CLI (`npm run subscriptions`).
+ * CLI (`npm run aos -- subscriptions`).
  */
 import type { AppConfig } from '../config';
 import { AltinnHttpError } from '../altinn/errors';

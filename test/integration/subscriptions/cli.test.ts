@@ -3,14 +3,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { runCli } from '../../../dev/tools/subscriptions';
+import { runAos } from '../../../tools/aos';
 import { containers } from '../../../shared/names';
 import { repoRoot } from '../../support/host';
 import { startReceiver, waitUntil, type Receiver } from '../../support/simulator';
 import { blobNames, calls, getBlob, putBlob, startStack, type Stack } from './stack';
 
 /*
- * `npm run subscriptions`: the same operations as the functions, from a terminal, configured from
+ * `npm run aos -- subscriptions`: the same operations as the functions, from a terminal, configured from
  * local.settings.json in the current folder with the environment winning.
  */
 
@@ -44,7 +44,7 @@ afterAll(async () => {
 async function cli(...args: string[]) {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await runCli(args, {
+    const code = await runAos(['subscriptions', ...args], {
         env: { AzureWebJobsStorage: stack.env.AzureWebJobsStorage },
         cwd: dir,
         out: (line) => out.push(line),
@@ -151,22 +151,27 @@ it('a transient failure exits 2; usage errors exit 1; a missing setting is named
     await stack.sim.control.clearFaults();
 
     expect((await cli()).code).toBe(1);
-    expect((await cli('remove')).err).toContain('Usage: npm run subscriptions');
+    expect((await cli('remove')).err).toContain('Usage: npm run aos -- subscriptions');
     expect((await cli('frobnicate', 'x')).code).toBe(1);
     expect((await cli('remove', 'no-such-name')).err).toMatch(/Refused: .*no active-subscriptions\/no-such-name.json/);
 
     const empty = mkdtempSync(join(tmpdir(), 'aos-cli-empty-'));
     const out: string[] = [];
-    const code = await runCli(['list'], { env: {}, cwd: empty, out: () => undefined, err: (line) => out.push(line) });
+    const code = await runAos(['subscriptions', 'list'], {
+        env: {},
+        cwd: empty,
+        out: () => undefined,
+        err: (line) => out.push(line),
+    });
     rmSync(empty, { recursive: true, force: true });
     expect(code).toBe(1);
     expect(out.join('\n')).toMatch(/Configuration: Setting MaskinportenScopes: is required/);
 });
 
-it('runs as `node dist/dev/tools/subscriptions.js` (what npm run subscriptions starts)', async () => {
-    const entry = join(repoRoot, 'dist', 'dev', 'tools', 'subscriptions.js');
+it('runs as `node dist/tools/aos.js subscriptions` (what npm run aos -- subscriptions starts)', async () => {
+    const entry = join(repoRoot, 'dist', 'tools', 'aos.js');
     if (!existsSync(entry)) throw new Error(`${entry} is missing: run npm run build first.`);
-    const { stdout } = await promisify(execFile)(process.execPath, [entry, 'list'], {
+    const { stdout } = await promisify(execFile)(process.execPath, [entry, 'subscriptions', 'list'], {
         cwd: dir,
         env: { ...process.env, AzureWebJobsStorage: stack.env.AzureWebJobsStorage },
     });

@@ -1,23 +1,23 @@
-#!/usr/bin/env node
 /**
- * `npm run subscriptions -- list | add <file.json> [--name <name>] | remove <id|name>`
+ * `aos subscriptions list | add <file.json> [--name <name>] | remove <id|name>`
  *
  * The subscription operations of EventsSubscriber and EventsDeSubscriber from a terminal, through
  * the same code (shared/subscriptions): `add` validates the request by the same rules, registers it
  * with Altinn and writes active-subscriptions/{name}.json; `remove` deletes it in Altinn and removes
- * the active-subscriptions blob; `list` shows Altinn's subscriptions next to the blobs. Settings come
- * from local.settings.json (Values) in the current folder, with the environment winning, as for the
- * local host. Exit code 0 done, 1 refused or bad usage, 2 failed (try again later).
+ * the active-subscriptions blob; `list` shows Altinn's subscriptions next to the blobs. The Altinn
+ * settings come from local.settings.json and the environment (tools/cli.ts), storage from them or
+ * --account.
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createEventsApi, type Subscription } from '../../shared/altinn/events';
 import { redactUrl } from '../../shared/altinn/origins';
 import { ConfigError, loadConfig } from '../../shared/config';
-import { formatFields, type StepLogger } from '../../shared/log';
+import type { StepLogger } from '../../shared/log';
 import { containers } from '../../shared/names';
-import { createStorage } from '../../shared/storage';
 import { listNames, readText } from '../../shared/subscriptions/blobs';
 import {
     activeBlobs,
@@ -29,100 +29,81 @@ import {
     resolveRemoveId,
     type SubscriptionDeps,
 } from '../../shared/subscriptions';
-import { HostStartupError } from '../host/log';
-import { mergeSettings, readLocalSettings } from '../host/settings';
+import {
+    commonOptions,
+    exitCodes,
+    settingsOf,
+    stderrLogger,
+    storageOf,
+    UsageError,
+    type CliIo,
+    type Command,
+} from '../cli';
 
-export const usage = [
-    'Usage: npm run subscriptions -- <command>',
+const usage = [
+    'Usage: npm run aos -- subscriptions <subcommand> [--account <storage account>]',
     '  list                          Altinn subscriptions, with their active-subscriptions blobs, and pending or failed files',
     '  add <file.json> [--name <n>]  validate, register with Altinn, write active-subscriptions/<n>.json (default n: the file name)',
     '  remove <id|name>              delete in Altinn (already gone is fine) and remove the active-subscriptions blob(s)',
 ].join('\n');
 
-export interface CliIo {
-    /** Where settings come from: local.settings.json in `cwd`, overlaid by `env`. */
-    env: Record<string, string | undefined>;
-    cwd: string;
-    out: (line: string) => void;
-    err: (line: string) => void;
-}
-
-class UsageError extends Error {}
-
-interface Command {
+interface Parsed {
     name: 'list' | 'add' | 'remove';
     target?: string;
     as?: string;
+    account?: string;
 }
 
-function parseArgs(args: readonly string[]): Command {
-    const positional: string[] = [];
-    let as: string | undefined;
-    for (let index = 0; index < args.length; index++) {
-        const arg = args[index];
-        if (arg === '--name' || arg.startsWith('--name=')) {
-            as = arg.includes('=') ? arg.slice('--name='.length) : args[++index];
-            if (!as) throw new UsageError('--name needs a value.');
-        } else if (arg === '--help' || arg === '-h') {
-            throw new UsageError('');
-        } else if (arg.startsWith('--')) {
-            throw new UsageError(`Unknown option ${arg}.`);
-        } else {
-            positional.push(arg);
-        }
-    }
-    const [name, target, ...rest] = positional;
+function parse(args: string[]): Parsed {
+    const { values, positionals } = parseArgs({
+        args,
+        allowPositionals: true,
+        options: { ...commonOptions, name: { type: 'string' } },
+    });
+    if (values.help) throw new UsageError('');
+    const [name, target, ...rest] = positionals;
+    const { name: as, account } = values;
     if (rest.length > 0) throw new UsageError(`Unexpected argument ${rest[0]}.`);
-    if (name === 'list' && target === undefined && as === undefined) return { name };
-    if (name === 'add' && target !== undefined) return { name, target, as };
-    if (name === 'remove' && target !== undefined && as === undefined) return { name, target };
-    throw new UsageError(name ? `Wrong arguments for ${name}.` : 'A command is required.');
+    if (name === 'list' && target === undefined && as === undefined) return { name, account };
+    if (name === 'add' && target !== undefined) return { name, target, as, account };
+    if (name === 'remove' && target !== undefined && as === undefined) return { name, target, account };
+    throw new UsageError(name ? `Wrong arguments for ${name}.` : 'A subcommand is required.');
 }
 
-/** Runs one command; resolves to the exit code. */
-export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
-    let command: Command;
-    try {
-        command = parseArgs(args);
-    } catch (error) {
-        if (error instanceof UsageError) {
-            if (error.message) io.err(error.message);
-            io.err(usage);
-            return error.message ? 1 : 0;
+export const subscriptionsCommand: Command = {
+    usage,
+    async run(args, io) {
+        const command = parse(args);
+        let stack: AltinnStack | undefined;
+        try {
+            const config = loadConfig(settingsOf(io));
+            stack = createAltinnStack(config);
+            const deps: SubscriptionDeps = {
+                config,
+                storage: storageOf(command.account, io),
+                events: createEventsApi(stack.http, config),
+            };
+            const logger = stderrLogger(io);
+            if (command.name === 'list') return await list(deps, io, logger);
+            if (command.name === 'add') return await add(deps, command.target!, command.as, io, logger);
+            return await remove(deps, command.target!, io, logger);
+        } catch (error) {
+            if (error instanceof ConfigError || error instanceof HostStartupError) {
+                io.err(`Configuration: ${error.message}`);
+                return exitCodes.refused;
+            }
+            const { message } = describeFailure(error);
+            if (isRefused(error)) {
+                io.err(`Refused: ${message}`);
+                return exitCodes.refused;
+            }
+            io.err(`Failed: ${message}`);
+            return exitCodes.failed;
+        } finally {
+            await stack?.close();
         }
-        throw error;
-    }
-
-    let stack: AltinnStack | undefined;
-    try {
-        const settings = mergeSettings(readLocalSettings(io.cwd), io.env);
-        const config = loadConfig(settings);
-        stack = createAltinnStack(config);
-        const deps: SubscriptionDeps = {
-            config,
-            storage: createStorage(settings),
-            events: createEventsApi(stack.http, config),
-        };
-        const logger = stderrLogger(io);
-        if (command.name === 'list') return await list(deps, io, logger);
-        if (command.name === 'add') return await add(deps, command.target!, command.as, io, logger);
-        return await remove(deps, command.target!, io, logger);
-    } catch (error) {
-        if (error instanceof ConfigError || error instanceof HostStartupError) {
-            io.err(`Configuration: ${error.message}`);
-            return 1;
-        }
-        const { message } = describeFailure(error);
-        if (isRefused(error)) {
-            io.err(`Refused: ${message}`);
-            return 1;
-        }
-        io.err(`Failed: ${message}`);
-        return 2;
-    } finally {
-        await stack?.close();
-    }
-}
+    },
+};
 
 async function add(
     deps: SubscriptionDeps,
@@ -136,7 +117,7 @@ async function add(
         text = readFileSync(file, 'utf8');
     } catch (error) {
         io.err(`Cannot read ${file}: ${(error as Error).message}`);
-        return 1;
+        return exitCodes.refused;
     }
     const name = as ?? requestName(basename(file));
     const { subscription, activeBlob } = await addSubscription(deps, name, text, logger);
@@ -147,7 +128,7 @@ async function add(
             `Altinn now sends the validation event to ${redactUrl(subscription.endPoint)}; events flow once it answers 2xx (and Altinn's cache refreshes, up to an hour).`,
         );
     }
-    return 0;
+    return exitCodes.done;
 }
 
 async function remove(deps: SubscriptionDeps, target: string, io: CliIo, logger: StepLogger): Promise<number> {
@@ -163,7 +144,7 @@ async function remove(deps: SubscriptionDeps, target: string, io: CliIo, logger:
             ? `Removed ${result.removedBlobs.map((blob) => `${containers.activeSubscriptions}/${blob}`).join(', ')}.`
             : `No ${containers.activeSubscriptions} blob held subscription ${id}.`,
     );
-    return 0;
+    return exitCodes.done;
 }
 
 async function list(deps: SubscriptionDeps, io: CliIo, logger: StepLogger): Promise<number> {
@@ -199,7 +180,7 @@ async function list(deps: SubscriptionDeps, io: CliIo, logger: StepLogger): Prom
         }
         io.out(`Failed: ${containers.failedSubscriptions}/${name} ${reason}`);
     }
-    return 0;
+    return exitCodes.done;
 }
 
 function describe(subscription: Subscription): string {
@@ -217,24 +198,4 @@ function describe(subscription: Subscription): string {
         .filter(([, value]) => value !== undefined)
         .map(([key, value]) => `${key}=${String(value)}`)
         .join(' ');
-}
-
-function stderrLogger(io: CliIo): StepLogger {
-    const write = (...args: unknown[]) => io.err(args.map(String).join(' '));
-    return { info: write, warn: write, error: write };
-}
-
-if (require.main === module) {
-    runCli(process.argv.slice(2), {
-        env: process.env,
-        cwd: process.cwd(),
-        out: (line) => process.stdout.write(`${line}\n`),
-        err: (line) => process.stderr.write(`${line}\n`),
-    }).then(
-        (code) => process.exit(code),
-        (error: unknown) => {
-            process.stderr.write(`${formatFields('cli-failed', { error: String(error) })}\n`);
-            process.exit(2);
-        },
-    );
 }

@@ -1,0 +1,58 @@
+/**
+ * `aos ledger show <instanceId|instanceGuid|fileTransferId> [--json]`: what the ledger knows of one
+ * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure and
+ * whether it went to a poison queue (shared/ledger).
+ */
+import { parseArgs } from 'node:util';
+import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
+import { commonOptions, exitCodes, storageOf, UsageError, type Command } from '../cli';
+
+const usage = `Usage:
+  npm run aos -- ledger show <instanceId | instanceGuid | fileTransferId> [--json] [--account <storage account>]`;
+
+const time = (date: Date | undefined): string => date?.toISOString() ?? '-';
+
+export function formatEntry(entry: LedgerEntry): string {
+    const what =
+        entry.kind === 'instance'
+            ? `instance ${entry.id}  ${entry.org}/${entry.app}`
+            : `Broker file ${entry.id}  ${entry.resourceId}`;
+    const lines = [
+        what,
+        `  first seen    ${time(entry.firstSeenAt)}${entry.firstSeenVia ? `  via ${entry.firstSeenVia}` : ''}${entry.firstEventId ? `  (event ${entry.firstEventId})` : ''}`,
+        `  stored        ${time(entry.storedAt)}${entry.storedAt ? `  ${entry.elements !== undefined ? `${entry.elements} element(s), ` : ''}${entry.bytes ?? 0} bytes` : ''}`,
+        `  confirmed     ${entry.confirmed ? time(entry.confirmedAt) : 'no'}`,
+    ];
+    if (entry.lastFailureAt) {
+        lines.push(
+            `  last failure  ${time(entry.lastFailureAt)}  ${entry.lastFailureStep ?? ''}: ${entry.lastFailureError ?? ''}`,
+        );
+    }
+    if (entry.poisonedAt) lines.push(`  poisoned      ${time(entry.poisonedAt)}  (see npm run aos -- poison list)`);
+    return lines.join('\n');
+}
+
+export const ledgerCommand: Command = {
+    usage,
+    async run(args, io) {
+        const { values, positionals } = parseArgs({
+            args,
+            allowPositionals: true,
+            options: { ...commonOptions, json: { type: 'boolean', default: false } },
+        });
+        if (values.help) throw new UsageError('');
+        const [action, id, ...extra] = positionals;
+        if (action !== 'show' || !id || extra.length > 0) {
+            throw new UsageError(
+                action && action !== 'show' ? `Unknown subcommand "${action}".` : 'ledger show needs one id.',
+            );
+        }
+        const entries = await ledgerOf(storageOf(values.account, io)).find(id);
+        if (entries.length === 0) {
+            io.err(`The ledger has no instance or Broker file ${id}.`);
+            return exitCodes.refused;
+        }
+        io.out(values.json ? JSON.stringify(entries, null, 2) : entries.map(formatEntry).join('\n\n'));
+        return exitCodes.done;
+    },
+};
