@@ -155,6 +155,7 @@ async function main(): Promise<void> {
         }
         say('running; Ctrl-C stops everything');
         say(`Storage Explorer: "Local storage emulator", blob port ${ports.blob}, queue port ${ports.queue}`);
+        say(`Status page: http://127.0.0.1:${ports.host}/api/status`);
     } catch (error) {
         console.error(`[start] failed: ${error instanceof Error ? error.message : String(error)}`);
         await stopAll();

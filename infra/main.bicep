@@ -111,6 +111,17 @@ param keyVaultSoftDeleteRetentionInDays int = 90
 param blobSoftDeleteRetentionInDays int = 7
 
 // ---------------------------------------------------------------------------------------------
+// Alerts (app/alerts.bicep)
+// ---------------------------------------------------------------------------------------------
+
+@description('Email address that receives the alerts (poison messages, unconfirmed instances, subscription problems, failed catch-up or reconciliation runs, Broker files never confirmed). Empty: the alerts fire without a receiver.')
+param alertEmail string = ''
+
+@minValue(1)
+@description('Hours an instance complete in Altinn may stay unconfirmed by this system before it raises an alert.')
+param alertUnconfirmedHours int = 24
+
+// ---------------------------------------------------------------------------------------------
 // App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
 // for production values.
 // ---------------------------------------------------------------------------------------------
@@ -345,6 +356,19 @@ module functionApp './app/functionapp.bicep' = {
   }
 }
 
+module alerts './app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    namePrefix: 'aos-${resourceToken}'
+    alertEmail: alertEmail
+    alertUnconfirmedHours: alertUnconfirmedHours
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Outputs (azd stores them in .azure/<env>/.env). None of them is a secret.
 // ---------------------------------------------------------------------------------------------
@@ -360,6 +384,12 @@ output WEBHOOK_URL string = 'https://${functionApp.outputs.defaultHostName}/api/
 
 @description('Prints the EventsReceiver function key (exists once the code is deployed).')
 output FUNCTION_KEY_COMMAND string = 'az functionapp function keys list --resource-group ${rg.name} --name ${functionApp.outputs.name} --function-name EventsReceiver --query default --output tsv'
+
+@description('The status page, without its key: open it in a browser with ?code=<function key> (STATUS_KEY_COMMAND).')
+output STATUS_URL string = 'https://${functionApp.outputs.defaultHostName}/api/status'
+
+@description('Prints the Status function key.')
+output STATUS_KEY_COMMAND string = 'az functionapp function keys list --resource-group ${rg.name} --name ${functionApp.outputs.name} --function-name Status --query default --output tsv'
 
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

@@ -9,6 +9,7 @@ import { exitCodes, UsageError, type CliIo, type Command } from './cli';
 import { ledgerCommand } from './commands/ledger';
 import { poisonCommand } from './commands/poison';
 import { reconcileCommand } from './commands/reconcile';
+import { statusCommand } from './commands/status';
 import { subscriptionsCommand } from './commands/subscriptions';
 
 interface CommandEntry {
@@ -29,6 +30,10 @@ export const commands: Record<string, CommandEntry> = {
     reconcile: {
         summary: 'reconcile [--app org/app] [--dry-run]: queue what Altinn has complete and unconfirmed',
         command: reconcileCommand,
+    },
+    status: {
+        summary: 'what was received, stored and confirmed, what waits, poison messages, subscriptions',
+        command: statusCommand,
     },
     ledger: {
         summary: 'show <id>: what the ledger knows of an instance or Broker file',

@@ -24,6 +24,15 @@ import { decodeMessage } from './queueMessages';
 import type { StorageConnections } from './storage';
 import { Sleeper } from './sleeper';
 
+/**
+ * The host's warning when it moves a message to the poison queue, word for word as the Storage
+ * extension writes it (azure-sdk-for-net, sdk/storage/Microsoft.Azure.WebJobs.Extensions.Storage.Queues,
+ * QueueProcessor.CopyMessageToPoisonQueueAsync): the poison alert (infra/app/alerts.bicep) matches it.
+ */
+export function poisonMoveLine(maxDequeueCount: number, poisonQueueName: string): string {
+    return `Message has reached MaxDequeueCount of ${maxDequeueCount}. Moving message to queue '${poisonQueueName}'.`;
+}
+
 const minPollingIntervalMs = 100;
 /** How long a received message stays invisible while its function runs. */
 const runningVisibilitySeconds = 600;
@@ -154,9 +163,7 @@ export class QueueListener {
         const { maxDequeueCount, visibilityTimeoutMs } = this.options;
         if (message.dequeueCount >= maxDequeueCount) {
             const poisonName = `${this.spec.queueName}-poison`;
-            this.log.line(
-                `Message has reached MaxDequeueCount of ${maxDequeueCount}. Moving message to queue '${poisonName}'.`,
-            );
+            this.log.line(poisonMoveLine(maxDequeueCount, poisonName));
             await this.#poisonQueue.createIfNotExists();
             await this.#poisonQueue.sendMessage(message.messageText);
             await this.#queue.deleteMessage(message.messageId, popReceipt);

@@ -3,6 +3,7 @@ import { createEventsApi } from '../altinn/events';
 import type { Services } from '../services';
 import type { SubscriptionDeps } from './service';
 
+export * from './selfCheck';
 export * from './service';
 export * from './validate';
 

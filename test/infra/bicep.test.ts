@@ -8,6 +8,7 @@ import { checkModules, checkSyntax, files, loadInfra, replaceOnce } from './supp
 describe('Bicep templates', () => {
     it('are main.bicep and one local module per concern', () => {
         expect(bicepFiles()).toEqual([
+            'infra/app/alerts.bicep',
             'infra/app/functionapp.bicep',
             'infra/app/identity.bicep',
             'infra/app/keyvault.bicep',

@@ -1,0 +1,144 @@
+// Alerts on what the code logs: an action group (email, optional) and one scheduled query rule per
+// condition an operator must act on. Each query reads the logfmt lines the functions write to
+// Application Insights `traces` (shared/log.ts: `step=… key=value …`, quoted values escaped), or
+// the Functions host's own line for a message moved to a poison queue. test/infra/alerts.test.ts
+// checks every query against lines formatted by the code's own formatter with the step names the
+// code uses, so a renamed step or field breaks the test rather than silently the alert.
+
+@description('Application Insights component whose traces the rules query.')
+param applicationInsightsName string
+
+@description('Region of the rules (the action group is global).')
+param location string
+
+@description('Tags for every resource.')
+param tags object = {}
+
+@description('Prefix of the rule and action group names.')
+param namePrefix string
+
+@description('Email address that receives the alerts. Empty: the action group has no receiver (add one in the portal, or wire the rules to your own action group).')
+param alertEmail string = ''
+
+@minValue(1)
+@description('An instance complete in Altinn and not confirmed by this system for longer than this many hours raises an alert (from the reconciliation run line).')
+param alertUnconfirmedHours int = 24
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-alerts'
+  location: 'Global'
+  tags: tags
+  properties: {
+    // At most 12 characters: it is the sender name of SMS and email.
+    groupShortName: 'aos-alerts'
+    enabled: true
+    emailReceivers: empty(alertEmail)
+      ? []
+      : [
+          {
+            name: 'operator'
+            emailAddress: alertEmail
+            useCommonAlertSchema: true
+          }
+        ]
+  }
+}
+
+// The logfmt of shared/log.ts, as parse-kv reads it (README, "Where to look").
+var kv = 'with (pair_delimiter=\' \', kv_delimiter=\'=\', quote=\'"\', escape=\'\\\\\')'
+
+var rules = [
+  {
+    name: 'poison-message'
+    displayName: 'A message was moved to a poison queue'
+    description: 'The Functions host gave up on a queue message after maxDequeueCount attempts and moved it to <queue>-poison (poison messages expire after 7 days). See `npm run aos -- poison list` and the status page.'
+    severity: 1
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    // The host's own warning (azure-sdk-for-net, Microsoft.Azure.WebJobs.Extensions.Storage.Queues QueueProcessor.CopyMessageToPoisonQueueAsync).
+    query: 'traces\n| where message startswith "Message has reached MaxDequeueCount of"\n| parse message with * "Moving message to queue \'" poisonQueue "\'" *\n| project timestamp, poisonQueue, message'
+  }
+  {
+    name: 'unconfirmed-instance'
+    displayName: 'An instance complete in Altinn is not confirmed'
+    description: 'The reconciliation found an instance complete in Altinn that this system has not confirmed for longer than ${alertUnconfirmedHours} hours. See the status page and `npm run aos -- ledger show <instanceId>`.'
+    severity: 2
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT2H'
+    query: 'traces\n| where message startswith "step=reconcile-run "\n| parse-kv message as (step:string, app:string, unconfirmed:long, oldestUnconfirmedHours:real) ${kv}\n| where step == "reconcile-run" and unconfirmed > 0 and oldestUnconfirmedHours > ${alertUnconfirmedHours}\n| project timestamp, app, unconfirmed, oldestUnconfirmedHours'
+  }
+  {
+    name: 'subscription-problem'
+    displayName: 'A subscription was refused, or Altinn lost or never validated one'
+    description: 'A subscription request was moved to failed-subscriptions (read the reason there), or the self-check found an active subscription that Altinn no longer has or has not validated after an hour. See the status page.'
+    severity: 2
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step=subscription-"\n| parse-kv message as (step:string, name:string, subscriptionId:string, reason:string, error:string) ${kv}\n| where step in ("subscription-refused", "subscription-check-failed")\n| project timestamp, step, name, subscriptionId, reason, error'
+  }
+  {
+    name: 'run-failed'
+    displayName: 'A catch-up or reconciliation run failed'
+    description: 'EventsCatchUp, BrokerCatchUp or InstancesReconcile failed for an app or resource; the next schedule tries again, but until one succeeds nothing missed is recovered. The error names the cause and the setting.'
+    severity: 2
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, stopped:string, app:string, resourceId:string, error:string) ${kv}\n| where (step == "catch-up" and stopped == "error") or step in ("catchup-failed", "reconcile-failed")\n| project timestamp, step, app, resourceId, error'
+  }
+  {
+    name: 'broker-never-confirmed'
+    displayName: 'A Broker file was never confirmed downloaded'
+    description: 'Altinn Broker reports a file sent to this owner that was never confirmed downloaded (no.altinn.broker.fileneverconfirmeddownloaded). Look for it in broker-inbound-poison and on the status page.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step=broker-never-confirmed "\n| parse-kv message as (step:string, fileTransferId:string, resourceId:string) ${kv}\n| where step == "broker-never-confirmed"\n| project timestamp, fileTransferId, resourceId'
+  }
+]
+
+resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+  for rule in rules: {
+    name: '${namePrefix}-${rule.name}'
+    location: location
+    tags: tags
+    kind: 'LogAlert'
+    properties: {
+      displayName: rule.displayName
+      description: rule.description
+      severity: rule.severity
+      enabled: true
+      scopes: [
+        applicationInsights.id
+      ]
+      evaluationFrequency: rule.evaluationFrequency
+      windowSize: rule.windowSize
+      criteria: {
+        allOf: [
+          {
+            query: rule.query
+            timeAggregation: 'Count'
+            operator: 'GreaterThan'
+            threshold: 0
+            failingPeriods: {
+              numberOfEvaluationPeriods: 1
+              minFailingPeriodsToAlert: 1
+            }
+          }
+        ]
+      }
+      // Every occurrence is a new problem to look at; nothing resolves by itself.
+      autoMitigate: false
+      actions: {
+        actionGroups: [
+          actionGroup.id
+        ]
+      }
+    }
+  }
+]
+
+output actionGroupId string = actionGroup.id

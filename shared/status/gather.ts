@@ -1,0 +1,69 @@
+/**
+ * Gathers the status report from storage alone (ledger table, queues, blobs), never from Altinn,
+ * so that the page answers fast and even when Altinn is down. A part that cannot be read is
+ * reported as unavailable and the rest still shows.
+ */
+import type { AppConfig } from '../config';
+import { ledgerOf } from '../ledger';
+import { errorMessage } from '../log';
+import type { Storage } from '../storage';
+import { attentionOf } from './attention';
+import { catchUpCursorStatuses } from './catchUpPart';
+import { configuredApps, runStatuses, scopeStatuses } from './ledgerPart';
+import { poisonQueueStatuses } from './poisonPart';
+import { statusWindowHours, type StatusReport } from './report';
+import { subscriptionsStatus } from './subscriptionsPart';
+
+export interface StatusDeps {
+    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'>;
+    storage: Storage;
+    now?: () => Date;
+}
+
+export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
+    const now = deps.now?.() ?? new Date();
+    const ledger = ledgerOf(deps.storage);
+    const unavailable: StatusReport['unavailable'] = [];
+    const part = async <T>(name: string, read: () => Promise<T>, fallback: T): Promise<T> => {
+        try {
+            return await read();
+        } catch (error) {
+            unavailable.push({ part: name, error: errorMessage(error) });
+            return fallback;
+        }
+    };
+
+    const [apps, brokerResources, runs, catchUpCursors, poisonQueues, subscriptions] = await Promise.all([
+        part(
+            'the ledger (apps)',
+            () => scopeStatuses(ledger, 'instance', configuredApps(deps.config), now, statusWindowHours),
+            [],
+        ),
+        part(
+            'the ledger (Broker resources)',
+            () => scopeStatuses(ledger, 'brokerFile', deps.config.brokerResources, now, statusWindowHours),
+            [],
+        ),
+        part('the ledger (runs)', () => runStatuses(ledger), []),
+        part('the catch-up cursors', () => catchUpCursorStatuses(deps.storage), []),
+        part('the poison queues', () => poisonQueueStatuses(deps.storage), []),
+        part('the subscription containers', () => subscriptionsStatus(deps.storage), {
+            active: [],
+            failed: [],
+            pending: [],
+            unknownToFiles: [],
+        }),
+    ]);
+    const report = {
+        generatedAt: now.toISOString(),
+        windowHours: statusWindowHours,
+        apps,
+        brokerResources,
+        runs,
+        catchUpCursors,
+        poisonQueues,
+        subscriptions,
+        unavailable,
+    };
+    return { ...report, attention: attentionOf(report) };
+}

@@ -1,0 +1,102 @@
+/**
+ * What the status API answers (JSON) and the status page shows: one snapshot of "what did we
+ * receive, what is waiting, is anything stuck". Dates are ISO strings so that the JSON is the
+ * same whether it is read by a script or rendered as HTML.
+ */
+
+/** How far back "received, stored, confirmed" count. */
+export const statusWindowHours = 24;
+
+export interface ScopeStatus {
+    kind: 'instance' | 'brokerFile';
+    /** `{org}/{app}`, or a Broker resource id. */
+    scope: string;
+    /** First seen in the window. */
+    received: number;
+    stored: number;
+    confirmed: number;
+    /** Seen and not yet confirmed, at any age. */
+    unconfirmed: number;
+    /** Age of the oldest unconfirmed one, from when it was first seen. */
+    oldestUnconfirmedHours?: number;
+    oldestUnconfirmedId?: string;
+    /** Unconfirmed ones whose message went to a poison queue. */
+    poisoned: number;
+}
+
+export interface RunStatus {
+    kind: 'reconciliation' | 'catchup';
+    subject: string;
+    at: string;
+    found?: number;
+    queued: number;
+    unconfirmed?: number;
+    oldestUnconfirmedHours?: number;
+    error?: string;
+}
+
+/** The Events catch-up cursor of one app (aos-state/catch-up/{org}/{app}.json). */
+export interface CatchUpCursorStatus {
+    app: string;
+    /** When the cursor last moved (or was created). */
+    updated?: string;
+    /** The last event queued; absent before the first event. */
+    after?: string;
+    from?: string;
+}
+
+export interface PoisonQueueStatus {
+    queue: string;
+    poisonQueue: string;
+    /** Storage's approximate message count. */
+    messages: number;
+}
+
+export interface ActiveSubscriptionStatus {
+    name: string;
+    id?: number;
+    /** The filter that says what it is for: sourceFilter, or resourceFilter. */
+    filter?: string;
+    typeFilter?: string;
+    /** From the latest self-check; undefined before the first one. */
+    validated?: boolean;
+    inAltinn?: boolean;
+    problem?: string;
+}
+
+export interface FailedSubscriptionStatus {
+    name: string;
+    operation?: string;
+    failedAt?: string;
+    reason: string;
+}
+
+export interface PendingSubscriptionStatus {
+    name: string;
+    operation: 'add' | 'remove';
+}
+
+export interface SubscriptionsStatus {
+    active: ActiveSubscriptionStatus[];
+    failed: FailedSubscriptionStatus[];
+    pending: PendingSubscriptionStatus[];
+    /** When the self-check last asked Altinn. */
+    checkedAt?: string;
+    /** Subscriptions Altinn has for this system that no active-subscriptions file names. */
+    unknownToFiles: number[];
+}
+
+export interface StatusReport {
+    generatedAt: string;
+    windowHours: number;
+    apps: ScopeStatus[];
+    brokerResources: ScopeStatus[];
+    runs: RunStatus[];
+    catchUpCursors: CatchUpCursorStatus[];
+    poisonQueues: PoisonQueueStatus[];
+    subscriptions: SubscriptionsStatus;
+    /** What needs a person: one sentence each. Empty when all is well. */
+    attention: string[];
+    /** Parts that could not be read (the rest of the report stands). */
+    unavailable: { part: string; error: string }[];
+}

@@ -1,0 +1,66 @@
+/** The status report as plain text for a terminal (`npm run aos -- status`): the page's sections, as lines. */
+import type { StatusReport } from './report';
+
+function when(iso: string | undefined): string {
+    return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '-';
+}
+
+export function renderStatusText(report: StatusReport): string[] {
+    const lines: string[] = [
+        `Status at ${when(report.generatedAt)} (counts over the last ${report.windowHours} h)`,
+        '',
+    ];
+    if (report.attention.length === 0) lines.push('All well: nothing needs attention.');
+    else lines.push('Needs attention:', ...report.attention.map((note) => `  - ${note}`));
+
+    for (const [title, scopes] of [
+        ['Apps', report.apps],
+        ['Broker resources', report.brokerResources],
+    ] as const) {
+        lines.push('', `${title}:`);
+        if (scopes.length === 0) lines.push('  none configured or seen');
+        for (const scope of scopes) {
+            const oldest =
+                scope.oldestUnconfirmedHours === undefined
+                    ? ''
+                    : `, oldest ${scope.oldestUnconfirmedHours} h (${scope.oldestUnconfirmedId ?? '?'})`;
+            lines.push(
+                `  ${scope.scope}: received ${scope.received}, stored ${scope.stored}, confirmed ${scope.confirmed}; not confirmed ${scope.unconfirmed}${oldest}; in poison ${scope.poisoned}`,
+            );
+        }
+    }
+
+    lines.push('', 'Runs:');
+    if (report.runs.length === 0) lines.push('  none recorded');
+    for (const run of report.runs) {
+        const found = run.found === undefined ? '' : `found ${run.found}, `;
+        lines.push(
+            `  ${run.kind} ${run.subject} at ${when(run.at)}: ${found}queued ${run.queued}${run.error ? `; FAILED: ${run.error}` : ''}`,
+        );
+    }
+    for (const cursor of report.catchUpCursors) {
+        lines.push(`  catch-up cursor ${cursor.app}: moved ${when(cursor.updated)}, after ${cursor.after ?? '-'}`);
+    }
+
+    lines.push('', 'Poison queues:');
+    for (const queue of report.poisonQueues) lines.push(`  ${queue.poisonQueue}: ${queue.messages}`);
+
+    const { active, failed, pending, checkedAt } = report.subscriptions;
+    lines.push('', `Subscriptions (checked with Altinn ${checkedAt ? when(checkedAt) : 'not yet'}):`);
+    for (const sub of active) {
+        const state =
+            sub.inAltinn === undefined
+                ? 'not checked'
+                : !sub.inAltinn
+                  ? 'NOT IN ALTINN'
+                  : sub.validated
+                    ? 'validated'
+                    : 'NOT VALIDATED';
+        lines.push(`  active ${sub.name} (id ${sub.id ?? '?'}): ${state}${sub.problem ? `: ${sub.problem}` : ''}`);
+    }
+    for (const sub of failed)
+        lines.push(`  refused ${sub.name} (${sub.operation ?? '?'}, ${when(sub.failedAt)}): ${sub.reason}`);
+    for (const sub of pending) lines.push(`  waiting ${sub.operation} ${sub.name}`);
+    if (active.length + failed.length + pending.length === 0) lines.push('  none');
+    return lines;
+}

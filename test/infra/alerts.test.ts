@@ -1,0 +1,106 @@
+/**
+ * The alert rules (infra/app/alerts.bicep) match the log lines the code really writes, are wired to
+ * Application Insights and the action group, and the checks fail on a rule that drifted from the code.
+ */
+import { subscriptionCheckFailedStep } from '../../shared/subscriptions/selfCheck';
+import {
+    alertRules,
+    alertsFile,
+    checkAlertQueries,
+    checkAlertWiring,
+    parsedFields,
+    pinnedSteps,
+    stepFilters,
+} from './support/alerts';
+import { loadInfra, replaceOnce } from './support/invariants';
+import { loggedSteps } from './support/loggedSteps';
+
+describe('alert rules', () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs and Broker files never confirmed', async () => {
+        const rules = alertRules(await loadInfra());
+        expect(rules.map((rule) => rule.name)).toEqual([
+            'poison-message',
+            'unconfirmed-instance',
+            'subscription-problem',
+            'run-failed',
+            'broker-never-confirmed',
+        ]);
+        const steps = rules.flatMap((rule) => stepFilters(rule.query));
+        expect(steps).toEqual(
+            expect.arrayContaining([
+                'reconcile-run',
+                'subscription-refused',
+                subscriptionCheckFailedStep,
+                'catch-up',
+                'catchup-failed',
+                'reconcile-failed',
+                'broker-never-confirmed',
+            ]),
+        );
+    });
+
+    it('query only steps and fields the code logs', async () => {
+        expect(checkAlertQueries(await loadInfra())).toEqual([]);
+    });
+
+    it('read the code: the subscription and catch-up steps they filter are logged with the fields they parse', () => {
+        const steps = loggedSteps();
+        expect(steps.get('subscription-refused')?.levels).toEqual(new Set(['warn']));
+        expect(steps.get(subscriptionCheckFailedStep)?.fields).toEqual(
+            new Set(['name', 'subscriptionId', 'reason', 'detail']),
+        );
+        // catch-up logs its fields through a spread of a local object; stopped is among them.
+        expect([...(steps.get('catch-up')?.fields ?? [])]).toEqual(expect.arrayContaining(['org', 'app', 'stopped']));
+    });
+
+    it('alert on unconfirmed instances older than alertUnconfirmedHours (default 24), from the reconciliation line', async () => {
+        const rule = alertRules(await loadInfra()).find((candidate) => candidate.name === 'unconfirmed-instance')!;
+        expect(rule.query).toContain('oldestUnconfirmedHours > 24');
+        expect(parsedFields(rule.query)).toEqual(expect.arrayContaining(pinnedSteps['reconcile-run'].fields.slice(3)));
+    });
+
+    it('report a step the code does not log', async () => {
+        const infra = await loadInfra({
+            [alertsFile]: replaceOnce('step in ("subscription-refused", ', 'step in ("subscription-rejected", '),
+        });
+        expect(checkAlertQueries(infra)).toEqual([
+            'alert subscription-problem filters step subscription-rejected, which no code in functions/ or shared/ logs',
+            // error was the refused line's field; the check-failed line has detail instead.
+            'alert subscription-problem reads field error, which no subscription-rejected/subscription-check-failed line carries',
+        ]);
+    });
+
+    it('report a field the lines do not carry, and a prefix they do not start with', async () => {
+        const field = await loadInfra({
+            [alertsFile]: replaceOnce('(step:string, fileTransferId:string,', '(step:string, fileId:string,'),
+        });
+        expect(checkAlertQueries(field)).toEqual([
+            'alert broker-never-confirmed reads field fileId, which no broker-never-confirmed line carries',
+        ]);
+        const prefix = await loadInfra({
+            [alertsFile]: replaceOnce('startswith "step=reconcile-run "', 'startswith "step=reconcile "'),
+        });
+        expect(checkAlertQueries(prefix)).toEqual([
+            'alert unconfirmed-instance: a reconcile-run line does not start with "step=reconcile "',
+        ]);
+    });
+
+    it("report a poison rule that no longer matches the host's line", async () => {
+        const infra = await loadInfra({
+            [alertsFile]: replaceOnce('"Moving message to queue \\\'"', '"Moved message to queue \\\'"'),
+        });
+        expect(checkAlertQueries(infra)).toEqual([
+            expect.stringMatching(/^alert poison-message: parsing "Message has reached MaxDequeueCount of \d+\./),
+        ]);
+    });
+
+    it('are scoped to Application Insights and notify the action group, whose email is optional', async () => {
+        expect(checkAlertWiring(await loadInfra())).toEqual([]);
+        const alwaysEmail = await loadInfra({
+            [alertsFile]: replaceOnce(/emailReceivers: empty\(alertEmail\)\s*\?\s*\[\]\s*:/, 'emailReceivers:'),
+        });
+        expect(checkAlertWiring(alwaysEmail)).toEqual([
+            `${alertsFile}: the action group must have no email receiver when alertEmail is empty`,
+        ]);
+    });
+});
