@@ -198,6 +198,10 @@ describe('every endpoint name can be faulted', () => {
             'storage.getInstance': () =>
                 fetch(`${sim.platformUrl}/storage/api/v1/instances/${instance.id}`, { headers: bearer(token) }),
             'storage.getData': () => fetch(instance.dataElements[0].platformUrl, { headers: bearer(token) }),
+            'storage.queryInstances': () =>
+                fetch(`${sim.platformUrl}/storage/api/v1/instances?org=ttd&appId=ttd/fault-app`, {
+                    headers: bearer(token),
+                }),
             'events.subscriptions': () =>
                 fetch(`${sim.platformUrl}/events/api/v1/subscriptions`, { headers: bearer(token) }),
             'events.query': () =>
