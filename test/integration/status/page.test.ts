@@ -9,6 +9,7 @@ import { containers } from '../../../shared/names';
 import type { StatusReport } from '../../../shared/status';
 import { subscriptionCheckBlob } from '../../../shared/subscriptions';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { chromiumExecutable } from '../../support/chromium';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import {
     clientRegistration,
@@ -24,12 +25,13 @@ import {
  * HTTP, Azurite and the Altinn simulator, data put there the way it arrives (a subscription
  * registered and validated by Altinn, an instance pushed through the webhook and the pipeline, an
  * event that fails into the poison queue, a subscription request Altinn refuses), and the page
- * opened in headless Chromium (Debian's chromium; .ci/run installs it where missing).
+ * opened in headless Chromium (Debian's chromium, which .ci/run installs where missing, or CHROMIUM_PATH).
  */
 
 jest.setTimeout(120_000);
 
-const chromiumPath = '/usr/bin/chromium';
+// Checked first, so that a machine without Chromium fails in one line before anything starts.
+const chromiumPath = chromiumExecutable();
 const key = 'status-page-test-key';
 const scopes = [...SERVICEOWNER_SCOPES, 'altinn:events.subscribe'];
 
