@@ -1,3 +1,5 @@
+import { ledgerOf } from '../../../shared/ledger';
+import { formatEntry } from '../../../tools/commands/ledger';
 import { gatherStatus, renderStatusHtml, renderStatusText } from '../../../shared/status';
 import { RESOURCE, useBrokerHarness } from '../broker/harness';
 
@@ -61,6 +63,10 @@ it('lists a file Broker purged without our confirmation, in JSON, HTML and text,
     expect(text).toContain(
         `  ${fileTransferId} (${RESOURCE}) at ${time.slice(0, 16).replace('T', ' ')} UTC: stored no, in poison no`,
     );
+
+    // npm run aos -- ledger show <fileTransferId>
+    const [entry] = await ledgerOf(h.storage).find(fileTransferId);
+    expect(formatEntry(entry)).toContain(`  never confirmed  ${time}  (Broker purged it without our confirmation)`);
 });
 
 it('does not list a file we stored and confirmed, nor one Broker reported longer ago than the window', async () => {
