@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +34,8 @@ jest.setTimeout(120_000);
 // Checked first, so that a machine without Chromium fails in one line before anything starts.
 const chromiumPath = chromiumExecutable();
 const key = 'status-page-test-key';
+const brokerResource = 'aos-status-broker';
+const orgNumber = '405003309';
 const scopes = [...SERVICEOWNER_SCOPES, 'altinn:events.subscribe'];
 
 let azurite: AzuriteInstance;
@@ -43,6 +46,7 @@ let profile: string;
 let page: Page;
 let good: CreatedInstance;
 let poisoned: CreatedInstance;
+let neverConfirmed: { fileTransferId: string };
 
 const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
 
@@ -77,7 +81,7 @@ async function postEvent(event: unknown): Promise<void> {
 }
 
 beforeAll(async () => {
-    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ org: 'ttd' })]);
+    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ org: 'ttd', orgNumber })]);
     const creds = createClientCredentials();
     await sim.control.registerClient(clientRegistration(creds, scopes));
     host = await startHostProcess({
@@ -88,6 +92,7 @@ beforeAll(async () => {
             LocalHostFunctionKey: key,
             HttpRetryBudgetSeconds: '1',
             CatchUpApps: 'ttd/apps-test',
+            BrokerResources: brokerResource,
             CatchUpSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '0 0 0 1 1 *',
             ReconcileSchedule: '0 0 0 1 1 *',
@@ -137,6 +142,24 @@ beforeAll(async () => {
     });
     await postEvent(poisoned.events[0]);
     await host.waitForOutput(/Moving message to queue 'events-inbound-poison'/, 30_000);
+
+    // A Broker file that expired in Broker unconfirmed: the event Broker sends the recipient at expiry
+    // (altinn-broker's PurgeFileTransferHandler), delivered to the webhook.
+    neverConfirmed = await sim.control.createFileTransfer({
+        resourceId: brokerResource,
+        fileName: 'søknad.pdf',
+        recipients: [orgNumber],
+        sender: '991825827',
+        size: 10,
+    });
+    const published = (await sim.control.listEvents()).find(
+        (event) =>
+            event.resourceinstance === neverConfirmed.fileTransferId &&
+            event.type === 'no.altinn.broker.published' &&
+            (event.data as { Role?: string } | undefined)?.Role === 'Recipient',
+    );
+    await postEvent({ ...published, id: randomUUID(), type: 'no.altinn.broker.fileneverconfirmeddownloaded' });
+    await host.waitForOutput(/step=broker-never-confirmed /, 30_000);
 
     // A reconciliation and a catch-up run for ttd/apps-test, recorded for the page.
     const mark = host.output().length;
@@ -218,6 +241,21 @@ it('shows in a browser what was received, what failed and the subscriptions', as
     const [cursorApp, moved, after] = await row('catch-up-cursors', 'ttd/apps-test');
     expect([cursorApp, after]).toEqual(['ttd/apps-test', good.events[0].id]);
     expect(moved).toMatch(/ UTC$/);
+
+    // The Broker file Broker purged without our confirmation, said at the top and listed with its resource.
+    expect(notes).toContainEqual(
+        expect.stringMatching(
+            new RegExp(`^Broker file ${neverConfirmed.fileTransferId} \\(${brokerResource}\\) expired in Broker at `),
+        ),
+    );
+    const purged = await row('broker-never-confirmed', neverConfirmed.fileTransferId);
+    expect([purged[0], purged[1], purged[3], purged[4]]).toEqual([
+        neverConfirmed.fileTransferId,
+        brokerResource,
+        'no',
+        'no',
+    ]);
+    expect(purged[2]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
 
     expect(await row('poison', 'events-inbound-poison')).toEqual(['events-inbound-poison', '1']);
     expect(await row('poison', 'events-confirmation-poison')).toEqual(['events-confirmation-poison', '0']);
