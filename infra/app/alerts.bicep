@@ -98,6 +98,16 @@ var rules = [
     windowSize: 'PT15M'
     query: 'traces\n| where message startswith "step=broker-never-confirmed "\n| parse-kv message as (step:string, fileTransferId:string, resourceId:string) ${kv}\n| where step == "broker-never-confirmed"\n| project timestamp, fileTransferId, resourceId'
   }
+  {
+    name: 'infected'
+    displayName: 'A data element was infected'
+    description: 'Altinn\'s malware scan found a data element Infected: its bytes are in container quarantine (at the same path as in inbound), not in inbound, and the manifest marks it quarantined; the instance is stored and confirmed. The line names the instance and the element. Deal with the file before anyone opens it.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    // The instance id comes with the pipeline's common fields (spread into the line), so the whole line is projected too.
+    query: 'traces\n| where message startswith "step=infected "\n| parse-kv message as (step:string, dataElementId:string, dataType:string, container:string) ${kv}\n| where step == "infected"\n| project timestamp, dataElementId, dataType, container, message'
+  }
 ]
 
 resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [

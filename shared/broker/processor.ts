@@ -7,8 +7,9 @@
  * - not a valid CloudEvent: logged, put on broker-inbound-poison as received, done (retrying cannot help);
  * - not ours (type, resource, source, role, resourceinstance), or the overview names another resource: logged, dropped;
  *   Broker's echoes of our own confirmation and `filepurged` are among these (info);
- * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, dropped (an operator looks
- *   at the poison queue: the file was never stored or never confirmed);
+ * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, recorded in the ledger
+ *   (the status page lists it), dropped (an operator looks at the poison queue: the file was never stored or never
+ *   confirmed);
  * - already confirmed (our filetransfer.json says so, or Broker does, or every recipient did): logged, dropped; when
  *   we stored the file but lost Broker's answer to our confirmation, our record is marked confirmed now;
  * - transfer Cancelled, Purged or Failed, or unknown to Broker (404): logged, dropped (there is nothing to fetch);
@@ -136,6 +137,12 @@ export function parseChecksum(checksum: string | null | undefined): Buffer | und
     return 'unrecognised';
 }
 
+/** When Broker published the event (its `time`), or now when it carries none Date can read. */
+function eventTime(event: CloudEvent): Date {
+    const time = event.time ? new Date(event.time) : undefined;
+    return time && !Number.isNaN(time.getTime()) ? time : new Date();
+}
+
 async function propertiesOrUndefined(blob: BlockBlobClient) {
     try {
         return await blob.getProperties();
@@ -186,15 +193,17 @@ export async function processBrokerMessage(
             setting: 'AltinnPlatformBaseUrl',
         });
     }
-    if (decision.kind === 'never-confirmed') {
-        // Broker purged a file we never confirmed: it was never stored, or never confirmed (see broker-inbound-poison).
-        errorStep(logger, 'broker-never-confirmed', { fileTransferId, resourceId, eventId: event.id });
-        return { outcome: 'never-confirmed', fileTransferId };
-    }
     const ledger = {
         writer: ledgerOf(deps.storage).writer(logger),
         subject: brokerFileSubject(resourceId, fileTransferId),
     };
+    if (decision.kind === 'never-confirmed') {
+        // Broker purged a file we never confirmed: it was never stored, or never confirmed (see broker-inbound-poison).
+        // The ledger keeps it, so that the status page lists it for a person to take up with the sender.
+        errorStep(logger, 'broker-never-confirmed', { fileTransferId, resourceId, eventId: event.id });
+        await ledger.writer.neverConfirmed(ledger.subject, eventTime(event));
+        return { outcome: 'never-confirmed', fileTransferId };
+    }
     await ledger.writer.firstSeen(ledger.subject, viaOf(event), event.id);
     const scopes = deps.config.maskinporten?.scopes;
     if (scopes && !scopes.includes(BROKER_READ_SCOPE) && !warnedAboutScope) {

@@ -45,6 +45,8 @@ export interface LedgerEntry {
     lastFailureStep?: string;
     lastFailureError?: string;
     poisonedAt?: Date;
+    /** A Broker file: Broker reported it expired without our confirmation (`fileneverconfirmeddownloaded`). */
+    neverConfirmedAt?: Date;
 }
 
 export interface FailureFact {
@@ -64,6 +66,8 @@ export interface LedgerWriter {
     confirmed(subject: LedgerSubject): Promise<void>;
     failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
+    /** Broker says the file expired and we never confirmed it; `at` is when Broker said so. */
+    neverConfirmed(subject: LedgerSubject, at: Date): Promise<void>;
 }
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
@@ -108,6 +112,8 @@ export class Ledger {
             failed: (subject, failure) => write('failed', subject, () => merge(subject, failureFacts(failure))),
             poisoned: (subject, failure) =>
                 write('poisoned', subject, () => merge(subject, { ...failureFacts(failure), poisonedAt: new Date() })),
+            neverConfirmed: (subject, at) =>
+                write('never-confirmed', subject, () => merge(subject, { neverConfirmedAt: at })),
         };
     }
 
@@ -162,6 +168,19 @@ export class Ledger {
         const after = odata`${since}`;
         const facts = ['firstSeenAt', 'storedAt', 'confirmedAt', 'lastFailureAt'].map((name) => `${name} ge ${after}`);
         return this.#query(`${scopeFilter(scope)} and (${facts.join(' or ')})`);
+    }
+
+    /**
+     * Broker files that Broker reported as never confirmed at or after `since` and that we have not
+     * confirmed since, newest first. (An entry without the property does not match the filter.)
+     */
+    async listNeverConfirmed(since: Date): Promise<LedgerEntry[]> {
+        const entries = await this.#query(
+            `${scopeFilter({ kind: 'brokerFile' })} and neverConfirmedAt ge ${odata`${since}`}`,
+        );
+        return entries
+            .filter((entry) => !entry.confirmed)
+            .sort((a, b) => (b.neverConfirmedAt?.getTime() ?? 0) - (a.neverConfirmedAt?.getTime() ?? 0));
     }
 
     /** Entries of the scope not confirmed yet, oldest first sight first. */
@@ -225,6 +244,7 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         lastFailureStep: text('lastFailureStep'),
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
+        neverConfirmedAt: date('neverConfirmedAt'),
     };
 }
 

@@ -19,6 +19,11 @@ export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
             );
         }
     }
+    for (const file of report.neverConfirmedFiles) {
+        notes.push(
+            `Broker file ${file.fileTransferId} (${file.resourceId}) expired in Broker at ${file.at} without our confirmation: ${file.stored ? 'it is stored in container broker, only the confirmation failed' : 'it was never stored (see broker-inbound-poison) and Broker no longer has it: ask the sender to send it again'}`,
+        );
+    }
     for (const run of report.runs) {
         if (run.error) notes.push(`The last ${run.kind} run of ${run.subject} failed: ${run.error}`);
     }

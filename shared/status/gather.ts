@@ -9,7 +9,7 @@ import { errorMessage } from '../log';
 import type { Storage } from '../storage';
 import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
-import { configuredApps, runStatuses, scopeStatuses } from './ledgerPart';
+import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
@@ -33,32 +33,35 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
-    const [apps, brokerResources, runs, catchUpCursors, poisonQueues, subscriptions] = await Promise.all([
-        part(
-            'the ledger (apps)',
-            () => scopeStatuses(ledger, 'instance', configuredApps(deps.config), now, statusWindowHours),
-            [],
-        ),
-        part(
-            'the ledger (Broker resources)',
-            () => scopeStatuses(ledger, 'brokerFile', deps.config.brokerResources, now, statusWindowHours),
-            [],
-        ),
-        part('the ledger (runs)', () => runStatuses(ledger), []),
-        part('the catch-up cursors', () => catchUpCursorStatuses(deps.storage), []),
-        part('the poison queues', () => poisonQueueStatuses(deps.storage), []),
-        part('the subscription containers', () => subscriptionsStatus(deps.storage), {
-            active: [],
-            failed: [],
-            pending: [],
-            unknownToFiles: [],
-        }),
-    ]);
+    const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
+        await Promise.all([
+            part(
+                'the ledger (apps)',
+                () => scopeStatuses(ledger, 'instance', configuredApps(deps.config), now, statusWindowHours),
+                [],
+            ),
+            part(
+                'the ledger (Broker resources)',
+                () => scopeStatuses(ledger, 'brokerFile', deps.config.brokerResources, now, statusWindowHours),
+                [],
+            ),
+            part('the ledger (Broker files never confirmed)', () => neverConfirmedFiles(ledger, now), []),
+            part('the ledger (runs)', () => runStatuses(ledger), []),
+            part('the catch-up cursors', () => catchUpCursorStatuses(deps.storage), []),
+            part('the poison queues', () => poisonQueueStatuses(deps.storage), []),
+            part('the subscription containers', () => subscriptionsStatus(deps.storage), {
+                active: [],
+                failed: [],
+                pending: [],
+                unknownToFiles: [],
+            }),
+        ]);
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
         apps,
         brokerResources,
+        neverConfirmedFiles: neverConfirmed,
         runs,
         catchUpCursors,
         poisonQueues,

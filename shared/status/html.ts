@@ -7,12 +7,14 @@ import type {
     ActiveSubscriptionStatus,
     CatchUpCursorStatus,
     FailedSubscriptionStatus,
+    NeverConfirmedFileStatus,
     PendingSubscriptionStatus,
     PoisonQueueStatus,
     RunStatus,
     ScopeStatus,
     StatusReport,
 } from './report';
+import { neverConfirmedWindowDays } from './report';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -88,6 +90,23 @@ function scopeTable(
         rows,
         (row) => row.poisoned > 0,
         empty,
+    );
+}
+
+function neverConfirmedTable(files: NeverConfirmedFileStatus[]) {
+    return table<NeverConfirmedFileStatus>(
+        'broker-never-confirmed',
+        `Files Broker purged without our confirmation (last ${neverConfirmedWindowDays} days)`,
+        [
+            { head: 'File transfer id', cell: (file) => file.fileTransferId },
+            { head: 'Resource', cell: (file) => file.resourceId },
+            { head: 'Expired in Broker', cell: (file) => when(file.at) },
+            { head: 'Stored by us', cell: (file) => (file.stored ? 'yes' : 'no') },
+            { head: 'In poison', cell: (file) => (file.poisoned ? 'yes' : 'no') },
+        ],
+        files,
+        () => true,
+        `No Broker file expired without our confirmation in the last ${neverConfirmedWindowDays} days.`,
     );
 }
 
@@ -232,7 +251,7 @@ export function renderStatusHtml(report: StatusReport): string {
     const sections = [
         attentionSection(report),
         `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}</section>`,
-        `<section><h2>Broker resources</h2>${scopeTable('broker', 'Files per Broker resource', 'Resource', report.brokerResources, report.windowHours, 'No Broker resource configured or seen yet.')}</section>`,
+        `<section><h2>Broker resources</h2>${scopeTable('broker', 'Files per Broker resource', 'Resource', report.brokerResources, report.windowHours, 'No Broker resource configured or seen yet.')}\n${neverConfirmedTable(report.neverConfirmedFiles)}</section>`,
         `<section><h2>Reconciliation and catch-up</h2>${runsTable(report.runs)}\n${cursorsTable(report.catchUpCursors)}</section>`,
         `<section><h2>Poison queues</h2>${poisonTable(report.poisonQueues)}</section>`,
         `<section><h2>Subscriptions</h2>${subscriptionTables(report)}</section>`,

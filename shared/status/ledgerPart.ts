@@ -6,7 +6,7 @@
  */
 import type { AppConfig } from '../config';
 import { lastRuns, type Ledger, type LedgerEntry, type LedgerKind } from '../ledger';
-import type { RunStatus, ScopeStatus } from './report';
+import { neverConfirmedWindowDays, type NeverConfirmedFileStatus, type RunStatus, type ScopeStatus } from './report';
 
 const hourMs = 60 * 60 * 1000;
 
@@ -82,5 +82,18 @@ export async function runStatuses(ledger: Ledger): Promise<RunStatus[]> {
         unconfirmed: run.unconfirmed,
         oldestUnconfirmedHours: run.oldestUnconfirmedHours,
         error: run.error,
+    }));
+}
+
+/** Broker files Broker reported as purged without our confirmation, within the window. */
+export async function neverConfirmedFiles(ledger: Ledger, now: Date): Promise<NeverConfirmedFileStatus[]> {
+    const since = new Date(now.getTime() - neverConfirmedWindowDays * 24 * hourMs);
+    const entries = await ledger.listNeverConfirmed(since);
+    return entries.map((entry) => ({
+        fileTransferId: entry.id,
+        resourceId: entry.resourceId ?? '',
+        at: entry.neverConfirmedAt!.toISOString(),
+        stored: entry.storedAt !== undefined,
+        poisoned: entry.poisonedAt !== undefined,
     }));
 }

@@ -24,6 +24,20 @@ export interface ScopeStatus {
     poisoned: number;
 }
 
+/** How long the page lists a Broker file that Broker reported as never confirmed by us. */
+export const neverConfirmedWindowDays = 30;
+
+/** A Broker file Broker purged without our confirmation (`fileneverconfirmeddownloaded`). */
+export interface NeverConfirmedFileStatus {
+    fileTransferId: string;
+    resourceId: string;
+    /** When Broker reported it (the event's time). */
+    at: string;
+    /** Whether we had stored it (then only the confirmation failed). */
+    stored: boolean;
+    poisoned: boolean;
+}
+
 export interface RunStatus {
     kind: 'reconciliation' | 'catchup';
     subject: string;
@@ -91,6 +105,8 @@ export interface StatusReport {
     windowHours: number;
     apps: ScopeStatus[];
     brokerResources: ScopeStatus[];
+    /** Broker files purged unconfirmed in the last `neverConfirmedWindowDays` days, newest first. */
+    neverConfirmedFiles: NeverConfirmedFileStatus[];
     runs: RunStatus[];
     catchUpCursors: CatchUpCursorStatus[];
     poisonQueues: PoisonQueueStatus[];

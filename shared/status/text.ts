@@ -1,5 +1,5 @@
 /** The status report as plain text for a terminal (`npm run aos -- status`): the page's sections, as lines. */
-import type { StatusReport } from './report';
+import { neverConfirmedWindowDays, type StatusReport } from './report';
 
 function when(iso: string | undefined): string {
     return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '-';
@@ -26,6 +26,15 @@ export function renderStatusText(report: StatusReport): string[] {
                     : `, oldest ${scope.oldestUnconfirmedHours} h (${scope.oldestUnconfirmedId ?? '?'})`;
             lines.push(
                 `  ${scope.scope}: received ${scope.received}, stored ${scope.stored}, confirmed ${scope.confirmed}; not confirmed ${scope.unconfirmed}${oldest}; in poison ${scope.poisoned}`,
+            );
+        }
+    }
+
+    if (report.neverConfirmedFiles.length > 0) {
+        lines.push('', `Broker files purged without our confirmation (last ${neverConfirmedWindowDays} days):`);
+        for (const file of report.neverConfirmedFiles) {
+            lines.push(
+                `  ${file.fileTransferId} (${file.resourceId}) at ${when(file.at)}: stored ${file.stored ? 'yes' : 'no'}, in poison ${file.poisoned ? 'yes' : 'no'}`,
             );
         }
     }

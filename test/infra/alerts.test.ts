@@ -10,13 +10,14 @@ import {
     checkAlertWiring,
     parsedFields,
     pinnedSteps,
+    everyPoisonQueue,
     stepFilters,
 } from './support/alerts';
 import { loadInfra, replaceOnce } from './support/invariants';
 import { loggedSteps } from './support/loggedSteps';
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs and Broker files never confirmed', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed and infected elements', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -24,6 +25,7 @@ describe('alert rules', () => {
             'subscription-problem',
             'run-failed',
             'broker-never-confirmed',
+            'infected',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
         expect(steps).toEqual(
@@ -35,6 +37,7 @@ describe('alert rules', () => {
                 'catchup-failed',
                 'reconcile-failed',
                 'broker-never-confirmed',
+                'infected',
             ]),
         );
     });
@@ -51,6 +54,21 @@ describe('alert rules', () => {
         );
         // catch-up logs its fields through a spread of a local object; stopped is among them.
         expect([...(steps.get('catch-up')?.fields ?? [])]).toEqual(expect.arrayContaining(['org', 'app', 'stopped']));
+    });
+
+    it('read the code: an infected element is logged at error, naming the element and the quarantine container', () => {
+        const infected = loggedSteps().get('infected');
+        expect(infected?.levels).toEqual(new Set(['error']));
+        expect([...(infected?.fields ?? [])]).toEqual(expect.arrayContaining(['dataElementId', 'container']));
+    });
+
+    it('report an infected rule that reads a field the line does not carry', async () => {
+        const infra = await loadInfra({
+            [alertsFile]: replaceOnce('(step:string, dataElementId:string,', '(step:string, elementId:string,'),
+        });
+        expect(checkAlertQueries(infra)).toEqual([
+            'alert infected reads field elementId, which no infected line carries',
+        ]);
     });
 
     it('alert on unconfirmed instances older than alertUnconfirmedHours (default 24), from the reconciliation line', async () => {
@@ -85,13 +103,24 @@ describe('alert rules', () => {
         ]);
     });
 
+    it("read the host's line for every poison queue the app provisions, the substatus and hand-off ones included", () => {
+        expect(everyPoisonQueue).toEqual(
+            expect.arrayContaining(['events-substatus-poison', 'instances-received-poison', 'broker-inbound-poison']),
+        );
+    });
+
     it("report a poison rule that no longer matches the host's line", async () => {
         const infra = await loadInfra({
             [alertsFile]: replaceOnce('"Moving message to queue \\\'"', '"Moved message to queue \\\'"'),
         });
-        expect(checkAlertQueries(infra)).toEqual([
-            expect.stringMatching(/^alert poison-message: parsing "Message has reached MaxDequeueCount of \d+\./),
-        ]);
+        const problems = checkAlertQueries(infra);
+        expect(problems).toHaveLength(everyPoisonQueue.length);
+        everyPoisonQueue.forEach((queue, index) => {
+            expect(problems[index]).toMatch(
+                /^alert poison-message: parsing "Message has reached MaxDequeueCount of \d+\./,
+            );
+            expect(problems[index]).toContain(`does not give the poison queue ${queue}`);
+        });
     });
 
     it('are scoped to Application Insights and notify the action group, whose email is optional', async () => {

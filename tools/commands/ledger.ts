@@ -28,6 +28,9 @@ export function formatEntry(entry: LedgerEntry): string {
             `  last failure  ${time(entry.lastFailureAt)}  ${entry.lastFailureStep ?? ''}: ${entry.lastFailureError ?? ''}`,
         );
     }
+    if (entry.neverConfirmedAt) {
+        lines.push(`  never confirmed  ${time(entry.neverConfirmedAt)}  (Broker purged it without our confirmation)`);
+    }
     if (entry.poisonedAt) lines.push(`  poisoned      ${time(entry.poisonedAt)}  (see npm run aos -- poison list)`);
     return lines.join('\n');
 }

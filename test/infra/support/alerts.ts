@@ -130,19 +130,26 @@ function checkStepRule(rule: AlertRule): string[] {
     return problems;
 }
 
+/**
+ * The poison queue of every queue the app provisions. A Functions host names it in its line: ours for the queues
+ * our functions take from, and for instances-received the consumer's, when that is a Functions queue trigger.
+ */
+export const everyPoisonQueue = Object.values(queues).map(poisonQueueOf);
+
 function checkHostLineRule(rule: AlertRule): string[] {
-    const poisonQueue = poisonQueueOf(queues.eventsInbound);
-    const line = poisonMoveLine(maxDequeueCount(), poisonQueue);
     const problems: string[] = [];
     const prefix = startsWithLiteral(rule.query);
-    if (prefix === undefined || !line.startsWith(prefix)) {
-        problems.push(`alert ${rule.name}: the host's line "${line}" does not start with "${String(prefix)}"`);
-    }
     // parse message with * "<before>" poisonQueue "<after>" *
     const parse = /parse\s+message\s+with\s+\*\s+"([^"]*)"\s+(\w+)\s+"([^"]*)"\s+\*/.exec(rule.query);
-    const extracted = parse ? line.split(parse[1])[1]?.split(parse[3])[0] : undefined;
-    if (extracted !== poisonQueue) {
-        problems.push(`alert ${rule.name}: parsing "${line}" does not give the poison queue ${poisonQueue}`);
+    for (const poisonQueue of everyPoisonQueue) {
+        const line = poisonMoveLine(maxDequeueCount(), poisonQueue);
+        if (prefix === undefined || !line.startsWith(prefix)) {
+            problems.push(`alert ${rule.name}: the host's line "${line}" does not start with "${String(prefix)}"`);
+        }
+        const extracted = parse ? line.split(parse[1])[1]?.split(parse[3])[0] : undefined;
+        if (extracted !== poisonQueue) {
+            problems.push(`alert ${rule.name}: parsing "${line}" does not give the poison queue ${poisonQueue}`);
+        }
     }
     return problems;
 }

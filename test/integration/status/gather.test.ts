@@ -31,6 +31,7 @@ it('reports the ledger as unavailable when its table service does not answer, an
     const report = await gatherStatus({ config, storage });
 
     expect(report.unavailable.map((part) => part.part).sort()).toEqual([
+        'the ledger (Broker files never confirmed)',
         'the ledger (Broker resources)',
         'the ledger (apps)',
         'the ledger (runs)',

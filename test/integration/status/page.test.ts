@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { containers } from '../../../shared/names';
 import type { StatusReport } from '../../../shared/status';
 import { subscriptionCheckBlob } from '../../../shared/subscriptions';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
+import { chromiumExecutable } from '../../support/chromium';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import {
     clientRegistration,
@@ -24,13 +26,16 @@ import {
  * HTTP, Azurite and the Altinn simulator, data put there the way it arrives (a subscription
  * registered and validated by Altinn, an instance pushed through the webhook and the pipeline, an
  * event that fails into the poison queue, a subscription request Altinn refuses), and the page
- * opened in headless Chromium (Debian's chromium; .ci/run installs it where missing).
+ * opened in headless Chromium (Debian's chromium, which .ci/run installs where missing, or CHROMIUM_PATH).
  */
 
 jest.setTimeout(120_000);
 
-const chromiumPath = '/usr/bin/chromium';
+// Checked first, so that a machine without Chromium fails in one line before anything starts.
+const chromiumPath = chromiumExecutable();
 const key = 'status-page-test-key';
+const brokerResource = 'aos-status-broker';
+const orgNumber = '405003309';
 const scopes = [...SERVICEOWNER_SCOPES, 'altinn:events.subscribe'];
 
 let azurite: AzuriteInstance;
@@ -41,6 +46,7 @@ let profile: string;
 let page: Page;
 let good: CreatedInstance;
 let poisoned: CreatedInstance;
+let neverConfirmed: { fileTransferId: string };
 
 const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
 
@@ -75,7 +81,7 @@ async function postEvent(event: unknown): Promise<void> {
 }
 
 beforeAll(async () => {
-    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ org: 'ttd' })]);
+    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ org: 'ttd', orgNumber })]);
     const creds = createClientCredentials();
     await sim.control.registerClient(clientRegistration(creds, scopes));
     host = await startHostProcess({
@@ -86,6 +92,7 @@ beforeAll(async () => {
             LocalHostFunctionKey: key,
             HttpRetryBudgetSeconds: '1',
             CatchUpApps: 'ttd/apps-test',
+            BrokerResources: brokerResource,
             CatchUpSchedule: '0 0 0 1 1 *',
             SubscriptionsSchedule: '0 0 0 1 1 *',
             ReconcileSchedule: '0 0 0 1 1 *',
@@ -135,6 +142,24 @@ beforeAll(async () => {
     });
     await postEvent(poisoned.events[0]);
     await host.waitForOutput(/Moving message to queue 'events-inbound-poison'/, 30_000);
+
+    // A Broker file that expired in Broker unconfirmed: the event Broker sends the recipient at expiry
+    // (altinn-broker's PurgeFileTransferHandler), delivered to the webhook.
+    neverConfirmed = await sim.control.createFileTransfer({
+        resourceId: brokerResource,
+        fileName: 'søknad.pdf',
+        recipients: [orgNumber],
+        sender: '991825827',
+        size: 10,
+    });
+    const published = (await sim.control.listEvents()).find(
+        (event) =>
+            event.resourceinstance === neverConfirmed.fileTransferId &&
+            event.type === 'no.altinn.broker.published' &&
+            (event.data as { Role?: string } | undefined)?.Role === 'Recipient',
+    );
+    await postEvent({ ...published, id: randomUUID(), type: 'no.altinn.broker.fileneverconfirmeddownloaded' });
+    await host.waitForOutput(/step=broker-never-confirmed /, 30_000);
 
     // A reconciliation and a catch-up run for ttd/apps-test, recorded for the page.
     const mark = host.output().length;
@@ -216,6 +241,21 @@ it('shows in a browser what was received, what failed and the subscriptions', as
     const [cursorApp, moved, after] = await row('catch-up-cursors', 'ttd/apps-test');
     expect([cursorApp, after]).toEqual(['ttd/apps-test', good.events[0].id]);
     expect(moved).toMatch(/ UTC$/);
+
+    // The Broker file Broker purged without our confirmation, said at the top and listed with its resource.
+    expect(notes).toContainEqual(
+        expect.stringMatching(
+            new RegExp(`^Broker file ${neverConfirmed.fileTransferId} \\(${brokerResource}\\) expired in Broker at `),
+        ),
+    );
+    const purged = await row('broker-never-confirmed', neverConfirmed.fileTransferId);
+    expect([purged[0], purged[1], purged[3], purged[4]]).toEqual([
+        neverConfirmed.fileTransferId,
+        brokerResource,
+        'no',
+        'no',
+    ]);
+    expect(purged[2]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/);
 
     expect(await row('poison', 'events-inbound-poison')).toEqual(['events-inbound-poison', '1']);
     expect(await row('poison', 'events-confirmation-poison')).toEqual(['events-confirmation-poison', '0']);

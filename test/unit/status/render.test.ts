@@ -6,6 +6,7 @@ function report(overrides: Partial<StatusReport> = {}): StatusReport {
         windowHours: 24,
         apps: [],
         brokerResources: [],
+        neverConfirmedFiles: [],
         runs: [],
         catchUpCursors: [],
         poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 0 }],
