@@ -1,6 +1,8 @@
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
+import { recordingFailures } from '../../../shared/failures';
 import { instanceSubject, ledgerOf } from '../../../shared/ledger';
 import { queues } from '../../../shared/names';
+import { type CreatedInstance } from '../../../dev/simulator/types';
 import { connectionStringFor } from '../../support/azurite';
 import { startStorageRecorder, type StorageRecorder } from '../../support/storageRecorder';
 import { eventOf, startHarness, steps, type Harness } from './harness';
@@ -16,12 +18,13 @@ jest.setTimeout(60_000);
 let h: Harness;
 let recorder: StorageRecorder;
 let processor: ReturnType<typeof createEventsProcessor>;
+let services: Harness['services'];
 
 beforeAll(async () => {
     h = await startHarness();
     // Only the table endpoint goes through the recorder: it counts what the ledger sends.
     recorder = await startStorageRecorder(h.azurite.tablePort);
-    const services = h.servicesWith({
+    services = h.servicesWith({
         AzureWebJobsStorage: connectionStringFor({ ...h.azurite, tablePort: recorder.port }),
     });
     processor = createEventsProcessor(() => services);
@@ -32,18 +35,31 @@ afterAll(async () => {
     await h?.stop();
 });
 
+function createSubmission(): Promise<CreatedInstance> {
+    return h.sim.control.createInstance({
+        app: 'ledger-cost-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [{ dataType: 'model', contentType: 'application/xml', filename: 'a.xml', content: '<a/>' }],
+    });
+}
+
+function subjectOf(created: CreatedInstance) {
+    return instanceSubject({
+        org: 'ttd',
+        app: 'ledger-cost-app',
+        partyId: String(created.partyId),
+        instanceGuid: created.instanceGuid,
+    });
+}
+
 /** Requests on the ledger's entities (table creation, once per process, is not per instance). */
 function entityRequests(): string[] {
     return recorder.requests.filter((r) => !r.path.endsWith('/Tables')).map((r) => `${r.call} ${r.path}`);
 }
 
 test('a new instance stored and confirmed in one invocation costs one table request, with every fact', async () => {
-    const created = await h.sim.control.createInstance({
-        app: 'ledger-cost-app',
-        process: 'completed',
-        publish: true,
-        dataElements: [{ dataType: 'model', contentType: 'application/xml', filename: 'a.xml', content: '<a/>' }],
-    });
+    const created = await createSubmission();
     await h.enqueue(eventOf(created));
     recorder.requests.length = 0;
     const started = new Date();
@@ -56,12 +72,7 @@ test('a new instance stored and confirmed in one invocation costs one table requ
     expect(entityRequests()[0]).toMatch(/^POST .*\/ledger$/);
 
     const ledger = ledgerOf(h.services.storage);
-    const subject = instanceSubject({
-        org: 'ttd',
-        app: 'ledger-cost-app',
-        partyId: String(created.partyId),
-        instanceGuid: created.instanceGuid,
-    });
+    const subject = subjectOf(created);
     const entry = await ledger.get(subject);
     expect(entry).toMatchObject({ firstSeenVia: 'webhook', elements: 1, confirmed: true });
     expect(entry?.firstSeenAt?.getTime()).toBeGreaterThanOrEqual(started.getTime() - 1000);
@@ -80,4 +91,28 @@ test('a new instance stored and confirmed in one invocation costs one table requ
     expect(after?.firstEventId).toBe(entry?.firstEventId);
     expect(after?.confirmed).toBe(true);
     expect(after?.confirmedAt?.getTime()).toBeGreaterThan(entry!.confirmedAt!.getTime());
+});
+
+test('a failed attempt records first seen before its failure; the retry adds stored and confirmed, first seen unmoved', async () => {
+    await h.sim.control.reset();
+    const created = await createSubmission();
+    await h.sim.control.addFault({ endpoint: 'storage.getData', status: 500, times: 1 });
+    const handler = recordingFailures(queues.eventsInbound, () => services.storage, processor);
+    const ledger = ledgerOf(h.services.storage);
+
+    await h.enqueue(eventOf(created));
+    const failed = await h.deliver(queues.eventsInbound, handler, 1);
+    expect(failed.error).toBeDefined();
+    const afterFailure = await ledger.get(subjectOf(created));
+    expect(afterFailure).toMatchObject({ firstSeenVia: 'webhook', confirmed: false, lastFailureStep: 'store' });
+    expect(afterFailure?.firstSeenAt).toBeInstanceOf(Date);
+    expect(afterFailure?.storedAt).toBeUndefined();
+
+    await h.enqueue(eventOf(created));
+    const retried = await h.deliver(queues.eventsInbound, handler, 2);
+    expect(retried.error).toBeUndefined();
+    const entry = await ledger.get(subjectOf(created));
+    expect(entry).toMatchObject({ confirmed: true, elements: 1, lastFailureStep: 'store' });
+    expect(entry?.firstSeenAt).toEqual(afterFailure?.firstSeenAt);
+    expect(entry?.storedAt).toBeInstanceOf(Date);
 });
