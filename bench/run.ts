@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzuriteProcess, stopChild } from '../dev/azurite';
+import { loadHostConfig } from '../dev/host/hostJson';
 import { dropSubscriptionFiles, subscriptionsValidated, until } from '../dev/demo';
 import { ensureDevClient, simulatorSettings } from '../dev/devClient';
 import { startSimulator, type Simulator } from '../dev/simulator';
@@ -28,6 +29,10 @@ import { idleKinds } from './requestKinds';
 import { measureStorageFloor } from './storageFloor';
 
 const repoRoot = resolve(__dirname, '..', '..');
+/** The most messages the host runs at once (host.json batchSize + newBatchThreshold): the floor's concurrency. */
+const hostConcurrency = (({ batchSize, newBatchThreshold }) => batchSize + newBatchThreshold)(
+    loadHostConfig(repoRoot, {}).queues,
+);
 
 const { values } = parseArgs({
     options: {
@@ -293,7 +298,13 @@ async function main(): Promise<void> {
         const rows: string[][] = [];
         // The floor first, while nothing else uses storage or the cores.
         const floor = figures.has('throughput')
-            ? await measureStorageFloor(countedConnection, instances, elementsPerInstance, elementBytes, 12)
+            ? await measureStorageFloor(
+                  countedConnection,
+                  instances,
+                  elementsPerInstance,
+                  elementBytes,
+                  hostConcurrency,
+              )
             : undefined;
         const floorCost = floor && requestCost(proxy.counts(), instances, floor.seconds);
         host = await startHost(sim, countedConnection, dataDir);

@@ -5,7 +5,7 @@
  * While Altinn still scans an element for malware, the event comes back later.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { viaOf } from '../shared/ledger';
+import { deferredWriter, ledgerOf, viaOf } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -38,17 +38,25 @@ export function createEventsProcessor(services: () => Services = getServices) {
         }
         const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
         if (!event) return;
-        await pipeline.ledger.firstSeen(event.subject, viaOf(event.event), event.event.id);
+        // First seen, stored and confirmed go to the ledger together when the invocation ends
+        // (one insert), also when it fails, so that the failure is recorded on an entry with its first sight.
+        const ledger = deferredWriter(ledgerOf(pipeline.storage), context);
+        const stage = { ...pipeline, ledger };
+        await ledger.firstSeen(event.subject, viaOf(event.event), event.event.id);
 
-        await failLoudly(context, event.fields, async () => {
-            const stored = await storeInstance(pipeline, event);
-            if (stored.kind === 'gone') return;
-            if (stored.kind === 'scan-pending') return waitForScan(pipeline, event, stored.pending);
-            await pipeline.ledger.stored(event.subject, stored);
-            const next = queueAfterStore(event.event, pipeline.config);
-            if (next === queues.eventsFeedback) await handOn(pipeline, next, event);
-            else await confirmNowOrHandOn(pipeline, event, stored);
-        });
+        try {
+            await failLoudly(context, event.fields, async () => {
+                const stored = await storeInstance(stage, event);
+                if (stored.kind === 'gone') return;
+                if (stored.kind === 'scan-pending') return waitForScan(stage, event, stored.pending);
+                await ledger.stored(event.subject, stored);
+                const next = queueAfterStore(event.event, stage.config);
+                if (next === queues.eventsFeedback) await handOn(stage, next, event);
+                else await confirmNowOrHandOn(stage, event, stored);
+            });
+        } finally {
+            await ledger.flush();
+        }
     };
 }
 

@@ -7,6 +7,8 @@
  * one is harmless, and their order does not matter. A write never fails a stage: it is logged
  * (`step=ledger-write-failed`) and the stage goes on; the next attempt or stage writes again.
  * First seen is the one fact that must not move once written; it is an insert, not a merge.
+ * EventsProcessor, which usually learns first seen, stored and confirmed in one invocation, writes
+ * them together in that one insert at its end (deferred.ts): one table request per instance.
  * Later facts never clear earlier ones: an entry that was poisoned and later confirmed keeps its
  * poisonedAt as history (the status page reads `confirmed` first).
  */
@@ -86,49 +88,65 @@ export class Ledger {
         return this.#created;
     }
 
+    /**
+     * Runs one write: a failure is logged (`step=ledger-write-failed`, naming the fact) and never
+     * reaches the caller, because a ledger write never fails a stage.
+     */
+    attempt(logger: StepLogger, fact: string, subject: LedgerSubject, work: () => Promise<unknown>): Promise<void> {
+        return this.ensureTable()
+            .then(work)
+            .then(
+                () => undefined,
+                (error: unknown) =>
+                    warnStep(logger, 'ledger-write-failed', {
+                        fact,
+                        kind: subject.kind,
+                        id: idOf(subject),
+                        error: errorMessage(error),
+                    }),
+            );
+    }
+
+    /** Merges facts into the entry, creating it when missing. */
+    merge(subject: LedgerSubject, facts: Record<string, unknown>): Promise<unknown> {
+        return this.table.upsertEntity({ ...identity(subject), ...facts }, 'Merge');
+    }
+
     writer(logger: StepLogger): LedgerWriter {
         const write = (fact: string, subject: LedgerSubject, work: () => Promise<unknown>) =>
-            this.ensureTable()
-                .then(work)
-                .then(
-                    () => undefined,
-                    (error: unknown) =>
-                        warnStep(logger, 'ledger-write-failed', {
-                            fact,
-                            kind: subject.kind,
-                            id: idOf(subject),
-                            error: errorMessage(error),
-                        }),
-                );
-        const merge = (subject: LedgerSubject, facts: Record<string, unknown>) =>
-            this.table.upsertEntity({ ...identity(subject), ...facts }, 'Merge');
+            this.attempt(logger, fact, subject, work);
         return {
             firstSeen: (subject, via, eventId) =>
-                write('first-seen', subject, () => this.#insertFirstSeen(subject, via, eventId)),
-            stored: (subject, { elements, bytes, storedAt }) =>
-                write('stored', subject, () => merge(subject, { storedAt: storedAt ?? new Date(), elements, bytes })),
-            confirmed: (subject) =>
-                write('confirmed', subject, () => merge(subject, { confirmed: true, confirmedAt: new Date() })),
-            failed: (subject, failure) => write('failed', subject, () => merge(subject, failureFacts(failure))),
+                write('first-seen', subject, () => this.insertFirstSeen(subject, firstSeenFacts(via, eventId))),
+            stored: (subject, facts) => write('stored', subject, () => this.merge(subject, storedFacts(facts))),
+            confirmed: (subject) => write('confirmed', subject, () => this.merge(subject, confirmedFacts())),
+            failed: (subject, failure) => write('failed', subject, () => this.merge(subject, failureFacts(failure))),
             poisoned: (subject, failure) =>
-                write('poisoned', subject, () => merge(subject, { ...failureFacts(failure), poisonedAt: new Date() })),
+                write('poisoned', subject, () =>
+                    this.merge(subject, { ...failureFacts(failure), poisonedAt: new Date() }),
+                ),
             neverConfirmed: (subject, at) =>
-                write('never-confirmed', subject, () => merge(subject, { neverConfirmedAt: at })),
+                write('never-confirmed', subject, () => this.merge(subject, { neverConfirmedAt: at })),
         };
     }
 
     /**
-     * Inserts the entry with its first sight. When it exists already (seen before, or a later
-     * fact was written while this one failed), the first sight is added only if it is missing.
+     * Inserts the entry with its first sight and any later facts already known (one request).
+     * When it exists already (seen before, or a later fact was written while this one failed),
+     * the first sight is added only if it is missing, and the later facts are merged.
      */
-    async #insertFirstSeen(subject: LedgerSubject, via: LedgerVia, eventId?: string): Promise<void> {
-        const firstSeen = { firstSeenAt: new Date(), firstSeenVia: via, firstEventId: eventId };
+    async insertFirstSeen(subject: LedgerSubject, firstSeen: FirstSeenFacts, later: Record<string, unknown> = {}) {
         try {
-            await this.table.createEntity({ ...identity(subject), ...firstSeen, confirmed: false });
+            await this.table.createEntity({ ...identity(subject), ...firstSeen, confirmed: false, ...later });
             return;
         } catch (error) {
             if (statusOf(error) !== 409) throw error;
         }
+        await this.#addFirstSeenIfMissing(subject, firstSeen);
+        if (Object.keys(later).length > 0) await this.merge(subject, later);
+    }
+
+    async #addFirstSeenIfMissing(subject: LedgerSubject, firstSeen: FirstSeenFacts): Promise<void> {
         const existing = await this.table.getEntity<Row>(partitionKeyOf(subject)!, rowKeyOf(subject));
         if (existing.firstSeenAt !== undefined) return;
         try {
@@ -216,6 +234,24 @@ function identity(subject: LedgerSubject): Row {
     return subject.kind === 'instance'
         ? { ...keys, id: idOf(subject), org: subject.org, app: subject.app }
         : { ...keys, id: idOf(subject), resourceId: subject.resourceId };
+}
+
+export interface FirstSeenFacts {
+    firstSeenAt: Date;
+    firstSeenVia: LedgerVia;
+    firstEventId?: string;
+}
+
+export function firstSeenFacts(via: LedgerVia, eventId?: string): FirstSeenFacts {
+    return { firstSeenAt: new Date(), firstSeenVia: via, firstEventId: eventId };
+}
+
+export function storedFacts(facts: Parameters<LedgerWriter['stored']>[1]): Record<string, unknown> {
+    return { storedAt: facts.storedAt ?? new Date(), elements: facts.elements, bytes: facts.bytes };
+}
+
+export function confirmedFacts(): Record<string, unknown> {
+    return { confirmed: true, confirmedAt: new Date() };
 }
 
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
