@@ -29,6 +29,9 @@ import { idleKinds } from './requestKinds';
 import { measureStorageFloor } from './storageFloor';
 
 const repoRoot = resolve(__dirname, '..', '..');
+/** Writes per instance that issues 11 and 12 added after issue 13 set its target: manifest.json, the hand-off message, the ledger row. */
+const writesAddedLater = 3;
+
 /** The most messages the host runs at once (host.json batchSize + newBatchThreshold): the floor's concurrency. */
 const hostConcurrency = (({ batchSize, newBatchThreshold }) => batchSize + newBatchThreshold)(
     loadHostConfig(repoRoot, {}).queues,
@@ -323,7 +326,9 @@ async function main(): Promise<void> {
                 [
                     'storage requests',
                     `${run.requests.total.toFixed(2)} per instance (floor ${floorCost.total.toFixed(2)}); idle polling ${run.requests.idlePerSecond.toFixed(0)}/s apart`,
-                    run.requests.total <= 8 || elementsPerInstance !== 2 ? 'ok (≤ 8 for 2 elements)' : 'OVER 8',
+                    // Issue 13 set ≤ 8 before issues 11 and 12 required three more writes per instance:
+                    // manifest.json, the instances-received message and the ledger row. Both figures are shown.
+                    `${run.requests.total - writesAddedLater <= 8 || elementsPerInstance !== 2 ? 'ok' : 'OVER'} (≤ 8 for 2 elements besides the ${writesAddedLater} writes of issues 11 and 12: ${(run.requests.total - writesAddedLater).toFixed(2)})`,
                 ],
                 [
                     'CPU per instance',

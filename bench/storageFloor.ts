@@ -1,10 +1,12 @@
 /**
- * The storage floor: per instance, the queue and blob operations the pipeline cannot do without
- * (the event queued, received and deleted once; M data blobs, each one Put Blob; instance.json),
- * made directly with the SDKs at the same concurrency, with no Altinn calls and no host. No
- * pipeline can beat it.
+ * The storage floor: per instance, the storage operations the pipeline cannot do without under its
+ * pinned contracts, made directly with the SDKs at the same concurrency, with no Altinn calls and
+ * no host: the event queued, received and deleted once; M data blobs, each one Put Blob;
+ * manifest.json and instance.json (issue 12 pins the manifest); one hand-off message on
+ * instances-received (issue 12); one ledger row (issue 11). No pipeline can beat it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueClient } from '@azure/storage-queue';
 
@@ -19,6 +21,11 @@ export async function measureStorageFloor(
     await container.createIfNotExists();
     const inbound = new QueueClient(connection, 'floor-inbound');
     await inbound.createIfNotExists();
+    const received = new QueueClient(connection, 'floor-received');
+    await received.createIfNotExists();
+    // Azurite speaks plain HTTP on loopback.
+    const ledger = TableClient.fromConnectionString(connection, 'floorledger', { allowInsecureConnection: true });
+    await ledger.createTable();
     const payload = randomBytes(elementBytes);
     const event = Buffer.from(
         JSON.stringify({ specversion: '1.0', id: randomUUID(), type: 'x', source: 'y' }),
@@ -43,7 +50,10 @@ export async function measureStorageFloor(
                 container.getBlockBlobClient(`${index}/${guid}/data/${k}`).uploadData(payload),
             ),
         );
+        await container.getBlockBlobClient(`${index}/${guid}/manifest.json`).upload('{}', 2);
         await container.getBlockBlobClient(`${index}/${guid}/instance.json`).upload('{}', 2);
+        await received.sendMessage(event);
+        await ledger.createEntity({ partitionKey: 'floor', rowKey: guid, storedAt: new Date() });
     };
 
     const started = Date.now();
