@@ -76,14 +76,19 @@ function procStatusBytes(pid: number, field: 'VmHWM' | 'VmRSS'): number {
     return match ? Number(match[1]) * 1024 : 0;
 }
 
-async function startHost(sim: Simulator, storageConnection: string, dataDir: string): Promise<HostHandle> {
+async function startHost(
+    sim: Simulator,
+    storageConnection: string,
+    dataDir: string,
+    port?: number,
+): Promise<HostHandle> {
     const client = ensureDevClient(dataDir);
     await sim.control.registerClient({
         clientId: client.clientId,
         scopes: client.scopes,
         certificate: client.certificatePem,
     });
-    const port = await freePort();
+    port ??= await freePort();
     const child = spawn(process.execPath, [join(repoRoot, 'dist', 'dev', 'host', 'cli.js'), '--port', String(port)], {
         cwd: repoRoot,
         env: {
@@ -184,7 +189,10 @@ async function throughput(sim: Simulator): Promise<{ seconds: number; eventsPerS
     return { seconds, eventsPerSecond: instances / seconds };
 }
 
-async function largeElement(sim: Simulator, host: HostHandle): Promise<{ seconds: number; peakRssMiB: number }> {
+async function largeElement(
+    sim: Simulator,
+    host: HostHandle,
+): Promise<{ seconds: number; peakRssMiB: number; growthMiB: number }> {
     // VmHWM is the process's lifetime peak: after the throughput run it would be that run's peak.
     host.resetPeakRss();
     const before = host.currentRssBytes();
@@ -208,7 +216,7 @@ async function largeElement(sim: Simulator, host: HostHandle): Promise<{ seconds
     );
     const peak = host.peakRssBytes();
     console.log(`  host RSS before ${(before / 2 ** 20).toFixed(0)} MiB, peak ${(peak / 2 ** 20).toFixed(0)} MiB`);
-    return { seconds: (Date.now() - started) / 1000, peakRssMiB: peak / 2 ** 20 };
+    return { seconds: (Date.now() - started) / 1000, peakRssMiB: peak / 2 ** 20, growthMiB: (peak - before) / 2 ** 20 };
 }
 
 /**
@@ -358,10 +366,20 @@ async function main(): Promise<void> {
             );
         }
         if (figures.has('memory')) {
+            if (figures.has('throughput')) {
+                // After the throughput run the host holds a few hundred MiB of garbage V8 has not collected
+                // yet (its heap limit here is ~4 GiB, so it collects lazily; a forced gc frees it: see
+                // BENCHMARKS.md). The memory figure is about one large element, so it gets a fresh host,
+                // on the same port, so that the validated subscription still points at it.
+                console.log(`  host RSS after the throughput run ${(host.currentRssBytes() / 2 ** 20).toFixed(0)} MiB`);
+                const port = Number(new URL(host.webhook).port);
+                await stopChild(host.child, 40_000);
+                host = await startHost(sim, countedConnection, dataDir, port);
+            }
             const large = await largeElement(sim, host);
             rows.push([
                 'memory',
-                `peak host RSS ${large.peakRssMiB.toFixed(0)} MiB with a ${values['large-mib']} MiB data element (${large.seconds.toFixed(1)} s)`,
+                `peak host RSS ${large.peakRssMiB.toFixed(0)} MiB with a ${values['large-mib']} MiB data element, ${large.growthMiB.toFixed(0)} MiB above the host's RSS before it (${large.seconds.toFixed(1)} s)`,
                 large.peakRssMiB < 256 ? 'ok (< 256 MB)' : 'OVER 256 MB',
             ]);
         }
