@@ -59,17 +59,6 @@ export class Storage {
         return this.blobService.getContainerClient(name);
     }
 
-    /** Like enqueue, creating the queue first where it does not exist (Bicep and the host create it otherwise). */
-    async enqueueCreatingQueue(queueName: string, message: unknown): Promise<void> {
-        try {
-            await this.enqueue(queueName, message);
-        } catch (error) {
-            if (!(error instanceof RestError && error.statusCode === 404)) throw error;
-            await this.queue(queueName).createIfNotExists();
-            await this.enqueue(queueName, message);
-        }
-    }
-
     /**
      * Queues a JSON message base64-encoded, as the Functions host expects by default
      * (host.json messageEncoding "base64"), and resolves only once storage has accepted it.

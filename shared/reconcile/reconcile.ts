@@ -87,7 +87,7 @@ export async function reconcileApp(
                 if (!event) continue;
                 result.events.push(event);
                 if (options.dryRun) continue;
-                await deps.storage.enqueueCreatingQueue(queues.eventsInbound, event);
+                await deps.storage.enqueueCreating(queues.eventsInbound, event);
                 result.queued++;
             }
             url = next;
