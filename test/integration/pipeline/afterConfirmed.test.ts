@@ -41,6 +41,17 @@ afterAll(async () => {
     await h?.stop();
 });
 
+/** The instance event of `created` as EventsProcessor accepts it, with its invocation context. */
+function processorMessage(created: Parameters<typeof eventOf>[0]) {
+    const { context } = invocationContext('EventsProcessor');
+    const message = acceptInstanceEvent(
+        acceptQueuedEvent(eventOf(created), context)!,
+        h.services.config.appsBaseUrl,
+        context,
+    )!;
+    return { context, message };
+}
+
 /**
  * A stored instance of two elements, its event waiting on events-confirmation: stored by the
  * processor's own storeInstance, then handed on as the processor does when its own `complete` fails
@@ -56,12 +67,7 @@ async function storedInstance() {
             { dataType: 'vedlegg', content: 'vedlegg', contentType: 'application/pdf', filename: 'v.pdf' },
         ],
     });
-    const { context } = invocationContext('EventsProcessor');
-    const message = acceptInstanceEvent(
-        acceptQueuedEvent(eventOf(created), context)!,
-        h.services.config.appsBaseUrl,
-        context,
-    )!;
+    const { context, message } = processorMessage(created);
     expect((await storeInstance(pipelineFor(h.services, context), message)).kind).toBe('stored');
     await h.enqueue(eventOf(created), queues.eventsConfirmation);
     return created;
@@ -99,12 +105,7 @@ test('with the manifest in memory (the processor calling confirmInstance after w
     const created = await storedInstance();
     const folder = `ttd/cost-app/${created.instanceGuid}`;
     const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
-    const { context } = invocationContext('EventsProcessor');
-    const message = acceptInstanceEvent(
-        acceptQueuedEvent(eventOf(created), context)!,
-        h.services.config.appsBaseUrl,
-        context,
-    )!;
+    const { context, message } = processorMessage(created);
     const pipeline = pipelineFor(recorded(), context);
     const justStored = { elements: manifest.elements.length, bytes: 0, manifest };
     const requests = await requestsOf(() => confirmInstance(pipeline, message, justStored));
