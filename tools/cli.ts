@@ -8,7 +8,7 @@
  * Exit codes, the same for every command: 0 done, 1 refused (bad usage, a missing setting, a request
  * Altinn refuses), 2 failed (storage or Altinn unreachable; try again later).
  */
-import type { ParseArgsConfig } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { mergeSettings, readLocalSettings } from '../dev/host/settings';
 import type { StepLogger } from '../shared/log';
 import { createStorage, type Storage } from '../shared/storage';
@@ -37,6 +37,16 @@ export const commonOptions = {
     account: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
+
+/** A command's own options, beside the common ones. */
+type CommandOptions = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a command's arguments (the common options and its own, positionals allowed); --help is a UsageError. */
+export function parseCommandArgs<const O extends CommandOptions>(args: string[], options: O) {
+    const parsed = parseArgs({ args, allowPositionals: true as const, options: { ...commonOptions, ...options } });
+    if ((parsed.values as { help?: boolean }).help) throw new UsageError('');
+    return parsed;
+}
 
 /** App settings for a command: local.settings.json in the current folder, overlaid by the environment. */
 export function settingsOf(io: CliIo): Record<string, string> {

@@ -3,9 +3,8 @@
  * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure and
  * whether it went to a poison queue (shared/ledger).
  */
-import { parseArgs } from 'node:util';
 import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
-import { commonOptions, exitCodes, storageOf, UsageError, type Command } from '../cli';
+import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
 
 const usage = `Usage:
   npm run aos -- ledger show <instanceId | instanceGuid | fileTransferId> [--json] [--account <storage account>]`;
@@ -38,12 +37,7 @@ export function formatEntry(entry: LedgerEntry): string {
 export const ledgerCommand: Command = {
     usage,
     async run(args, io) {
-        const { values, positionals } = parseArgs({
-            args,
-            allowPositionals: true,
-            options: { ...commonOptions, json: { type: 'boolean', default: false } },
-        });
-        if (values.help) throw new UsageError('');
+        const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
         const [action, id, ...extra] = positionals;
         if (action !== 'show' || !id || extra.length > 0) {
             throw new UsageError(

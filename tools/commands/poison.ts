@@ -2,9 +2,8 @@
  * `aos poison list|replay|drop`: see what ended in a poison queue and why, put it back once the
  * cause is fixed, or drop it (shared/poison.ts).
  */
-import { parseArgs } from 'node:util';
 import { dropPoison, listPoison, pipelineQueues, replayPoison, type PoisonMessage } from '../../shared/poison';
-import { commonOptions, exitCodes, storageOf, UsageError, type Command } from '../cli';
+import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
 
 const usage = `Usage:
   npm run aos -- poison list [--queue <queue>]
@@ -37,15 +36,10 @@ export function formatPoison(messages: PoisonMessage[]): string {
 export const poisonCommand: Command = {
     usage,
     async run(args, io) {
-        const { values, positionals } = parseArgs({
-            args,
-            allowPositionals: true,
-            options: {
-                ...commonOptions,
-                queue: { type: 'string' },
-                id: { type: 'string', multiple: true },
-                all: { type: 'boolean', default: false },
-            },
+        const { values, positionals } = parseCommandArgs(args, {
+            queue: { type: 'string' },
+            id: { type: 'string', multiple: true },
+            all: { type: 'boolean', default: false },
         });
         const [action, ...extra] = positionals;
         if (values.help || !action) throw new UsageError(action || values.help ? '' : 'A subcommand is required.');

@@ -4,14 +4,13 @@
  * by the owner is queued to events-inbound. Without --app, every app of ReconcileApps. --dry-run
  * lists what would be queued and queues nothing.
  */
-import { parseArgs } from 'node:util';
 import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createStorageApi } from '../../shared/altinn/storage';
 import { ConfigError, loadConfig, type AppRef } from '../../shared/config';
 import { errorMessage } from '../../shared/log';
 import { runReconcile } from '../../shared/reconcile';
-import { commonOptions, exitCodes, settingsOf, stderrLogger, storageOf, UsageError, type Command } from '../cli';
+import { exitCodes, settingsOf, stderrLogger, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
 
 const usage = `Usage:
   npm run aos -- reconcile [--app <org/app>] [--dry-run] [--account <storage account>]
@@ -26,12 +25,10 @@ function parseApp(text: string): AppRef {
 export const reconcileCommand: Command = {
     usage,
     async run(args, io) {
-        const { values, positionals } = parseArgs({
-            args,
-            allowPositionals: true,
-            options: { ...commonOptions, app: { type: 'string' }, 'dry-run': { type: 'boolean', default: false } },
+        const { values, positionals } = parseCommandArgs(args, {
+            app: { type: 'string' },
+            'dry-run': { type: 'boolean', default: false },
         });
-        if (values.help) throw new UsageError('');
         if (positionals.length > 0) throw new UsageError(`Unexpected argument ${positionals[0]}.`);
         const app = values.app === undefined ? undefined : parseApp(values.app);
         const dryRun = values['dry-run'];

@@ -3,11 +3,10 @@
  * received, stored and confirmed per app and Broker resource, what is not confirmed, the last
  * runs, poison messages and subscriptions. It reads storage only, never Altinn.
  */
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../../shared/config';
 import { errorMessage } from '../../shared/log';
 import { gatherStatus, renderStatusText, type StatusDeps } from '../../shared/status';
-import { commonOptions, exitCodes, settingsOf, storageOf, UsageError, type CliIo, type Command } from '../cli';
+import { exitCodes, settingsOf, storageOf, UsageError, type CliIo, type Command, parseCommandArgs } from '../cli';
 
 const usage = `Usage:
   npm run aos -- status [--json] [--account <storage account>]`;
@@ -29,12 +28,7 @@ function configuredScopes(io: CliIo): StatusDeps['config'] {
 export const statusCommand: Command = {
     usage,
     async run(args, io) {
-        const { values, positionals } = parseArgs({
-            args,
-            allowPositionals: true,
-            options: { ...commonOptions, json: { type: 'boolean', default: false } },
-        });
-        if (values.help) throw new UsageError('');
+        const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
         if (positionals.length > 0) throw new UsageError(`status takes no arguments, not "${positionals.join(' ')}".`);
         const report = await gatherStatus({ config: configuredScopes(io), storage: storageOf(values.account, io) });
         io.out(values.json ? JSON.stringify(report, null, 2) : renderStatusText(report).join('\n'));

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
 import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createEventsApi, type Subscription } from '../../shared/altinn/events';
@@ -30,7 +29,6 @@ import {
     type SubscriptionDeps,
 } from '../../shared/subscriptions';
 import {
-    commonOptions,
     exitCodes,
     settingsOf,
     stderrLogger,
@@ -38,6 +36,7 @@ import {
     UsageError,
     type CliIo,
     type Command,
+    parseCommandArgs,
 } from '../cli';
 
 const usage = [
@@ -55,12 +54,7 @@ interface Parsed {
 }
 
 function parse(args: string[]): Parsed {
-    const { values, positionals } = parseArgs({
-        args,
-        allowPositionals: true,
-        options: { ...commonOptions, name: { type: 'string' } },
-    });
-    if (values.help) throw new UsageError('');
+    const { values, positionals } = parseCommandArgs(args, { name: { type: 'string' } });
     const [name, target, ...rest] = positionals;
     const { name: as, account } = values;
     if (rest.length > 0) throw new UsageError(`Unexpected argument ${rest[0]}.`);
