@@ -13,10 +13,11 @@ import { type CloudEvent, type CreateFileTransferInput } from './types';
  * Altinn 3 Broker, the recipient side (altinn-api.md §5; altinn-broker FileTransferController and
  * handlers): list, overview, details, download (single Range) and confirm download, with an Altinn
  * or a raw Maskinporten token, and the no.altinn.broker.* events through the Events machinery.
+ * The sender side (initialize, upload, processing, expiry) is in brokerSender.ts.
  */
 
-const READ = 'altinn:broker.read';
-const WRITE = 'altinn:broker.write';
+export const READ = 'altinn:broker.read';
+export const WRITE = 'altinn:broker.write';
 
 const fileTransferStatuses: FileTransferStatus[] = [
     'Initialized',
@@ -35,8 +36,14 @@ const recipientStatuses: RecipientStatus[] = ['Initialized', 'DownloadStarted', 
  * ProblemDetails by API/Helpers/ProblemDetailsHelper.cs: RFC 9110 type and title, detail = the
  * message, `code` "BRO-{5 digits}" (Altinn.Authorization.ProblemDetails), traceId.
  */
-const errors = {
+export const brokerErrors = {
     fileTransferNotFound: [1, 404, 'The requested file transfer was not found'],
+    noFileUploaded: [3, 400, 'No file uploaded yet'],
+    fileTransferAlreadyUploaded: [
+        4,
+        409,
+        'A file transfer has already been, or attempted to be, created. Create a new file transfer resource to try again.',
+    ],
     noAccessToResource: [
         6,
         401,
@@ -52,28 +59,35 @@ const errors = {
         400,
         'A file transfer can only be confirmed to be downloaded when it is published. See file transfer status.',
     ],
+    uploadFailed: [8, 500, 'Error occurred while uploading file See /details for more information.'],
+    checksumMismatch: [
+        9,
+        400,
+        'The checksum of uploaded file did not match the checksum specified in initialize call.',
+    ],
+    fileSizeTooBig: [16, 400, 'File size exceeds maximum'],
     confirmDownloadBeforeDownloadStarted: [19, 400, 'Cannot confirm before the files have been downloaded'],
     invalidByteRange: [29, 416, 'The requested byte range is not satisfiable.'],
 } as const satisfies Record<string, readonly [number, number, string]>;
 
-function sendBrokerError(ctx: RequestContext, error: keyof typeof errors): void {
-    const [code, status, message] = errors[error];
+export function sendBrokerError(ctx: RequestContext, error: keyof typeof brokerErrors): void {
+    const [code, status, message] = brokerErrors[error];
     sendProblem(ctx.res, status, message, { code: `BRO-${String(code).padStart(5, '0')}` });
 }
 
 /** DownloadFileHandler.RangedDownloadStatusDebounceWindow. */
 const RANGED_DOWNLOAD_STATUS_DEBOUNCE_MS = 5 * 60 * 1000;
 
-function withPrefix(orgNumber: string): string {
+export function withPrefix(orgNumber: string): string {
     return orgNumber.startsWith('0192:') ? orgNumber : `0192:${orgNumber}`;
 }
 
-function callerOf(principal: Principal): string | undefined {
+export function callerOf(principal: Principal): string | undefined {
     return principal.orgNumber ? withPrefix(principal.orgNumber) : undefined;
 }
 
 /** AltinnEventBus: one event per party, subject = that party's organisation URN, data.Role. */
-function publishBrokerEvent(
+export function publishBrokerEvent(
     core: SimCore,
     transfer: FileTransferRecord,
     type: string,
@@ -128,6 +142,7 @@ export async function createFileTransfer(
         created: iso,
         published: iso,
         expirationTime: new Date(now.getTime() + 30 * 24 * 3600 * 1000).toISOString(),
+        useVirusScan: false,
         status: 'Published',
         statusChanged: iso,
         statusHistory: (['Initialized', 'UploadStarted', 'UploadProcessing', 'Published'] as const).map((status) => ({
@@ -186,7 +201,7 @@ function parseBool(text: string | null): boolean | undefined | 'invalid' {
  * answers false for a resource Broker does not know, so the list answers 401 NoAccessToResource
  * before it could reach InvalidResourceDefinition (GetFileTransfersHandler).
  */
-function knownResource(core: SimCore, resourceId: string): boolean {
+export function knownResource(core: SimCore, resourceId: string): boolean {
     return (
         core.options.brokerResources.includes(resourceId) ||
         [...core.state.fileTransfers.values()].some((t) => t.resourceId === resourceId)
@@ -320,7 +335,7 @@ async function overview(core: SimCore, ctx: RequestContext, details: boolean): P
 }
 
 /** ActorFileTransferStatusRepository.InsertActorFileTransferStatus: one more row, always. */
-function addRecipientStatus(recipient: RecipientRecord, status: RecipientStatus): void {
+export function addRecipientStatus(recipient: RecipientRecord, status: RecipientStatus): void {
     const now = new Date().toISOString();
     recipient.history.push({ status, changed: now });
     recipient.changed = now;
@@ -345,20 +360,19 @@ async function download(core: SimCore, ctx: RequestContext): Promise<void> {
         sendBrokerError(ctx, 'fileTransferNotAvailable');
         return;
     }
-    const size = contentSize(transfer.content);
+    const content = transfer.content;
+    if (!content) {
+        sendBrokerError(ctx, 'noFileUploaded');
+        return;
+    }
+    const size = contentSize(content);
     const range = parseRange(ctx.req.headers.range, size);
     if (range === 'unsatisfiable') {
         // Problem(Errors.InvalidByteRange): a ProblemDetails body and no Content-Range header.
         sendBrokerError(ctx, 'invalidByteRange');
         return;
     }
-    // A whole download always records DownloadStarted, even after a confirmation (latest by timestamp
-    // then says DownloadStarted again); a ranged one at most once per 5 minutes per recipient.
-    const now = Date.now();
-    if (!range || now - (recipient.rangedDownloadStartedAt ?? -Infinity) >= RANGED_DOWNLOAD_STATUS_DEBOUNCE_MS) {
-        addRecipientStatus(recipient, 'DownloadStarted');
-        if (range) recipient.rangedDownloadStartedAt = now;
-    }
+    recordDownloadStarted(recipient, range !== undefined);
     ctx.contentKey = transfer.id;
     const headers: Record<string, string | number> = {
         'Content-Type': 'application/octet-stream',
@@ -371,51 +385,74 @@ async function download(core: SimCore, ctx: RequestContext): Promise<void> {
     if (range) {
         headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${size}`;
         headers['Content-Length'] = range.end - range.start;
-        await streamBody(ctx.res, 206, headers, openContent(transfer.content, range.start, range.end));
+        await streamBody(ctx.res, 206, headers, openContent(content, range.start, range.end));
     } else {
         headers['Content-Length'] = size;
-        await streamBody(ctx.res, 200, headers, openContent(transfer.content));
+        await streamBody(ctx.res, 200, headers, openContent(content));
     }
 }
 
-/*
- * ConfirmDownloadHandler, in its order: 404, 401 (not a recipient), 400 FileTransferNotPublished
- * (any status but Published, so also AllConfirmedDownloaded: a repeat after the last recipient
- * confirmed is refused; the idempotency key was removed in 2025), 204 when this recipient already
- * confirmed (others still to go), 400 before a download, else confirm.
+/**
+ * What a download records for the recipient: a whole download always DownloadStarted (even after a
+ * confirmation, so latest by timestamp then says DownloadStarted again); a ranged one at most once
+ * per 5 minutes per recipient.
  */
+export function recordDownloadStarted(recipient: RecipientRecord, ranged: boolean): void {
+    const now = Date.now();
+    if (!ranged || now - (recipient.rangedDownloadStartedAt ?? -Infinity) >= RANGED_DOWNLOAD_STATUS_DEBOUNCE_MS) {
+        addRecipientStatus(recipient, 'DownloadStarted');
+        if (ranged) recipient.rangedDownloadStartedAt = now;
+    }
+}
+
+/** A status row (FileTransferStatusRepository.InsertFileTransferStatus), with its DetailedStatus when given. */
+export function setTransferStatus(transfer: FileTransferRecord, status: FileTransferStatus, text?: string): void {
+    const now = new Date().toISOString();
+    transfer.status = status;
+    transfer.statusChanged = now;
+    transfer.statusText = text;
+    transfer.statusHistory.push({ status, changed: now, ...(text ? { text } : {}) });
+}
+
+/*
+ * ConfirmDownloadHandler, in its order: 404, 401 (not a recipient), 400 NoFileUploaded, 400
+ * FileTransferNotPublished (any status but Published, so also AllConfirmedDownloaded: a repeat after
+ * the last recipient confirmed is refused; the idempotency key was removed in 2025), 204 when this
+ * recipient already confirmed (others still to go), 400 before a download, else confirm: events
+ * downloadconfirmed to the recipient and to the sender (with the sender's subject), and when every
+ * other recipient had confirmed, allconfirmeddownloaded to the sender and AllConfirmedDownloaded.
+ */
+export function confirmAsRecipient(
+    core: SimCore,
+    transfer: FileTransferRecord,
+    caller: string,
+): 'confirmed' | 'already' | keyof typeof brokerErrors {
+    const recipient = transfer.recipients.find((r) => r.recipient === caller);
+    if (!recipient) return 'noAccessToResource';
+    if (!transfer.content) return 'noFileUploaded';
+    if (transfer.status !== 'Published') return 'fileTransferNotPublished';
+    if (recipient.status === 'DownloadConfirmed') return 'already';
+    if (recipient.status !== 'DownloadStarted') return 'confirmDownloadBeforeDownloadStarted';
+    const confirmsAll = transfer.recipients.every((r) => r === recipient || r.status === 'DownloadConfirmed');
+    publishBrokerEvent(core, transfer, 'downloadconfirmed', caller, 'Recipient');
+    publishBrokerEvent(core, transfer, 'downloadconfirmed', transfer.sender, 'Sender');
+    addRecipientStatus(recipient, 'DownloadConfirmed');
+    if (confirmsAll) {
+        publishBrokerEvent(core, transfer, 'allconfirmeddownloaded', transfer.sender, 'Sender');
+        setTransferStatus(transfer, 'AllConfirmedDownloaded');
+    }
+    return 'confirmed';
+}
+
 async function confirm(core: SimCore, ctx: RequestContext): Promise<void> {
     const found = await lookup(core, ctx, [READ]);
     if (!found) {
         return;
     }
-    const { transfer, caller } = found;
-    const recipient = transfer.recipients.find((r) => r.recipient === caller);
-    if (!recipient) {
-        sendBrokerError(ctx, 'noAccessToResource');
+    const outcome = confirmAsRecipient(core, found.transfer, found.caller);
+    if (outcome !== 'confirmed' && outcome !== 'already') {
+        sendBrokerError(ctx, outcome);
         return;
-    }
-    if (transfer.status !== 'Published') {
-        sendBrokerError(ctx, 'fileTransferNotPublished');
-        return;
-    }
-    if (recipient.status === 'DownloadConfirmed') {
-        sendEmpty(ctx.res, 204);
-        return;
-    }
-    if (recipient.status !== 'DownloadStarted') {
-        sendBrokerError(ctx, 'confirmDownloadBeforeDownloadStarted');
-        return;
-    }
-    publishBrokerEvent(core, transfer, 'downloadconfirmed', caller, 'Recipient');
-    publishBrokerEvent(core, transfer, 'downloadconfirmed', transfer.sender, 'Sender');
-    addRecipientStatus(recipient, 'DownloadConfirmed');
-    if (transfer.recipients.every((r) => r.status === 'DownloadConfirmed')) {
-        publishBrokerEvent(core, transfer, 'allconfirmeddownloaded', transfer.sender, 'Sender');
-        const now = new Date().toISOString();
-        transfer.status = 'AllConfirmedDownloaded';
-        transfer.statusChanged = now;
-        transfer.statusHistory.push({ status: 'AllConfirmedDownloaded', changed: now });
     }
     // Ok(null) is turned into 204 No Content by ASP.NET.
     sendEmpty(ctx.res, 204);

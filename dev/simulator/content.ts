@@ -1,10 +1,17 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { generatedStream } from './dataGenerator';
 import { type ContentInput } from './types';
 
-/** Where a data element's or broker file's bytes come from: a small buffer, or the deterministic generator. */
-export type ContentSource = { kind: 'bytes'; data: Buffer } | { kind: 'generated'; seed: string; size: number };
+/**
+ * Where a data element's or broker file's bytes come from: a small buffer, the deterministic
+ * generator, or a file on disk (what a sender uploaded to Broker, of any size).
+ */
+export type ContentSource =
+    | { kind: 'bytes'; data: Buffer }
+    | { kind: 'generated'; seed: string; size: number }
+    | { kind: 'file'; path: string; size: number };
 
 export function contentFromInput(input: ContentInput, defaultSeed: string): ContentSource {
     if ('content' in input && typeof input.content === 'string') {
@@ -19,7 +26,8 @@ export function contentFromInput(input: ContentInput, defaultSeed: string): Cont
     );
 }
 
-export function contentSize(source: ContentSource): number {
+export function contentSize(source: ContentSource | undefined): number {
+    if (!source) return 0;
     return source.kind === 'bytes' ? source.data.length : source.size;
 }
 
@@ -27,6 +35,9 @@ export function contentSize(source: ContentSource): number {
 export function openContent(source: ContentSource, start = 0, end = contentSize(source)): Readable {
     if (source.kind === 'bytes') {
         return Readable.from([source.data.subarray(start, end)], { objectMode: false });
+    }
+    if (source.kind === 'file') {
+        return end > start ? createReadStream(source.path, { start, end: end - 1 }) : Readable.from([]);
     }
     return generatedStream(source.seed, start, end);
 }

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createFileTransfer, FileTransferInputError } from './broker';
+import {
+    confirmAsRecipient,
+    createFileTransfer,
+    FileTransferInputError,
+    recordDownloadStarted,
+    withPrefix,
+} from './broker';
+import { type ScanVerdict } from './brokerScans';
+import { completeScan, purge } from './brokerSender';
 import { contentSize, digestContent } from './content';
 import { type SimCore } from './core';
 import { FaultInputError } from './faults';
@@ -84,6 +92,20 @@ export interface SimulatorControl {
     listDeliveries(): Promise<DeliveryRecord[]>;
     createFileTransfer(input: CreateFileTransferInput): Promise<FileTransferCreated>;
     listFileTransfers(): Promise<Record<string, unknown>[]>;
+    /**
+     * Holds Broker's malware scans of uploads (true): they stay UploadProcessing until completeBrokerScan;
+     * false lets every later scan report clean after brokerMalwareScanMs, as by default.
+     */
+    holdBrokerScans(hold: boolean): Promise<void>;
+    /** The malware scan of a held upload reports now: Clean publishes, Infected fails and purges it. */
+    completeBrokerScan(fileTransferId: string, verdict: ScanVerdict): Promise<Record<string, unknown>>;
+    /**
+     * What a recipient's own system does with a published file: a whole download (DownloadStarted), then
+     * confirmdownload, through the same rules and events as the API. Resolves with the overview.
+     */
+    recipientConfirms(fileTransferId: string, orgNumber: string): Promise<Record<string, unknown>>;
+    /** The transfer's expiry comes now (PurgeFileTransferHandler with trigger FileTransferExpiry). */
+    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>>;
     addFault(fault: FaultInput): Promise<Fault>;
     listFaults(): Promise<Fault[]>;
     removeFault(id: string): Promise<void>;
@@ -259,6 +281,55 @@ export class Control implements SimulatorControl {
         return run(() => [...this.core.state.fileTransfers.values()].map(fileTransferOverviewJson));
     }
 
+    private transfer(fileTransferId: string) {
+        const transfer = this.core.state.fileTransfers.get(String(fileTransferId).toLowerCase());
+        if (!transfer) throw new ControlError(404, `No file transfer ${fileTransferId}`);
+        return transfer;
+    }
+
+    holdBrokerScans(hold: boolean): Promise<void> {
+        return run(() => this.core.brokerScans.hold(hold === true));
+    }
+
+    completeBrokerScan(fileTransferId: string, verdict: ScanVerdict): Promise<Record<string, unknown>> {
+        return run(() => {
+            const transfer = this.transfer(fileTransferId);
+            if (verdict !== 'Clean' && verdict !== 'Infected')
+                throw new ControlError(400, 'verdict is Clean or Infected');
+            if (!completeScan(this.core, transfer.id, verdict)) {
+                throw new ControlError(409, `No malware scan of ${fileTransferId} is pending`);
+            }
+            // A clean verdict publishes after computing the checksum; the overview is read once that is done.
+            return new Promise<Record<string, unknown>>((resolve) =>
+                setImmediate(() => resolve(fileTransferOverviewJson(transfer))),
+            );
+        });
+    }
+
+    recipientConfirms(fileTransferId: string, orgNumber: string): Promise<Record<string, unknown>> {
+        return run(() => {
+            const transfer = this.transfer(fileTransferId);
+            const caller = withPrefix(String(orgNumber));
+            const recipient = transfer.recipients.find((r) => r.recipient === caller);
+            if (!recipient) throw new ControlError(401, `${orgNumber} is not a recipient of ${fileTransferId}`);
+            if (transfer.status !== 'Published' && transfer.status !== 'AllConfirmedDownloaded') {
+                throw new ControlError(403, `${fileTransferId} is ${transfer.status}, not ready for download`);
+            }
+            recordDownloadStarted(recipient, false);
+            const outcome = confirmAsRecipient(this.core, transfer, caller);
+            if (outcome !== 'confirmed' && outcome !== 'already') throw new ControlError(400, outcome);
+            return fileTransferOverviewJson(transfer);
+        });
+    }
+
+    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>> {
+        return run(() => {
+            const transfer = this.transfer(fileTransferId);
+            purge(this.core, transfer, 'FileTransferExpiry');
+            return fileTransferOverviewJson(transfer);
+        });
+    }
+
     addFault(fault: FaultInput): Promise<Fault> {
         return run(() => this.core.faults.add(fault));
     }
@@ -286,6 +357,7 @@ export class Control implements SimulatorControl {
     reset(options: ResetOptions = {}): Promise<void> {
         return run(() => {
             this.core.delivery.clear();
+            this.core.brokerScans.stop();
             this.core.state.reset(!options.clients);
             this.core.counters.reset();
             this.core.faults.clear();
@@ -392,6 +464,27 @@ const ops: { method: string; path: string; op: Op; status?: number }[] = [
         status: 201,
     },
     { method: 'GET', path: '/sim/broker/filetransfers', op: (c) => c.listFileTransfers() },
+    {
+        method: 'POST',
+        path: '/sim/broker/scans',
+        op: (c, b) => c.holdBrokerScans((b as { hold?: boolean }).hold === true),
+        status: 204,
+    },
+    {
+        method: 'POST',
+        path: '/sim/broker/filetransfers/{id}/scan',
+        op: (c, b, p) => c.completeBrokerScan(p.id, (b as { verdict: ScanVerdict }).verdict),
+    },
+    {
+        method: 'POST',
+        path: '/sim/broker/filetransfers/{id}/recipients/{orgNumber}/confirm',
+        op: (c, _b, p) => c.recipientConfirms(p.id, p.orgNumber),
+    },
+    {
+        method: 'POST',
+        path: '/sim/broker/filetransfers/{id}/expire',
+        op: (c, _b, p) => c.expireFileTransfer(p.id),
+    },
     { method: 'POST', path: '/sim/faults', op: (c, b) => c.addFault(b as FaultInput), status: 201 },
     { method: 'GET', path: '/sim/faults', op: (c) => c.listFaults() },
     { method: 'DELETE', path: '/sim/faults', op: (c) => c.clearFaults(), status: 204 },

@@ -1,3 +1,4 @@
+import { type ScanVerdict } from './brokerScans';
 import { type ClientInfo, type FileTransferCreated, type SimulatorControl, type SimulatorInfo } from './control';
 import {
     type ClientRegistration,
@@ -85,6 +86,18 @@ export class HttpControlClient implements SimulatorControl {
     }
     listFileTransfers(): Promise<Record<string, unknown>[]> {
         return this.call('GET', '/sim/broker/filetransfers');
+    }
+    holdBrokerScans(hold: boolean): Promise<void> {
+        return this.call('POST', '/sim/broker/scans', { hold });
+    }
+    completeBrokerScan(fileTransferId: string, verdict: ScanVerdict): Promise<Record<string, unknown>> {
+        return this.call('POST', `/sim/broker/filetransfers/${fileTransferId}/scan`, { verdict });
+    }
+    recipientConfirms(fileTransferId: string, orgNumber: string): Promise<Record<string, unknown>> {
+        return this.call('POST', `/sim/broker/filetransfers/${fileTransferId}/recipients/${orgNumber}/confirm`, {});
+    }
+    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>> {
+        return this.call('POST', `/sim/broker/filetransfers/${fileTransferId}/expire`, {});
     }
     addFault(fault: FaultInput): Promise<Fault> {
         return this.call('POST', '/sim/faults', fault);

@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PendingScans } from './brokerScans';
 import { Counters } from './counters';
 import { EventDelivery } from './eventDelivery';
 import { Faults } from './faults';
@@ -23,6 +27,8 @@ export interface ResolvedOptions {
     maxUploadBytes: number;
     clients: ClientRegistration[];
     brokerResources: string[];
+    brokerMalwareScanMs: number;
+    brokerMaxFileTransferSize?: number;
 }
 
 /** Digdir's organisation number: the exchange maps it to 'ttd' when test=true (§2). */
@@ -45,6 +51,10 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
         maxUploadBytes: options.maxUploadBytes ?? 25 * 1024 * 1024,
         clients: options.clients ?? [],
         brokerResources: options.brokerResources ?? [],
+        brokerMalwareScanMs: options.brokerMalwareScanMs ?? 2000 * (options.timeScale ?? 1),
+        ...(options.brokerMaxFileTransferSize !== undefined
+            ? { brokerMaxFileTransferSize: options.brokerMaxFileTransferSize }
+            : {}),
     };
 }
 
@@ -71,6 +81,7 @@ export class SimCore {
     readonly counters = new Counters();
     readonly faults = new Faults();
     readonly delivery = new EventDelivery(this);
+    readonly brokerScans = new PendingScans();
 
     private constructor(
         readonly options: ResolvedOptions,
@@ -87,6 +98,19 @@ export class SimCore {
 
     log(line: string): void {
         this.logger(line);
+    }
+
+    #uploads: string | undefined;
+
+    /** Where an uploaded Broker file is kept: a temporary folder of this simulator, removed by removeUploads(). */
+    uploadPath(fileTransferId: string): string {
+        this.#uploads ??= mkdtempSync(join(tmpdir(), 'aos-sim-broker-'));
+        return join(this.#uploads, fileTransferId);
+    }
+
+    removeUploads(): void {
+        if (this.#uploads) rmSync(this.#uploads, { recursive: true, force: true });
+        this.#uploads = undefined;
     }
 
     orgForNumber(orgNumber: string | undefined): string | undefined {

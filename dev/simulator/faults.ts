@@ -20,6 +20,8 @@ export const ENDPOINT_NAMES = [
     'events.query',
     'events.publish',
     'broker.list',
+    'broker.initialize',
+    'broker.upload',
     'broker.overview',
     'broker.details',
     'broker.download',

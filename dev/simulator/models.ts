@@ -191,7 +191,8 @@ function recipientJson(r: FileTransferRecord['recipients'][number]): Record<stri
 }
 
 // altinn-broker src/Altinn.Broker.API/Mappers/FileStatusOverviewExtMapper.cs (MapToRecipientStatusText,
-// MapToFileTransferStatusText): the texts Broker writes, word for word.
+// MapToFileTransferStatusText): the texts Broker writes, word for word; a status's DetailedStatus
+// ("Checksum mismatch", "Error occurred while uploading fileTransfer", …) replaces its text.
 const recipientStatusText: Record<string, string> = {
     Initialized: 'Initialized',
     DownloadStarted: 'Recipient has attempted to download fileTransfer',
@@ -216,17 +217,17 @@ export function fileTransferOverviewJson(transfer: FileTransferRecord): Record<s
         fileName: transfer.fileName,
         sendersFileTransferReference: transfer.sendersFileTransferReference ?? null,
         checksum: transfer.checksum ?? null,
-        useVirusScan: false,
+        useVirusScan: transfer.useVirusScan,
         fileTransferSize: contentSize(transfer.content),
         fileTransferStatus: transfer.status,
-        fileTransferStatusText: fileTransferStatusText[transfer.status] ?? transfer.status,
+        fileTransferStatusText: transfer.statusText ?? fileTransferStatusText[transfer.status] ?? transfer.status,
         fileTransferStatusChanged: transfer.statusChanged,
         created: transfer.created,
         expirationTime: transfer.expirationTime,
         sender: transfer.sender,
         recipients: transfer.recipients.map(recipientJson),
         propertyList: transfer.propertyList,
-        published: transfer.published,
+        published: transfer.published ?? null,
     };
 }
 
@@ -235,7 +236,7 @@ export function fileTransferDetailsJson(transfer: FileTransferRecord): Record<st
         ...fileTransferOverviewJson(transfer),
         fileTransferStatusHistory: transfer.statusHistory.map((h) => ({
             fileTransferStatus: h.status,
-            fileTransferStatusText: fileTransferStatusText[h.status] ?? h.status,
+            fileTransferStatusText: h.text ?? fileTransferStatusText[h.status] ?? h.status,
             fileTransferStatusChanged: h.changed,
         })),
         recipientFileTransferStatusHistory: transfer.recipients.flatMap((r) =>

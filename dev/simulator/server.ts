@@ -137,6 +137,10 @@ async function handle(
         core.counters.fault(endpoint);
         if (fault.latencyMs) {
             await delay(fault.latencyMs);
+            // The latency stands for the network before the service: a client gone meanwhile never reached it.
+            if (req.destroyed) {
+                return;
+            }
         }
         if (fault.reset) {
             req.socket.destroy();

@@ -1,6 +1,7 @@
 import { appsRoutes } from './apps';
 import { authenticationRoutes } from './authentication';
 import { brokerRoutes } from './broker';
+import { brokerSenderRoutes } from './brokerSender';
 import { Control, controlRoutes, type SimulatorControl } from './control';
 import { resolveOptions, SimCore } from './core';
 import { eventsRoutes } from './events';
@@ -39,6 +40,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         ...appsRoutes(core),
         ...storageRoutes(core),
         ...eventsRoutes(core),
+        ...brokerSenderRoutes(core),
         ...brokerRoutes(core),
         ...controlRoutes(control),
     ]);
@@ -68,7 +70,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         stop: () => {
             stopped ??= (async () => {
                 core.delivery.stop();
+                core.brokerScans.stop();
                 await Promise.all(started.map((s) => close(s.server)));
+                core.removeUploads();
             })();
             return stopped;
         },

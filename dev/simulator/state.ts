@@ -109,16 +109,22 @@ export interface FileTransferRecord {
     fileName: string;
     sendersFileTransferReference?: string;
     checksum?: string;
-    content: ContentSource;
+    /** The file, once uploaded (or given at creation through the control API). */
+    content?: ContentSource;
     /** "0192:{orgnr}" */
     sender: string;
     recipients: RecipientRecord[];
     created: string;
-    published: string;
+    /** When the transfer entered Published (the overview's `published`); unset before. */
+    published?: string;
     expirationTime: string;
+    /** FileTransferEntity.UseVirusScan: !disableVirusScan at initialize. */
+    useVirusScan: boolean;
     status: FileTransferStatus;
     statusChanged: string;
-    statusHistory: { status: FileTransferStatus; changed: string }[];
+    /** DetailedStatus of the current status ("Checksum mismatch", …), which the overview shows instead of the status's text. */
+    statusText?: string;
+    statusHistory: { status: FileTransferStatus; changed: string; text?: string }[];
     propertyList: Record<string, string>;
 }
 

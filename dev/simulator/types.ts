@@ -63,6 +63,10 @@ export interface SimulatorOptions {
     clients?: ClientRegistration[];
     /** Broker resources registered from the start; a resource is also registered by the first transfer on it. */
     brokerResources?: string[];
+    /** How long Broker's malware scan of an upload takes before its (clean) result; default 2000 ms × timeScale. */
+    brokerMalwareScanMs?: number;
+    /** Every resource's MaxFileTransferSize (bytes); default none (only the 50 GB virus scan limit applies). */
+    brokerMaxFileTransferSize?: number;
     log?: (line: string) => void;
 }
 

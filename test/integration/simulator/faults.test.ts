@@ -225,6 +225,14 @@ describe('every endpoint name can be faulted', () => {
                     method: 'POST',
                     headers: bearer(token),
                 }),
+            'broker.initialize': () =>
+                fetch(`${sim.platformUrl}/broker/api/v1/filetransfer`, { method: 'POST', headers: json, body: '{}' }),
+            'broker.upload': () =>
+                fetch(`${sim.platformUrl}/broker/api/v1/filetransfer/${ft.fileTransferId}/upload`, {
+                    method: 'POST',
+                    headers: { ...bearer(token), 'content-type': 'application/octet-stream' },
+                    body: 'x',
+                }),
         };
         expect(Object.keys(calls).sort()).toEqual(ENDPOINT_NAMES.filter((n) => n !== 'delivery').sort());
         for (const [endpoint, call] of Object.entries(calls)) {
