@@ -12,6 +12,7 @@ export const devScopes = [
     'altinn:serviceowner/instances.read',
     'altinn:serviceowner/instances.write',
     'altinn:broker.read',
+    'altinn:broker.write',
     'altinn:events.subscribe',
 ];
 

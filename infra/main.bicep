@@ -224,6 +224,9 @@ param subscriptionsSchedule string = '0 */1 * * * *'
 @description('BrokerResources: Broker resource ids whose files are downloaded, comma separated. Empty: no Broker.')
 param brokerResources string = ''
 
+@description('BrokerOrgNumber: the organisation number this system is to Broker (receiving and sending). Empty: the Altinn token\'s.')
+param brokerOrgNumber string = ''
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +356,7 @@ module functionApp './app/functionapp.bicep' = {
     reconcileSchedule: reconcileSchedule
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
+    brokerOrgNumber: brokerOrgNumber
   }
 }
 

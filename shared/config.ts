@@ -68,6 +68,8 @@ export interface AppConfig {
     /** ReconcileApps, or CatchUpApps when it is unset. */
     reconcileApps: AppRef[];
     brokerResources: string[];
+    /** BrokerOrgNumber (9 digits); undefined: the Altinn token's organisation. */
+    brokerOrganisationNumber?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -214,6 +216,15 @@ function substatus(env: Env): SubstatusConfig | undefined {
     return label ? { label, description } : undefined;
 }
 
+/** A Norwegian organisation number: 9 digits (0192: or Broker's URN prefix accepted and dropped). */
+function organisationNumber(env: Env, name: SettingName): string | undefined {
+    const value = read(env, name);
+    if (value === undefined) return undefined;
+    const match = /^(?:0192:|urn:altinn:organization:identifier-no:)?(\d{9})$/.exec(value);
+    if (!match) throw new ConfigError(name, `must be a 9-digit organisation number, not "${value}"`);
+    return match[1];
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
     const scopes = parseList(required(env, 'MaskinportenScopes'));
     const feedbackConfig = feedback(env);
@@ -250,6 +261,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
             read(env, 'ReconcileApps') ?? read(env, 'CatchUpApps'),
         ),
         brokerResources: parseList(read(env, 'BrokerResources')),
+        brokerOrganisationNumber: organisationNumber(env, 'BrokerOrgNumber'),
     };
 }
 

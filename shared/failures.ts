@@ -90,6 +90,7 @@ const failureSteps: Record<string, string> = {
     [queues.eventsFeedback]: 'feedback',
     [queues.eventsConfirmation]: 'confirm',
     [queues.brokerInbound]: 'broker',
+    [queues.brokerSend]: 'send',
 };
 
 /** Every failed attempt is the entry's last failure; the final one also marks it poisoned. Never throws. */
@@ -114,11 +115,11 @@ async function recordInLedger(
     await (final ? ledger.poisoned(subject, failure) : ledger.failed(subject, failure));
 }
 
+/** A CloudEvent's id, or a send request's blob (which names it: one request per blob). */
 function eventIdOf(message: unknown): string {
-    if (message && typeof message === 'object' && typeof (message as { id?: unknown }).id === 'string') {
-        return (message as { id: string }).id;
-    }
-    return 'unparsable';
+    const { id, blob } = (message && typeof message === 'object' ? message : {}) as { id?: unknown; blob?: unknown };
+    if (typeof id === 'string') return id;
+    return typeof blob === 'string' ? blob : 'unparsable';
 }
 
 /**

@@ -11,6 +11,10 @@ export const queues = {
     brokerInbound: 'broker-inbound',
     /** The hand-off to the owner's case systems: one message per confirmed instance or Broker file (docs/instances-received.schema.json). */
     instancesReceived: 'instances-received',
+    /** Files to send through Broker: one send request per file in broker-outbound (docs/broker-send.schema.json). */
+    brokerSend: 'broker-send',
+    /** Back to the case systems: one message per sent file that reached a final state (docs/broker-sent.schema.json). */
+    brokerSent: 'broker-sent',
 } as const;
 
 export type QueueName = (typeof queues)[keyof typeof queues];
@@ -22,6 +26,8 @@ export function poisonQueueOf(queue: string): string {
 export const containers = {
     inbound: 'inbound',
     broker: 'broker',
+    /** Files the owner sends through Broker, each named by a send request on queue broker-send. */
+    brokerOutbound: 'broker-outbound',
     /** Data elements Altinn's malware scan found Infected, at the same paths as in inbound. */
     quarantine: 'quarantine',
     addSubscriptions: 'add-subscriptions',

@@ -28,12 +28,14 @@ function describe(text: string): { eventId?: string; eventType?: string; subject
     try {
         const event = JSON.parse(text) as {
             id?: unknown;
+            blob?: unknown;
             type?: unknown;
             source?: unknown;
             resourceinstance?: unknown;
         };
         return {
-            eventId: typeof event.id === 'string' ? event.id : undefined,
+            // A send request (broker-send) has no id: its blob names it, as the failure record does.
+            eventId: typeof event.id === 'string' ? event.id : typeof event.blob === 'string' ? event.blob : undefined,
             eventType: typeof event.type === 'string' ? event.type : undefined,
             subject:
                 typeof event.resourceinstance === 'string'

@@ -43,7 +43,7 @@ export const settings = {
     },
     MaskinportenScopes: {
         description:
-            'Scopes to request, space separated. Instances need altinn:serviceowner/instances.read and .write; Broker adds altinn:broker.read and altinn:events.subscribe.',
+            'Scopes to request, space separated. Instances need altinn:serviceowner/instances.read and .write; Broker adds altinn:broker.read (to receive), altinn:broker.write (to send) and altinn:events.subscribe.',
         example: 'altinn:serviceowner/instances.read altinn:serviceowner/instances.write',
     },
     MaskinportenKeyVaultUri: {
@@ -173,6 +173,12 @@ export const settings = {
     BrokerResources: {
         description: 'Broker resource ids whose published files are downloaded, comma separated. Unset: no Broker.',
         example: 'ttd-broker-resource',
+        optional: true,
+    },
+    BrokerOrgNumber: {
+        description:
+            "This system's organisation number to Broker: whose confirmations are ours, and the sender of what BrokerSender sends. Default: the Altinn token's (urn:altinn:orgNumber).",
+        example: '991825827',
         optional: true,
     },
 } satisfies Record<string, SettingSpec>;

@@ -78,6 +78,7 @@ param reconcileApps string
 param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
+param brokerOrgNumber string
 
 var blobServiceUri = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
 var queueServiceUri = 'https://${storageAccountName}.queue.${environment().suffixes.storage}'
@@ -133,6 +134,7 @@ var appSettings = {
   ReconcileSchedule: reconcileSchedule
   SubscriptionsSchedule: subscriptionsSchedule
   BrokerResources: brokerResources
+  BrokerOrgNumber: brokerOrgNumber
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

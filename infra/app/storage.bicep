@@ -37,6 +37,10 @@ var queueNames = [
   'broker-inbound-poison'
   'instances-received'
   'instances-received-poison'
+  'broker-send'
+  'broker-send-poison'
+  'broker-sent'
+  'broker-sent-poison'
 ]
 
 // Every container in shared/names.ts (containers). The host creates its own azure-webjobs-*
@@ -44,6 +48,7 @@ var queueNames = [
 var containerNames = [
   'inbound'
   'broker'
+  'broker-outbound'
   'quarantine'
   'add-subscriptions'
   'remove-subscriptions'

@@ -1,10 +1,12 @@
 /**
- * Altinn 3 Broker ("filetransfer"), the recipient side (altinn-api.md §5): list, overview,
- * download (single Range) and confirm download. Every call goes through the one Altinn HTTP
- * client, so tokens, retries and the origin rule are the same as everywhere else. Broker needs
- * the scope altinn:broker.read in MaskinportenScopes (the token provider asks for all
- * configured scopes at once, and the exchange copies them into the Altinn token).
+ * Altinn 3 Broker ("filetransfer") (altinn-api.md §5): for a recipient list, overview, download
+ * (single Range) and confirm download; for a sender initialize and upload (streamed). Every call
+ * goes through the one Altinn HTTP client, so tokens, retries and the origin rule are the same as
+ * everywhere else. Broker needs altinn:broker.read (receiving) and altinn:broker.write (sending)
+ * in MaskinportenScopes (the token provider asks for all configured scopes at once, and the
+ * exchange copies them into the Altinn token).
  */
+import type { Readable } from 'node:stream';
 import type { AppConfig } from '../config';
 import type { StepLogger } from '../log';
 import { AltinnHttpError, type ProblemBody } from './errors';
@@ -12,6 +14,7 @@ import type { AltinnHttp, AltinnRequest, AltinnResponse, AltinnTokenProvider } f
 import { decodeJwtClaims } from './jwt';
 
 export const BROKER_READ_SCOPE = 'altinn:broker.read';
+export const BROKER_WRITE_SCOPE = 'altinn:broker.write';
 
 /** FileTransferStatusExt, as Broker's JsonStringEnumConverter writes it. */
 export type FileTransferStatus =
@@ -68,6 +71,22 @@ export interface ListQuery {
     orderAscending?: boolean;
     /** Only transfers that entered `status` after this instant (exclusive; their creation without a status). */
     from?: Date;
+    /** Only those where we are the recipient, or the sender (GetFileTransfersAssociatedWithActor); default both. */
+    role?: 'Recipient' | 'Sender';
+}
+
+/** FileTransferInitalizeExt (API/Models/FileTransferInitializeExt.cs). */
+export interface InitializeRequest {
+    fileName: string;
+    resourceId: string;
+    sendersFileTransferReference: string;
+    /** "0192:{orgnr}" or "urn:altinn:organization:identifier-no:{orgnr}". */
+    sender: string;
+    recipients: string[];
+    propertyList: Record<string, string>;
+    /** MD5, lowercase hex (MD5ChecksumAttribute refuses upper case). */
+    checksum?: string;
+    disableVirusScan?: boolean;
 }
 
 /**
@@ -95,6 +114,16 @@ export interface BrokerClient {
      * transfer is AllConfirmedDownloaded: a repeat then answers 400 FileTransferNotPublished.
      */
     confirmDownload(fileTransferId: string, options?: CallOptions): Promise<number>;
+    /**
+     * POST /filetransfer: resolves with the new file transfer id. Never repeated by the client: a
+     * repeat would make a second transfer (the caller finds a lost answer's transfer by listing).
+     */
+    initialize(request: InitializeRequest, options?: CallOptions): Promise<string>;
+    /**
+     * POST /filetransfer/{id}/upload with the file as `body` (application/octet-stream, Content-Length
+     * `size`), streamed, never repeated. Broker allows it while the transfer is Initialized or UploadStarted.
+     */
+    upload(fileTransferId: string, body: Readable, size: number, options?: CallOptions): Promise<void>;
 }
 
 /**
@@ -112,6 +141,12 @@ export function isNoAccessProblem(problem: ProblemBody | undefined): boolean {
         problem.code === NO_ACCESS_TO_RESOURCE_CODE ||
         (typeof problem.detail === 'string' && problem.detail.startsWith(NO_ACCESS_TO_RESOURCE_DETAIL))
     );
+}
+
+/** Broker's error code ("BRO-00009", …: Application/Errors.cs) of a refused call, when it gave one. */
+export function brokerErrorCode(error: unknown): string | undefined {
+    const code = error instanceof AltinnHttpError ? error.problem?.code : undefined;
+    return typeof code === 'string' ? code : undefined;
 }
 
 /** A Broker call refused because this organisation may not see the transfer or resource: retrying cannot help. */
@@ -148,6 +183,7 @@ export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'pl
             if (query.orderAscending !== undefined)
                 url.searchParams.set('orderAscending', String(query.orderAscending));
             if (query.from) url.searchParams.set('from', query.from.toISOString());
+            if (query.role) url.searchParams.set('role', query.role);
             const ids = await http.getJson<unknown>(url, withHints(options));
             if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
                 throw new BrokerResponseError(`GET ${base} did not answer a JSON array of file transfer ids`);
@@ -185,8 +221,40 @@ export function createBrokerClient(http: AltinnHttp, config: Pick<AppConfig, 'pl
             });
             return status;
         },
+
+        async initialize(request, options = {}) {
+            const { json } = await http.requestJson<{ fileTransferId?: unknown }>({
+                url: base,
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify(request),
+                retryable: false,
+                ...withHints(options),
+            });
+            const id = json?.fileTransferId;
+            if (typeof id !== 'string' || !GUID.test(id)) {
+                throw new BrokerResponseError(`POST ${base} did not answer a fileTransferId`);
+            }
+            return id.toLowerCase();
+        },
+
+        async upload(fileTransferId, body, size, options = {}) {
+            await http.requestText({
+                url: `${item(fileTransferId)}/upload`,
+                method: 'POST',
+                headers: {
+                    'content-type': 'application/octet-stream',
+                    'content-length': String(size),
+                    accept: 'application/json',
+                },
+                body,
+                ...withHints(options),
+            });
+        },
     };
 }
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function withHints(options: CallOptions): CallOptions & Pick<AltinnRequest, 'isAccessRefusal'> {
     return {
@@ -246,4 +314,15 @@ export async function callerOrganisationNumber(tokens: AltinnTokenProvider): Pro
     const claims = decodeJwtClaims(await tokens.getAltinnToken());
     const value = claims?.['urn:altinn:orgNumber'];
     return typeof value === 'string' ? organisationNumberOf(value) : undefined;
+}
+
+/**
+ * Who this system is to Broker: BrokerOrgNumber when set, else the organisation of our own
+ * Altinn token. Never an event's subject (shared/broker/event.ts says why).
+ */
+export async function ourOrganisationNumber(
+    configured: string | undefined,
+    tokens: AltinnTokenProvider | undefined,
+): Promise<string | undefined> {
+    return configured ?? (tokens ? await callerOrganisationNumber(tokens) : undefined);
 }

@@ -1,25 +1,49 @@
 /**
- * Which Broker events this system acts on, for us as Recipient, on a configured resource, from
- * Broker itself: `no.altinn.broker.published` (download the file) and
- * `no.altinn.broker.fileneverconfirmeddownloaded` (Broker purged a file we never confirmed: an
- * operator must look). Everything else (the echoes of our own confirmation, `filepurged`, the
- * sender's events) is logged and dropped. The type names are "no.altinn.broker." + the lowercased
- * AltinnEventType (altinn-broker src/Altinn.Broker.Core/Services/Enums/AltinnEventType.cs,
- * src/Altinn.Broker.Integrations/Altinn/Events/AltinnEventBus.cs).
+ * Which Broker events this system acts on. Broker addresses each event to one party, with that
+ * party's role in data.Role (altinn-broker src/Altinn.Broker.Integrations/Altinn/Events/AltinnEventBus.cs;
+ * the type names are "no.altinn.broker." + the lowercased AltinnEventType,
+ * src/Altinn.Broker.Core/Services/Enums/AltinnEventType.cs):
+ *
+ * - Role Recipient, on a configured resource: `published` (download the file) and
+ *   `fileneverconfirmeddownloaded` (Broker purged a file we never confirmed: an operator must look).
+ *   The echo of our own confirmation (`downloadconfirmed`) is dropped.
+ * - Role Sender, on any resource: every event of a transfer we may have sent (filetransferinitialized,
+ *   uploadprocessing, published, uploadfailed, downloadconfirmed, allconfirmeddownloaded,
+ *   fileneverconfirmeddownloaded, filepurged). Whether we sent it is the ledger's answer
+ *   (shared/brokerSend/follow.ts), not the event's.
+ *
+ * The subject (the party's organisation URN) is never what decides whose a transfer or a
+ * confirmation is: Broker's downloadconfirmed to the sender carries the sender's subject, not the
+ * recipient that confirmed (ConfirmDownloadHandler), and a subscription may deliver events addressed
+ * to other parties. Who we are is the organisation of our own token, or BrokerOrgNumber.
  */
 import type { CloudEvent } from '../cloudEvent';
 
 export const PUBLISHED_EVENT_TYPE = 'no.altinn.broker.published';
-/** PurgeFileTransferHandler: sent to each recipient that had not confirmed when the file was purged. */
+/** PurgeFileTransferHandler: sent to each recipient that had not confirmed when the file was purged, and to the sender. */
 export const NEVER_CONFIRMED_EVENT_TYPE = 'no.altinn.broker.fileneverconfirmeddownloaded';
 export const RESOURCE_PREFIX = 'urn:altinn:resource:';
+const TYPE_PREFIX = 'no.altinn.broker.';
 
-/** What an accepted event asks for. */
-export type BrokerEventKind = 'published' | 'never-confirmed';
+/** AltinnEventType, as the lowercased suffix of the event type. */
+export const brokerEventTypes = [
+    'filetransferinitialized',
+    'uploadprocessing',
+    'published',
+    'uploadfailed',
+    'downloadconfirmed',
+    'allconfirmeddownloaded',
+    'filepurged',
+    'fileneverconfirmeddownloaded',
+] as const;
+export type BrokerEventType = (typeof brokerEventTypes)[number];
 
-const KINDS: Record<string, BrokerEventKind> = {
-    [PUBLISHED_EVENT_TYPE]: 'published',
-    [NEVER_CONFIRMED_EVENT_TYPE]: 'never-confirmed',
+/** What an accepted event asks for: a file for us to fetch, one we never confirmed, or news of one we sent. */
+export type BrokerEventKind = 'published' | 'never-confirmed' | 'sent';
+
+const RECIPIENT_KINDS: Partial<Record<BrokerEventType, BrokerEventKind>> = {
+    published: 'published',
+    fileneverconfirmeddownloaded: 'never-confirmed',
 };
 
 const FILETRANSFER_PATH = 'broker/api/v1/filetransfer';
@@ -32,11 +56,11 @@ export type BrokerEventDecision =
     | {
           accept: true;
           kind: BrokerEventKind;
+          /** The event type without its prefix. */
+          eventType: BrokerEventType;
           resourceId: string;
           /** Lowercase GUID. */
           fileTransferId: string;
-          /** The recipient organisation from the subject, when it is Broker's organisation URN. */
-          subjectOrganisation?: string;
           /** Set when the source is Broker's in another form than ours (see sourceMatch). */
           sourceDiffers?: true;
       }
@@ -88,43 +112,55 @@ export function sourceMatch(source: string, fileTransferBase: string): 'same' | 
     return url.origin.toLowerCase() === ourOrigin || ALTINN_HOST.test(host) ? 'form' : 'foreign';
 }
 
+function brokerEventType(type: string): BrokerEventType | undefined {
+    const suffix = type.startsWith(TYPE_PREFIX) ? type.slice(TYPE_PREFIX.length) : '';
+    return (brokerEventTypes as readonly string[]).includes(suffix) ? (suffix as BrokerEventType) : undefined;
+}
+
 export function decideBrokerEvent(event: CloudEvent, config: BrokerEventConfig): BrokerEventDecision {
-    const kind = KINDS[event.type];
-    if (!kind) {
-        return {
-            accept: false,
-            reason: 'type',
-            detail: `only ${PUBLISHED_EVENT_TYPE} and ${NEVER_CONFIRMED_EVENT_TYPE} are acted on`,
-        };
+    const eventType = brokerEventType(event.type);
+    if (!eventType) {
+        return { accept: false, reason: 'type', detail: `${event.type} is not an event type of Altinn Broker` };
     }
     const resource = event.resource ?? '';
     const resourceId = resource.startsWith(RESOURCE_PREFIX) ? resource.slice(RESOURCE_PREFIX.length) : undefined;
-    if (!resourceId || !config.brokerResources.includes(resourceId)) {
-        return {
-            accept: false,
-            reason: 'resource',
-            detail: `resource ${resource || '(none)'} is not one of BrokerResources`,
-        };
+    if (!resourceId) {
+        return { accept: false, reason: 'resource', detail: `resource ${resource || '(none)'} is not a resource URN` };
     }
     const source = sourceMatch(event.source, config.fileTransferBase);
     if (source === 'foreign') {
         return { accept: false, reason: 'source', detail: `source is not ${config.fileTransferBase}` };
     }
-    const role = roleOf(event.data);
-    if (role !== undefined && role !== 'Recipient') {
-        return { accept: false, reason: 'role', detail: `data.Role is ${role}, not Recipient` };
+    // Events from before Broker added data.Role were the recipient's.
+    const role = roleOf(event.data) ?? 'Recipient';
+    let kind: BrokerEventKind | undefined;
+    if (role === 'Sender') {
+        kind = 'sent';
+    } else if (role === 'Recipient') {
+        kind = RECIPIENT_KINDS[eventType];
+        if (!kind) {
+            return {
+                accept: false,
+                reason: 'type',
+                detail: `as recipient only ${PUBLISHED_EVENT_TYPE} and ${NEVER_CONFIRMED_EVENT_TYPE} are acted on`,
+            };
+        }
+        if (!config.brokerResources.includes(resourceId)) {
+            return { accept: false, reason: 'resource', detail: `resource ${resource} is not one of BrokerResources` };
+        }
+    } else {
+        return { accept: false, reason: 'role', detail: `data.Role is ${role}, neither Recipient nor Sender` };
     }
     const instance = event.resourceinstance ?? '';
     if (!GUID.test(instance)) {
         return { accept: false, reason: 'resourceinstance', detail: 'resourceinstance is not a file transfer id' };
     }
-    const subject = /^urn:altinn:organization:identifier-no:(\d{9})$/.exec(event.subject ?? '');
     return {
         accept: true,
         kind,
+        eventType,
         resourceId,
         fileTransferId: instance.toLowerCase(),
-        ...(subject ? { subjectOrganisation: subject[1] } : {}),
         ...(source === 'form' ? { sourceDiffers: true as const } : {}),
     };
 }

@@ -6,7 +6,9 @@
  * Outcomes, and what the queue sees:
  * - not a valid CloudEvent: logged, put on broker-inbound-poison as received, done (retrying cannot help);
  * - not ours (type, resource, source, role, resourceinstance), or the overview names another resource: logged, dropped;
- *   Broker's echoes of our own confirmation and `filepurged` are among these (info);
+ *   Broker's echoes of our own confirmation are among these (info);
+ * - an event to us as sender (data.Role Sender): a transfer BrokerSender sent (the ledger knows it) is followed to its
+ *   new state (shared/brokerSend/follow.ts); one we did not send is logged and dropped (reason not-sent-by-us);
  * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, recorded in the ledger
  *   (the status page lists it), dropped (an operator looks at the poison queue: the file was never stored or never
  *   confirmed);
@@ -24,8 +26,8 @@ import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { RestError } from '@azure/storage-blob';
 import {
     BROKER_READ_SCOPE,
-    callerOrganisationNumber,
     isNoAccessToResource,
+    ourOrganisationNumber,
     recipientStatusOf,
     type BrokerClient,
     type FileTransferOverview,
@@ -40,15 +42,18 @@ import { containers, poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
 import { downloadResumable, type ResumableDownloadOptions } from './download';
 import { handOffBrokerFile } from '../handoff/brokerFile';
+import { followSentEvent, type SentEventOutcome } from '../brokerSend/follow';
 import { decideBrokerEvent } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
 export interface BrokerProcessorDeps {
     /** maskinporten.scopes, when given, is checked once for altinn:broker.read. */
-    config: Pick<AppConfig, 'brokerResources'> & { maskinporten?: Pick<AppConfig['maskinporten'], 'scopes'> };
+    config: Pick<AppConfig, 'brokerResources' | 'brokerOrganisationNumber'> & {
+        maskinporten?: Pick<AppConfig['maskinporten'], 'scopes'>;
+    };
     storage: Storage;
     broker: BrokerClient;
-    /** To learn which recipient we are when the event carries no organisation subject. */
+    /** To learn which recipient we are (our token's organisation) unless BrokerOrgNumber says. */
     tokens?: AltinnTokenProvider;
     /** Download tuning (block size, retries); the defaults suit production. */
     download?: Pick<ResumableDownloadOptions, 'chunkBytes' | 'maxAttemptsWithoutProgress' | 'retryDelayMs'>;
@@ -56,6 +61,7 @@ export interface BrokerProcessorDeps {
 
 export type BrokerOutcome =
     | { outcome: 'invalid' }
+    | SentEventOutcome
     | { outcome: 'ignored'; reason: string }
     | { outcome: 'skipped'; reason: string; fileTransferId: string }
     | { outcome: 'never-confirmed'; fileTransferId: string }
@@ -182,6 +188,15 @@ export async function processBrokerMessage(
         return { outcome: 'ignored', reason: decision.reason };
     }
 
+    if (decision.kind === 'sent') {
+        // News of a transfer we may have sent: the overview says where it is (shared/brokerSend/follow.ts).
+        return followSentEvent({ storage: deps.storage, broker: deps.broker }, logger, {
+            eventId: event.id,
+            eventType: decision.eventType,
+            resourceId: decision.resourceId,
+            fileTransferId: decision.fileTransferId,
+        });
+    }
     const { resourceId, fileTransferId } = decision;
     const fields = { eventId: event.id, resourceId, fileTransferId };
     if (decision.sourceDiffers && !warnedSources.has(event.source)) {
@@ -212,7 +227,7 @@ export async function processBrokerMessage(
         warnStep(logger, 'scope-missing', { scope: BROKER_READ_SCOPE, setting: 'MaskinportenScopes' });
     }
     try {
-        return await processPublished(deps, logger, ledger, fields, decision.subjectOrganisation);
+        return await processPublished(deps, logger, ledger, fields);
     } catch (error) {
         if (isNoAccessToResource(error)) {
             warnStep(logger, 'skipped', {
@@ -236,7 +251,6 @@ async function processPublished(
     logger: StepLogger,
     ledger: { writer: LedgerWriter; subject: LedgerSubject },
     fields: { eventId: string; resourceId: string; fileTransferId: string },
-    subjectOrganisation: string | undefined,
 ): Promise<BrokerOutcome> {
     const started = Date.now();
     const { resourceId, fileTransferId } = fields;
@@ -287,7 +301,8 @@ async function processPublished(
     }
 
     const status = overview.fileTransferStatus.toLowerCase();
-    const organisation = subjectOrganisation ?? (deps.tokens ? await callerOrganisationNumber(deps.tokens) : undefined);
+    // Whose confirmation counts is ours as Broker sees us, never the event's subject.
+    const organisation = await ourOrganisationNumber(deps.config.brokerOrganisationNumber, deps.tokens);
     const ours = recipientStatusOf(overview, organisation);
     logStep(logger, 'overview', {
         ...fields,

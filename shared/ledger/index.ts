@@ -5,3 +5,5 @@ export * from './deferred';
 export * from './runs';
 export * from './via';
 export * from './subjects';
+export * from './sent';
+export * from './sentFacts';

@@ -2,8 +2,8 @@
  * Where a ledger entry lives in the table. The keys are chosen for the questions the status page
  * asks, so that none of them scans the whole table:
  *
- * - PartitionKey `instance:{org}:{app}` or `brokerFile:{resourceId}`: one partition per app or
- *   Broker resource. "Received, stored, confirmed in the last 24 h" and "unconfirmed, and the
+ * - PartitionKey `instance:{org}:{app}`, `brokerFile:{resourceId}` (files to us) or
+ *   `sentFile:{resourceId}` (files we sent): one partition per app or Broker resource. "Received, stored, confirmed in the last 24 h" and "unconfirmed, and the
  *   oldest" for one app are queries inside its partition (a filter on the dates, or on the
  *   `confirmed` flag, which is written false at first sight because a table cannot filter on a
  *   missing property). All apps of a kind are one PartitionKey range (`instance:` up to `instance;`).
@@ -15,27 +15,29 @@
  *
  * Key parts are URI-encoded: a table key may not hold / \ # ? or control characters.
  */
-export type LedgerKind = 'instance' | 'brokerFile';
+export type LedgerKind = 'instance' | 'brokerFile' | 'sentFile';
 
 /** How an instance or file first reached the pipeline (the CloudEvent extension `aosvia`; absent: the webhook). */
 export type LedgerVia = 'webhook' | 'catchup' | 'reconciliation';
 
 export const ledgerVias: readonly LedgerVia[] = ['webhook', 'catchup', 'reconciliation'];
 
-/** What an entry is about: an app instance, or a Broker file transfer. */
+/** What an entry is about: an app instance, a Broker file transfer to us, or one we sent (sent.ts). */
 export type LedgerSubject =
     | { kind: 'instance'; org: string; app: string; partyId: string; instanceGuid: string }
-    | { kind: 'brokerFile'; resourceId: string; fileTransferId: string };
+    | { kind: 'brokerFile' | 'sentFile'; resourceId: string; fileTransferId: string };
 
 /** Which entries a list covers: one app, one Broker resource, or every entry of a kind. */
 export type LedgerScope =
-    { kind: 'instance'; org: string; app: string } | { kind: 'brokerFile'; resourceId: string } | { kind: LedgerKind };
+    | { kind: 'instance'; org: string; app: string }
+    | { kind: 'brokerFile' | 'sentFile'; resourceId: string }
+    | { kind: LedgerKind };
 
 const keyPart = (text: string): string => encodeURIComponent(text);
 
 export function partitionKeyOf(scope: LedgerScope | LedgerSubject): string | undefined {
     if (scope.kind === 'instance' && 'org' in scope) return `instance:${keyPart(scope.org)}:${keyPart(scope.app)}`;
-    if (scope.kind === 'brokerFile' && 'resourceId' in scope) return `brokerFile:${keyPart(scope.resourceId)}`;
+    if (scope.kind !== 'instance' && 'resourceId' in scope) return `${scope.kind}:${keyPart(scope.resourceId)}`;
     return undefined;
 }
 

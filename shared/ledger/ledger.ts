@@ -16,6 +16,7 @@ import { odata, RestError, type TableClient, type TableEntityResult } from '@azu
 import { errorMessage, warnStep, type StepLogger } from '../log';
 import { tables } from '../names';
 import type { Storage } from '../storage';
+import { sentFactsOf, type SentFacts } from './sentFacts';
 import {
     idOf,
     partitionKeyOf,
@@ -49,6 +50,8 @@ export interface LedgerEntry {
     poisonedAt?: Date;
     /** A Broker file: Broker reported it expired without our confirmation (`fileneverconfirmeddownloaded`). */
     neverConfirmedAt?: Date;
+    /** A file we sent (kind sentFile): how far it got (sentFacts.ts). */
+    sent?: SentFacts;
 }
 
 export interface FailureFact {
@@ -201,6 +204,11 @@ export class Ledger {
             .sort((a, b) => (b.neverConfirmedAt?.getTime() ?? 0) - (a.neverConfirmedAt?.getTime() ?? 0));
     }
 
+    /** Entries matching an OData filter, for the parts that keep facts of their own (sent.ts). */
+    list(filter: string): Promise<LedgerEntry[]> {
+        return this.#query(filter);
+    }
+
     /** Entries of the scope not confirmed yet, oldest first sight first. */
     async listUnconfirmed(scope: LedgerScope): Promise<LedgerEntry[]> {
         const entries = await this.#query(`${scopeFilter(scope)} and confirmed eq false`);
@@ -281,6 +289,7 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
+        ...(row.kind === 'sentFile' ? { sent: sentFactsOf(row) } : {}),
     };
 }
 

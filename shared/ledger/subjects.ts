@@ -3,7 +3,7 @@
  * hand (recording a failed attempt); the stages themselves build the subject from what they have
  * already checked. A message that names neither an instance nor a Broker file has no subject.
  */
-import { RESOURCE_PREFIX } from '../broker/event';
+import { RESOURCE_PREFIX, roleOf } from '../broker/event';
 import type { LedgerKind, LedgerSubject } from './keys';
 
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
@@ -28,7 +28,7 @@ export function brokerFileSubject(resourceId: string, fileTransferId: string): L
 /** The subject of a queued event of the given kind (the queue says which kind its events are). */
 export function subjectOfMessage(message: unknown, kind: LedgerKind): LedgerSubject | undefined {
     if (typeof message !== 'object' || message === null) return undefined;
-    const { source, resource, resourceinstance } = message as Record<string, unknown>;
+    const { source, resource, resourceinstance, data } = message as Record<string, unknown>;
     if (kind === 'brokerFile') {
         if (
             typeof resource === 'string' &&
@@ -36,7 +36,11 @@ export function subjectOfMessage(message: unknown, kind: LedgerKind): LedgerSubj
             typeof resourceinstance === 'string' &&
             new RegExp(`^${GUID}$`).test(resourceinstance)
         ) {
-            return brokerFileSubject(resource.slice(RESOURCE_PREFIX.length), resourceinstance);
+            const resourceId = resource.slice(RESOURCE_PREFIX.length);
+            // An event to us as sender is about a file we sent, not one sent to us.
+            return roleOf(data) === 'Sender'
+                ? { kind: 'sentFile', resourceId, fileTransferId: resourceinstance.toLowerCase() }
+                : brokerFileSubject(resourceId, resourceinstance);
         }
         return undefined;
     }

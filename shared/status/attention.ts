@@ -4,6 +4,9 @@ import type { StatusReport } from './report';
 /** An instance normally goes from first seen to confirmed in minutes; after this it is worth a look. */
 export const unconfirmedAttentionHours = 1;
 
+/** A file we sent waits for people at the recipients: only after this long is it worth a look. */
+export const sentOpenAttentionHours = 24;
+
 export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
     const notes: string[] = [];
     for (const { poisonQueue, messages } of report.poisonQueues) {
@@ -23,6 +26,18 @@ export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
         notes.push(
             `Broker file ${file.fileTransferId} (${file.resourceId}) expired in Broker at ${file.at} without our confirmation: ${file.stored ? 'it is stored in container broker, only the confirmation failed' : 'it was never stored (see broker-inbound-poison) and Broker no longer has it: ask the sender to send it again'}`,
         );
+    }
+    for (const file of report.sentFiles) {
+        if (file.state === 'failed' && file.final) {
+            notes.push(`Sent file ${file.blob} (${file.resourceId}, transfer ${file.fileTransferId}) ${file.progress}`);
+        }
+    }
+    for (const resource of report.sentResources) {
+        if ((resource.oldestOpenHours ?? 0) >= sentOpenAttentionHours) {
+            notes.push(
+                `${resource.resourceId}: ${resource.open} sent file(s) not confirmed by every recipient, the oldest (${resource.oldestOpenId ?? '?'}) for ${resource.oldestOpenHours} h`,
+            );
+        }
     }
     for (const run of report.runs) {
         if (run.error) notes.push(`The last ${run.kind} run of ${run.subject} failed: ${run.error}`);

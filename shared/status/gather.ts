@@ -11,6 +11,7 @@ import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
+import { sentStatuses } from './sentPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -33,7 +34,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
-    const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
+    const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions, sent] =
         await Promise.all([
             part(
                 'the ledger (apps)',
@@ -55,6 +56,10 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 pending: [],
                 unknownToFiles: [],
             }),
+            part('the ledger (files sent)', () => sentStatuses(ledger, now, statusWindowHours), {
+                sentResources: [],
+                sentFiles: [],
+            }),
         ]);
     const report = {
         generatedAt: now.toISOString(),
@@ -62,6 +67,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         apps,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
+        ...sent,
         runs,
         catchUpCursors,
         poisonQueues,

@@ -12,6 +12,8 @@ import type {
     PoisonQueueStatus,
     RunStatus,
     ScopeStatus,
+    SentFileStatus,
+    SentResourceStatus,
     StatusReport,
 } from './report';
 import { neverConfirmedWindowDays } from './report';
@@ -108,6 +110,43 @@ function neverConfirmedTable(files: NeverConfirmedFileStatus[]) {
         () => true,
         `No Broker file expired without our confirmation in the last ${neverConfirmedWindowDays} days.`,
     );
+}
+
+function sentTables(report: StatusReport) {
+    const resources = table<SentResourceStatus>(
+        'sent',
+        `Files sent per Broker resource (confirmed, failed and expired: the last ${report.windowHours} h)`,
+        [
+            { head: 'Resource', cell: (row) => row.resourceId },
+            { head: 'Uploading', cell: (row) => row.uploading, numeric: true },
+            { head: 'Processing', cell: (row) => row.processing, numeric: true },
+            { head: 'Published', cell: (row) => row.published, numeric: true },
+            { head: 'Confirmed', cell: (row) => row.confirmed, numeric: true },
+            { head: 'Failed', cell: (row) => row.failed, numeric: true },
+            { head: 'Expired', cell: (row) => row.expired, numeric: true },
+            { head: 'Oldest not confirmed', cell: (row) => hours(row.oldestOpenHours) },
+            { head: 'Oldest id', cell: (row) => row.oldestOpenId },
+        ],
+        report.sentResources,
+        (row) => row.failed > 0 || row.expired > 0,
+        'Nothing sent through Broker recently.',
+    );
+    const files = table<SentFileStatus>(
+        'sent-files',
+        'Files sent: those still open, then the latest to end',
+        [
+            { head: 'File transfer id', cell: (file) => file.fileTransferId },
+            { head: 'Resource', cell: (file) => file.resourceId },
+            { head: 'File', cell: (file) => file.blob },
+            { head: 'Sent', cell: (file) => when(file.sentAt) },
+            { head: 'State', cell: (file) => file.progress },
+            { head: 'Ended', cell: (file) => when(file.finalAt) },
+        ],
+        report.sentFiles,
+        (file) => file.final && ['failed', 'expired', 'deleted'].includes(file.state),
+        'No file sent recently.',
+    );
+    return `${resources}\n${files}`;
 }
 
 function runsTable(runs: RunStatus[]) {
@@ -252,6 +291,7 @@ export function renderStatusHtml(report: StatusReport): string {
         attentionSection(report),
         `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}</section>`,
         `<section><h2>Broker resources</h2>${scopeTable('broker', 'Files per Broker resource', 'Resource', report.brokerResources, report.windowHours, 'No Broker resource configured or seen yet.')}\n${neverConfirmedTable(report.neverConfirmedFiles)}</section>`,
+        `<section><h2>Files sent through Broker</h2>${sentTables(report)}</section>`,
         `<section><h2>Reconciliation and catch-up</h2>${runsTable(report.runs)}\n${cursorsTable(report.catchUpCursors)}</section>`,
         `<section><h2>Poison queues</h2>${poisonTable(report.poisonQueues)}</section>`,
         `<section><h2>Subscriptions</h2>${subscriptionTables(report)}</section>`,

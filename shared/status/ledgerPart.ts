@@ -5,7 +5,7 @@
  * of apps (the ledger's PartitionKey per app keeps each kind in one key range).
  */
 import type { AppConfig } from '../config';
-import { lastRuns, type Ledger, type LedgerEntry, type LedgerKind } from '../ledger';
+import { lastRuns, type Ledger, type LedgerEntry } from '../ledger';
 import { neverConfirmedWindowDays, type NeverConfirmedFileStatus, type RunStatus, type ScopeStatus } from './report';
 
 const hourMs = 60 * 60 * 1000;
@@ -14,7 +14,7 @@ function scopeOf(entry: LedgerEntry): string {
     return entry.kind === 'brokerFile' ? (entry.resourceId ?? '') : `${entry.org ?? ''}/${entry.app ?? ''}`;
 }
 
-function emptyScope(kind: LedgerKind, scope: string): ScopeStatus {
+function emptyScope(kind: ScopeStatus['kind'], scope: string): ScopeStatus {
     return { kind, scope, received: 0, stored: 0, confirmed: 0, unconfirmed: 0, poisoned: 0 };
 }
 
@@ -25,7 +25,7 @@ function after(date: Date | undefined, since: Date): boolean {
 /** Per scope of one kind; `configured` scopes appear even when the ledger has nothing for them. */
 export async function scopeStatuses(
     ledger: Ledger,
-    kind: LedgerKind,
+    kind: ScopeStatus['kind'],
     configured: string[],
     now: Date,
     windowHours: number,

@@ -38,6 +38,45 @@ export interface NeverConfirmedFileStatus {
     poisoned: boolean;
 }
 
+/** Files sent through Broker on one resource: open ones by state, and those that ended within the window. */
+export interface SentResourceStatus {
+    resourceId: string;
+    /** Initialized in Broker or being uploaded. */
+    uploading: number;
+    /** Uploaded, in Broker's malware scan. */
+    processing: number;
+    /** Published, waiting for some recipient to confirm. */
+    published: number;
+    /** Confirmed by every recipient (within the window). */
+    confirmed: number;
+    /** Failed (within the window, or an upload that broke and is being sent again). */
+    failed: number;
+    /** Expired or deleted in Broker with recipients that never confirmed (within the window). */
+    expired: number;
+    /** Not in a final state yet. */
+    open: number;
+    /** Age of the oldest open one, from when its transfer was initialized. */
+    oldestOpenHours?: number;
+    oldestOpenId?: string;
+}
+
+/** One file sent through Broker. */
+export interface SentFileStatus {
+    fileTransferId: string;
+    resourceId: string;
+    /** The request's blob in broker-outbound. */
+    blob: string;
+    fileName?: string;
+    state: string;
+    /** In words: "confirmed 2/2", "published, confirmed 1/2", "failed: Checksum mismatch". */
+    progress: string;
+    recipients: number;
+    confirmedRecipients: number;
+    final: boolean;
+    sentAt?: string;
+    finalAt?: string;
+}
+
 export interface RunStatus {
     kind: 'reconciliation' | 'catchup';
     subject: string;
@@ -107,6 +146,10 @@ export interface StatusReport {
     brokerResources: ScopeStatus[];
     /** Broker files purged unconfirmed in the last `neverConfirmedWindowDays` days, newest first. */
     neverConfirmedFiles: NeverConfirmedFileStatus[];
+    /** Files sent through Broker, per resource. */
+    sentResources: SentResourceStatus[];
+    /** Files sent through Broker: open ones (oldest first), then those that ended within the window (newest first). */
+    sentFiles: SentFileStatus[];
     runs: RunStatus[];
     catchUpCursors: CatchUpCursorStatus[];
     poisonQueues: PoisonQueueStatus[];

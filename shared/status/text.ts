@@ -39,6 +39,21 @@ export function renderStatusText(report: StatusReport): string[] {
         }
     }
 
+    lines.push('', 'Files sent through Broker:');
+    if (report.sentResources.length === 0) lines.push('  none recently');
+    for (const resource of report.sentResources) {
+        const oldest =
+            resource.oldestOpenHours === undefined
+                ? ''
+                : `; oldest not confirmed ${resource.oldestOpenHours} h (${resource.oldestOpenId ?? '?'})`;
+        lines.push(
+            `  ${resource.resourceId}: uploading ${resource.uploading}, processing ${resource.processing}, published ${resource.published}, confirmed ${resource.confirmed}, failed ${resource.failed}, expired ${resource.expired}${oldest}`,
+        );
+    }
+    for (const file of report.sentFiles) {
+        lines.push(`  ${file.fileTransferId} ${file.blob} (${file.resourceId}): ${file.progress}`);
+    }
+
     lines.push('', 'Runs:');
     if (report.runs.length === 0) lines.push('  none recorded');
     for (const run of report.runs) {

@@ -36,11 +36,16 @@ export interface ProcessorChild {
 
 const script = join(__dirname, 'processorChild.js');
 
-export function startProcessorChild(env: Record<string, string>, messages: unknown[]): ProcessorChild {
-    if (!existsSync(join(repoRoot, 'dist', 'functions', 'brokerProcessor.js'))) {
-        throw new Error('dist/functions/brokerProcessor.js is missing: run npm run build first.');
+/** Runs BrokerProcessor, or another queue function of dist/functions (e.g. 'brokerSender'), on `messages`. */
+export function startProcessorChild(
+    env: Record<string, string>,
+    messages: unknown[],
+    functionName = 'brokerProcessor',
+): ProcessorChild {
+    if (!existsSync(join(repoRoot, 'dist', 'functions', `${functionName}.js`))) {
+        throw new Error(`dist/functions/${functionName}.js is missing: run npm run build first.`);
     }
-    const child = fork(script, [JSON.stringify(messages)], {
+    const child = fork(script, [JSON.stringify(messages), functionName], {
         cwd: repoRoot,
         env: { ...process.env, ...env },
         execArgv: ['--expose-gc'],

@@ -7,7 +7,7 @@ import { loadConfig, type AppConfig } from '../../../shared/config';
 import { containers, poisonQueueOf, queues } from '../../../shared/names';
 import { createStorage, decodeQueueMessage, type Storage } from '../../../shared/storage';
 import { type Simulator } from '../../../dev/simulator/simulator';
-import { type CreateFileTransferInput } from '../../../dev/simulator/types';
+import { type CreateFileTransferInput, type SimulatorOptions } from '../../../dev/simulator/types';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { invocationContext, type CapturedLog } from '../../support/functions';
 import {
@@ -49,6 +49,12 @@ export interface BrokerHarness {
     brokerInbound: QueueClient;
     /** Runs the processor on a message; `download` tunes block size and retries. */
     process(message: unknown, download?: BrokerProcessorDeps['download']): Promise<BrokerRun>;
+    /** As process, with these settings added to the app's. */
+    processWith(
+        settings: Record<string, string>,
+        message: unknown,
+        download?: BrokerProcessorDeps['download'],
+    ): Promise<BrokerRun>;
     /** A published transfer to ME on RESOURCE (events stored, delivered to nobody unless subscribed). */
     createTransfer(input?: Partial<CreateFileTransferInput>): ReturnType<Simulator['control']['createFileTransfer']>;
     /** The `no.altinn.broker.published` event for ME (Role Recipient) the simulator published for a transfer. */
@@ -58,13 +64,17 @@ export interface BrokerHarness {
     stop(): Promise<void>;
 }
 
-export async function startBrokerHarness(extraEnv: Record<string, string> = {}): Promise<BrokerHarness> {
-    const [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ orgNumber: ME })]);
+export async function startBrokerHarness(
+    extraEnv: Record<string, string> = {},
+    scopes: string[] = BROKER_SCOPES,
+    simulator: SimulatorOptions = {},
+): Promise<BrokerHarness> {
+    const [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator({ orgNumber: ME, ...simulator })]);
     const creds = createClientCredentials();
-    await sim.control.registerClient(clientRegistration(creds, BROKER_SCOPES));
+    await sim.control.registerClient(clientRegistration(creds, scopes));
     const env: Record<string, string> = {
         AzureWebJobsStorage: azurite.connectionString,
-        ...clientSettings(sim, creds, BROKER_SCOPES),
+        ...clientSettings(sim, creds, scopes),
         HttpRetryBudgetSeconds: '2',
         HttpTimeoutSeconds: '10',
         BrokerResources: `${RESOURCE}, another-resource`,
@@ -81,6 +91,24 @@ export async function startBrokerHarness(extraEnv: Record<string, string> = {}):
     const brokerInbound = new QueueClient(azurite.connectionString, queues.brokerInbound);
     await brokerInbound.createIfNotExists();
 
+    async function run(
+        runConfig: AppConfig,
+        message: unknown,
+        download: BrokerProcessorDeps['download'] = { retryDelayMs: () => 5 },
+    ): Promise<BrokerRun> {
+        const { context, logs } = invocationContext('BrokerProcessor');
+        try {
+            const outcome = await processBrokerMessage(
+                message,
+                { config: runConfig, storage, broker, tokens: altinn.tokens, download },
+                context,
+            );
+            return { outcome, logs };
+        } catch (error) {
+            return { error, logs };
+        }
+    }
+
     return {
         azurite,
         sim,
@@ -91,18 +119,11 @@ export async function startBrokerHarness(extraEnv: Record<string, string> = {}):
         broker,
         container,
         brokerInbound,
-        async process(message, download = { retryDelayMs: () => 5 }) {
-            const { context, logs } = invocationContext('BrokerProcessor');
-            try {
-                const outcome = await processBrokerMessage(
-                    message,
-                    { config, storage, broker, tokens: altinn.tokens, download },
-                    context,
-                );
-                return { outcome, logs };
-            } catch (error) {
-                return { error, logs };
-            }
+        process(message, download) {
+            return run(config, message, download);
+        },
+        processWith(settings, message, download) {
+            return run(loadConfig({ ...env, ...settings }), message, download);
         },
         createTransfer(input = {}) {
             return sim.control.createFileTransfer({

@@ -436,8 +436,10 @@ describe('events that are not ours', () => {
             [{ ...published, type: 'no.altinn.broker.filepurged' }, 'type'],
             [{ ...published, resource: `urn:altinn:resource:${OTHER_RESOURCE}` }, 'resource'],
             [{ ...published, resource: undefined }, 'resource'],
-            [senderEvent!, 'role'],
-            [{ ...published, data: { Role: 'Sender' } }, 'role'],
+            // To us as sender, about a transfer we never sent (the ledger has none): ours to ignore.
+            [senderEvent!, 'not-sent-by-us'],
+            [{ ...published, data: { Role: 'Sender' } }, 'not-sent-by-us'],
+            [{ ...published, data: { Role: 'Auditor' } }, 'role'],
             [{ ...published, source: 'https://evil.example/broker/api/v1/filetransfer' }, 'source'],
             [{ ...published, resourceinstance: '../../x' }, 'resourceinstance'],
         ];

@@ -1,7 +1,8 @@
 'use strict';
 /*
  * Runs the compiled BrokerProcessor (dist/functions/brokerProcessor.js, as the Functions host
- * loads it) on the messages given as a JSON array in argv[2], one invocation after the other, in
+ * loads it), or the function named in argv[3] (e.g. brokerSender: dist/functions/brokerSender.js,
+ * its export of that name), on the messages given as a JSON array in argv[2], one invocation after the other, in
  * this process alone, and reports over IPC:
  *   { type: 'log', level, line }                       every log line
  *   { type: 'invoked', index, baselineRss, peakRss, maxRss, error? }   after each invocation
@@ -10,7 +11,8 @@
  * environment, exactly as the function reads them. Needs `npm run build` first.
  */
 const { InvocationContext } = require('@azure/functions');
-const { brokerProcessor } = require('../../../dist/functions/brokerProcessor.js');
+const functionName = process.argv[3] ?? 'brokerProcessor';
+const handler = require(`../../../dist/functions/${functionName}.js`)[functionName];
 
 function send(message) {
     return new Promise((resolve) => process.send(message, () => resolve()));
@@ -20,7 +22,7 @@ async function main() {
     const messages = JSON.parse(process.argv[2]);
     for (let index = 0; index < messages.length; index++) {
         const context = new InvocationContext({
-            functionName: 'BrokerProcessor',
+            functionName: functionName[0].toUpperCase() + functionName.slice(1),
             invocationId: `child-${index}`,
             logHandler: (level, ...args) => void send({ type: 'log', level, line: args.map(String).join(' ') }),
         });
@@ -32,7 +34,7 @@ async function main() {
         }, 20);
         let error;
         try {
-            await brokerProcessor(messages[index], context);
+            await handler(messages[index], context);
         } catch (caught) {
             error = caught instanceof Error ? `${caught.name}: ${caught.message}` : String(caught);
         }

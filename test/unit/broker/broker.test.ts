@@ -32,9 +32,9 @@ describe('decideBrokerEvent', () => {
         expect(decideBrokerEvent(published, config)).toEqual({
             accept: true,
             kind: 'published',
+            eventType: 'published',
             resourceId: 'ttd-broker',
             fileTransferId: '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f',
-            subjectOrganisation: '405003309',
         });
     });
 
@@ -45,6 +45,7 @@ describe('decideBrokerEvent', () => {
         ).toEqual({
             accept: true,
             kind: 'published',
+            eventType: 'published',
             resourceId: 'ttd-broker',
             fileTransferId: '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f',
         });
@@ -56,7 +57,7 @@ describe('decideBrokerEvent', () => {
         [{ type: 'no.altinn.broker.downloadconfirmed' }, 'type'],
         [{ type: 'no.altinn.broker.filepurged' }, 'type'],
         [{ type: 'no.altinn.broker.allconfirmeddownloaded' }, 'type'],
-        [{ type: 'no.altinn.broker.fileneverconfirmeddownloaded', data: { Role: 'Sender' } }, 'role'],
+        [{ type: 'no.altinn.broker.somethingnew' }, 'type'],
         [{ type: 'app.instance.process.completed' }, 'type'],
         [{ resource: 'urn:altinn:resource:not-configured' }, 'resource'],
         [{ resource: 'ttd-broker' }, 'resource'],
@@ -66,12 +67,45 @@ describe('decideBrokerEvent', () => {
         [{ source: 'https://altinn.no.evil.example/broker/api/v1/filetransfer' }, 'source'],
         [{ source: 'https://platform.tt02.altinn.no/other/api/v1/filetransfer' }, 'source'],
         [{ source: 'not a url' }, 'source'],
-        [{ data: { Role: 'Sender' } }, 'role'],
         [{ data: { Role: 'recipient' } }, 'role'],
+        [{ data: { Role: 'Sender' }, resource: 'ttd-broker' }, 'resource'],
+        [{ data: { Role: 'Sender' }, resourceinstance: 'x' }, 'resourceinstance'],
         [{ resourceinstance: undefined }, 'resourceinstance'],
         [{ resourceinstance: '../../etc' }, 'resourceinstance'],
     ] as [Partial<CloudEvent>, string][])('drops %j (%s)', (change, reason) => {
         expect(decideBrokerEvent({ ...published, ...change }, config)).toMatchObject({ accept: false, reason });
+    });
+
+    // altinn-broker: the sender gets every event type with Role Sender (FileTransferPublishService, UploadFileHandler,
+    // ConfirmDownloadHandler, PurgeFileTransferHandler), on whatever resource it sent on.
+    it.each([
+        'filetransferinitialized',
+        'uploadprocessing',
+        'published',
+        'uploadfailed',
+        'downloadconfirmed',
+        'allconfirmeddownloaded',
+        'fileneverconfirmeddownloaded',
+        'filepurged',
+    ])('accepts %s for us as sender, on any resource, as news of a transfer we may have sent', (type) => {
+        const event = {
+            ...published,
+            type: `no.altinn.broker.${type}`,
+            resource: 'urn:altinn:resource:not-configured',
+            data: { Role: 'Sender' },
+        };
+        expect(decideBrokerEvent(event, config)).toEqual({
+            accept: true,
+            kind: 'sent',
+            eventType: type,
+            resourceId: 'not-configured',
+            fileTransferId: '2f9b1f3c-5c55-4c6a-8d7e-1a2b3c4d5e6f',
+        });
+    });
+
+    it('never reads the subject: the decision is the same whoever the event is addressed to', () => {
+        const other = { ...published, subject: 'urn:altinn:organization:identifier-no:910753614' };
+        expect(decideBrokerEvent(other, config)).toEqual(decideBrokerEvent(published, config));
     });
 
     it('accepts fileneverconfirmeddownloaded for us as recipient, to be reported', () => {
