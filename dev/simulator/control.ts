@@ -325,6 +325,8 @@ export class Control implements SimulatorControl {
     expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>> {
         return run(() => {
             const transfer = this.transfer(fileTransferId);
+            // Broker's purge job runs at the expiration time (InitializeFileTransferHandler schedules it): that time is now.
+            transfer.expirationTime = new Date().toISOString();
             purge(this.core, transfer, 'FileTransferExpiry');
             return fileTransferOverviewJson(transfer);
         });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ContainerClient } from '@azure/storage-blob';
+import type { SimulatorOptions } from '../../../dev/simulator/types';
 import { followOpenTransfers } from '../../../shared/brokerSend/catchUp';
 import { processSendRequest, type BrokerSenderDeps, type SendOutcome } from '../../../shared/brokerSend/sender';
 import { ledgerOf, sentFileSubject, type LedgerEntry } from '../../../shared/ledger';
@@ -43,8 +44,8 @@ export interface SendHarness {
     stop(): Promise<void>;
 }
 
-export async function startSendHarness(): Promise<SendHarness> {
-    const h = await startBrokerHarness({}, SEND_SCOPES, { brokerResources: [SEND_RESOURCE] });
+export async function startSendHarness(simulator: SimulatorOptions = {}): Promise<SendHarness> {
+    const h = await startBrokerHarness({}, SEND_SCOPES, { brokerResources: [SEND_RESOURCE], ...simulator });
     const outbox = h.storage.container(containers.brokerOutbound);
     await outbox.createIfNotExists();
     const delivered = new Set<string>();
