@@ -121,6 +121,10 @@ param alertEmail string = ''
 @description('Hours an instance complete in Altinn may stay unconfirmed by this system before it raises an alert.')
 param alertUnconfirmedHours int = 24
 
+@minValue(1)
+@description('Hours a file sent through Broker may wait for every recipient\'s confirmed download before an alert fires.')
+param alertUnconfirmedSentHours int = 72
+
 // ---------------------------------------------------------------------------------------------
 // App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
 // for production values.
@@ -370,6 +374,7 @@ module alerts './app/alerts.bicep' = {
     namePrefix: 'aos-${resourceToken}'
     alertEmail: alertEmail
     alertUnconfirmedHours: alertUnconfirmedHours
+    alertUnconfirmedSentHours: alertUnconfirmedSentHours
   }
 }
 

@@ -24,6 +24,10 @@ param alertEmail string = ''
 @description('An instance complete in Altinn and not confirmed by this system for longer than this many hours raises an alert (from the reconciliation run line).')
 param alertUnconfirmedHours int = 24
 
+@minValue(1)
+@description('A file sent through Broker that not every recipient has confirmed downloaded after this many hours raises an alert (from the sender-side catch-up\'s run line).')
+param alertUnconfirmedSentHours int = 72
+
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -97,6 +101,24 @@ var rules = [
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
     query: 'traces\n| where message startswith "step=broker-never-confirmed "\n| parse-kv message as (step:string, fileTransferId:string, resourceId:string) ${kv}\n| where step == "broker-never-confirmed"\n| project timestamp, fileTransferId, resourceId'
+  }
+  {
+    name: 'broker-upload-failed'
+    displayName: 'A file sent through Broker failed'
+    description: 'Altinn Broker failed a file this system sent (checksum mismatch, a malware finding, a file too large), or its upload kept breaking: the line names the blob in broker-outbound, the transfer and Broker\'s reason. The case systems got a failed message on broker-sent. See the status page and `npm run aos -- ledger show <fileTransferId>`.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step=broker-upload-failed "\n| parse-kv message as (step:string, blob:string, resourceId:string, fileTransferId:string, reason:string) ${kv}\n| where step == "broker-upload-failed"\n| project timestamp, blob, resourceId, fileTransferId, reason'
+  }
+  {
+    name: 'broker-sent-unconfirmed'
+    displayName: 'A file sent through Broker is not confirmed by every recipient'
+    description: 'The sender-side catch-up found a file sent through Broker that not every recipient has confirmed downloaded ${alertUnconfirmedSentHours} hours after it was sent. See the status page (Files sent through Broker) and `npm run aos -- ledger show <fileTransferId>`; ask the recipients, or let Broker expire it.'
+    severity: 2
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    query: 'traces\n| where message startswith "step=broker-sent-run "\n| parse-kv message as (step:string, resourceId:string, unconfirmed:long, oldestUnconfirmedHours:real, oldestUnconfirmedId:string) ${kv}\n| where step == "broker-sent-run" and unconfirmed > 0 and oldestUnconfirmedHours > ${alertUnconfirmedSentHours}\n| project timestamp, resourceId, unconfirmed, oldestUnconfirmedHours, oldestUnconfirmedId'
   }
   {
     name: 'infected'

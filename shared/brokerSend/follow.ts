@@ -90,7 +90,13 @@ export async function settle(
         return next.state;
     }
     if (next.state === 'failed') {
-        errorStep(logger, 'broker-upload-failed', { ...fields, reason: next.brokerStatusText ?? next.brokerStatus });
+        errorStep(logger, 'broker-upload-failed', {
+            ...extra,
+            blob: sent.blob,
+            resourceId: entry.resourceId,
+            fileTransferId: entry.id,
+            reason: next.brokerStatusText ?? next.brokerStatus,
+        });
     }
     if (!final || !finalAt) return next.state;
     if (next.state !== 'retried') {

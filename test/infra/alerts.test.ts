@@ -25,6 +25,8 @@ describe('alert rules', () => {
             'subscription-problem',
             'run-failed',
             'broker-never-confirmed',
+            'broker-upload-failed',
+            'broker-sent-unconfirmed',
             'infected',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
@@ -37,6 +39,8 @@ describe('alert rules', () => {
                 'catchup-failed',
                 'reconcile-failed',
                 'broker-never-confirmed',
+                'broker-upload-failed',
+                'broker-sent-run',
                 'infected',
             ]),
         );
@@ -60,6 +64,23 @@ describe('alert rules', () => {
         const infected = loggedSteps().get('infected');
         expect(infected?.levels).toEqual(new Set(['error']));
         expect([...(infected?.fields ?? [])]).toEqual(expect.arrayContaining(['dataElementId', 'container']));
+    });
+
+    it('read the code: a failed sent file is logged at error, naming the blob, the transfer and the reason', () => {
+        const failed = loggedSteps().get('broker-upload-failed');
+        expect(failed?.levels).toEqual(new Set(['error']));
+        expect([...(failed?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['blob', 'resourceId', 'fileTransferId', 'reason']),
+        );
+    });
+
+    it('alert on sent files not confirmed by every recipient within alertUnconfirmedSentHours (default 72), from the catch-up line', async () => {
+        const rule = alertRules(await loadInfra()).find((candidate) => candidate.name === 'broker-sent-unconfirmed')!;
+        expect(rule.query).toContain('oldestUnconfirmedHours > 72');
+        expect(rule.query).toContain('unconfirmed > 0');
+        expect([...(loggedSteps().get('broker-sent-run')?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['resourceId', 'unconfirmed', 'oldestUnconfirmedHours']),
+        );
     });
 
     it('report an infected rule that reads a field the line does not carry', async () => {

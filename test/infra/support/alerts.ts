@@ -16,7 +16,7 @@ export const alertsFile = 'infra/app/alerts.bicep';
 
 export interface AlertRule {
     name: string;
-    /** The KQL with the template's interpolations (${kv}, ${alertUnconfirmedHours}) resolved. */
+    /** The KQL with the template's interpolations (${kv}, ${alertUnconfirmedHours}, …) resolved. */
     query: string;
 }
 
@@ -44,12 +44,14 @@ export function alertRules(infra: Infra): AlertRule[] {
     const file = alertsBicep(infra);
     const kv = stringLiteral(file.variable('kv')) ?? '';
     const hoursDefault = file.params().get('alertUnconfirmedHours')?.defaultValue?.text ?? '';
+    const sentHoursDefault = file.params().get('alertUnconfirmedSentHours')?.defaultValue?.text ?? '';
     return arrayItems(file.variable('rules')).map((item) => {
         const props = objectProperties(item);
         const queryNode = props.get('query');
         const query = (queryNode ? stringTemplate(queryNode) : '')
             .replaceAll('${kv}', kv)
-            .replaceAll('${alertUnconfirmedHours}', hoursDefault);
+            .replaceAll('${alertUnconfirmedHours}', hoursDefault)
+            .replaceAll('${alertUnconfirmedSentHours}', sentHoursDefault);
         return { name: stringLiteral(props.get('name')) ?? '', query };
     });
 }

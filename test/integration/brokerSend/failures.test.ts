@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import type { BrokerClient } from '../../../shared/altinn/broker';
 import { startSendHarness, request, RECIPIENT_A, type SendHarness } from './harness';
 import { steps } from '../broker/harness';
+import { alertRules, parsedFields } from '../../infra/support/alerts';
+import { loadInfra } from '../../infra/support/invariants';
 
 /*
  * How a sent file fails, and what a retry does, as Broker's rules say (shared/brokerSend/sender.ts):
@@ -59,6 +61,10 @@ describe('a checksum mismatch', () => {
             level: 'error',
             message: `step=broker-upload-failed blob=${blob} resourceId=aos-send-test fileTransferId=${id} reason="Checksum mismatch"`,
         });
+        // The alert rule on failed sent files matches this very line: its prefix, and every field it reads.
+        const rule = alertRules(await loadInfra()).find((candidate) => candidate.name === 'broker-upload-failed')!;
+        expect(rule.query).toContain(`startswith "${failed!.message.slice(0, 'step=broker-upload-failed '.length)}"`);
+        for (const field of parsedFields(rule.query)) expect(failed!.message).toMatch(new RegExp(`\\b${field}=`));
         expect((await s.handedBack()).find((m) => m.fileTransferId === id)).toMatchObject({
             state: 'failed',
             reason: 'Checksum mismatch',
