@@ -8,6 +8,8 @@
  * - `filetransferid`: the transfer Broker created for it, before anything is uploaded;
  * - `previoustransfers`: transfers whose upload broke and that a new transfer replaced.
  */
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
 import { RestError, type BlockBlobClient } from '@azure/storage-blob';
 import { containers } from '../names';
 import type { Storage } from '../storage';
@@ -79,3 +81,35 @@ export async function updateOutbox(file: OutboxFile, changes: Record<string, str
         throw error;
     }
 }
+
+/** Blocks of 4 MiB, two in flight: the file is never held whole, whatever its size. */
+const putBlockBytes = 4 * 1024 * 1024;
+
+/**
+ * Puts a file in broker-outbound as a case system would, streaming, and computes its MD5 on the
+ * way (stored as the blob's Content-MD5, and the checksum a send request gives Broker).
+ */
+export async function putInOutbox(
+    storage: Storage,
+    name: string,
+    source: Readable,
+): Promise<{ md5: string; size: number }> {
+    const container = storage.container(containers.brokerOutbound);
+    await container.createIfNotExists();
+    const hash = createHash('md5');
+    let size = 0;
+    const hashing = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+            hash.update(chunk);
+            size += chunk.length;
+            done(null, chunk);
+        },
+    });
+    source.on('error', (error) => hashing.destroy(error));
+    const blob = container.getBlockBlobClient(name);
+    await blob.uploadStream(source.pipe(hashing), putBlockBytes, 2);
+    const md5 = hash.digest();
+    await blob.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobContentMD5: md5 });
+    return { md5: md5.toString('hex'), size };
+}
+

@@ -3,7 +3,7 @@
  * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure and
  * whether it went to a poison queue (shared/ledger).
  */
-import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
+import { ledgerOf, sentProgress, type LedgerEntry } from '../../shared/ledger';
 import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
 
 const usage = `Usage:
@@ -11,7 +11,27 @@ const usage = `Usage:
 
 const time = (date: Date | undefined): string => date?.toISOString() ?? '-';
 
+/** A file we sent: where it went and how far it got. */
+function formatSent(entry: LedgerEntry & { sent: NonNullable<LedgerEntry['sent']> }): string {
+    const { sent } = entry;
+    const lines = [
+        `sent file ${entry.id}  ${entry.resourceId}  ${sent.blob}`,
+        `  state         ${sentProgress(sent)}${sent.final ? '  (final)' : ''}`,
+        `  sent          ${time(sent.initializedAt)}${sent.uploadedAt ? `  uploaded ${time(sent.uploadedAt)}` : ''}${sent.publishedAt ? `  published ${time(sent.publishedAt)}` : ''}`,
+        ...sent.recipients.map(
+            (r) => `  recipient     ${r.recipient}  ${r.status}${r.changed ? `  ${r.changed}` : ''}`,
+        ),
+    ];
+    if (sent.finalAt)
+        lines.push(
+            `  ended         ${time(sent.finalAt)}${sent.handedBackAt ? '  (told the case systems on broker-sent)' : ''}`,
+        );
+    if (sent.previous.length > 0) lines.push(`  replaces      ${sent.previous.join(', ')}  (their uploads broke)`);
+    return lines.join('\n');
+}
+
 export function formatEntry(entry: LedgerEntry): string {
+    if (entry.kind === 'sentFile' && entry.sent) return formatSent({ ...entry, sent: entry.sent });
     const what =
         entry.kind === 'instance'
             ? `instance ${entry.id}  ${entry.org}/${entry.app}`
@@ -46,7 +66,7 @@ export const ledgerCommand: Command = {
         }
         const entries = await ledgerOf(storageOf(values.account, io)).find(id);
         if (entries.length === 0) {
-            io.err(`The ledger has no instance or Broker file ${id}.`);
+            io.err(`The ledger has no instance, Broker file or sent file ${id}.`);
             return exitCodes.refused;
         }
         io.out(values.json ? JSON.stringify(entries, null, 2) : entries.map(formatEntry).join('\n\n'));

@@ -188,7 +188,7 @@ test('npm run aos -- ledger show answers for reconciliation, webhook (failed, th
 
     const unknown = await ledgerShow('50000000/00000000-0000-4000-8000-000000000000');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('The ledger has no instance or Broker file');
+    expect(unknown.stderr).toContain('The ledger has no instance, Broker file or sent file');
 });
 
 test('npm run aos -- reconcile --dry-run lists what would be queued and queues nothing', async () => {
