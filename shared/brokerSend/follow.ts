@@ -5,10 +5,12 @@
  * events that come late, twice or not at all change nothing. Here the state is recorded in the
  * ledger, logged, and on a final state handed back to the case systems, once:
  *
- * 1. the state and, on a final state, its time are merged into the entry (final still false);
+ * 1. the state and, on a final state, its time are merged into the entry (final still false), on
+ *    condition that no one changed the entry since it was read;
  * 2. the broker-sent message is queued (with that time, so a repeat is the same message);
  * 3. the entry is marked final and handed back. A failure before 3 leaves the entry open, and the
- *    next news of the transfer (or the catch-up, which follows open entries) hands it back again.
+ *    next news of the transfer (or the catch-up, which follows open entries) hands it back again,
+ *    once the writer of 1 has had handBackLeaseMs to do it.
  *
  * A transfer whose upload broke (shared/brokerSend/state.ts isRetryableFailure) while BrokerSender
  * still holds its request (`sending`) is not final: BrokerSender sends the file again on a new
@@ -19,9 +21,9 @@ import { AltinnHttpError } from '../altinn/errors';
 import {
     finalSendStates,
     ledgerOf,
-    recordSent,
     sentFileSubject,
     sentProgress,
+    sentProperties,
     type LedgerEntry,
     type SendState,
 } from '../ledger';
@@ -47,7 +49,21 @@ function fieldsOf(entry: SentEntry, extra: LogFields = {}): LogFields {
     return { ...extra, resourceId: entry.resourceId, fileTransferId: entry.id, blob: entry.sent.blob };
 }
 
-/** Records `next` for the entry's transfer and, when it is final, hands it back (see the module comment). */
+/**
+ * How long the writer that recorded a final state has to hand it back before another one (the
+ * next event, the catch-up) does it instead.
+ */
+export const handBackLeaseMs = 5 * 60 * 1000;
+
+/** Rounds of read-and-write before giving up on an entry others keep changing (the queue retries). */
+const settleRounds = 5;
+
+/**
+ * Records `next` for the entry's transfer and, when it is final, hands it back (see the module
+ * comment). Every write is conditional on the entry as just read, so that two invocations settling
+ * the same transfer at once (two events, two hosts) never move it backwards, and only the one that
+ * recorded the final state hands it back; the other leaves that to it.
+ */
 export async function settle(
     deps: FollowDeps,
     logger: StepLogger,
@@ -55,72 +71,99 @@ export async function settle(
     next: TransferState,
     extra: LogFields = {},
 ): Promise<SendState> {
-    const { sent } = entry;
-    if (sent.final) return sent.state;
-    const now = deps.now?.() ?? new Date();
     const ledger = ledgerOf(deps.storage);
     const subject = sentFileSubject(entry.resourceId ?? '', entry.id);
-    const fields = fieldsOf(entry, extra);
-    const broke = next.state === 'failed' && sent.sending && isRetryableFailure(next.brokerStatusText);
-    const final = finalSendStates.includes(next.state) && !broke;
-    const uploaded = !['initialized', 'uploading', 'failed'].includes(next.state);
-    const finalAt = final ? (sent.finalAt ?? now) : undefined;
-    const facts = {
-        state: next.state,
-        brokerStatus: next.brokerStatus,
-        brokerStatusText: next.brokerStatusText,
-        recipients: next.recipients,
-        confirmedRecipients: next.confirmedRecipients,
-        ...(uploaded && !sent.uploadedAt ? { uploadedAt: now } : {}),
-        ...(uploaded || final ? { sending: false } : {}),
-        ...(finalAt ? { finalAt } : {}),
-    };
-    const confirmed = next.state === 'confirmed' ? { confirmed: true, confirmedAt: sent.finalAt ?? now } : {};
-    await recordSent(ledger, logger, subject, facts, confirmed);
-    const progress = sentProgress({ ...sent, ...facts });
-    if (next.state !== sent.state || next.confirmedRecipients !== sent.confirmedRecipients) {
-        logStep(logger, 'broker-sent-state', { ...fields, state: next.state, progress });
-    }
-    if (broke) {
-        warnStep(logger, 'broker-upload-broke', {
-            ...fields,
-            reason: next.brokerStatusText,
-            detail: 'BrokerSender sends the file again on a new transfer',
-        });
+    for (let round = 0; round < settleRounds; round++) {
+        const now = deps.now?.() ?? new Date();
+        const read = await ledger.getForUpdate(subject);
+        if (!read || !isSentEntry(read.entry)) return next.state;
+        const current = read.entry;
+        const { sent } = current;
+        if (sent.final) return sent.state;
+        const fields = fieldsOf(current, extra);
+        if (sent.finalAt && finalSendStates.includes(sent.state)) {
+            // Another writer recorded the final state: it hands it back, unless it has had its time and failed.
+            if (now.getTime() - sent.finalAt.getTime() < handBackLeaseMs) return sent.state;
+            await finish(deps, logger, current, sent, sent.finalAt, fields);
+            return sent.state;
+        }
+        const broke = next.state === 'failed' && sent.sending && isRetryableFailure(next.brokerStatusText);
+        const final = finalSendStates.includes(next.state) && !broke;
+        const uploaded = !['initialized', 'uploading', 'failed'].includes(next.state);
+        const finalAt = final ? now : undefined;
+        const facts = {
+            state: next.state,
+            brokerStatus: next.brokerStatus,
+            brokerStatusText: next.brokerStatusText,
+            recipients: next.recipients,
+            confirmedRecipients: next.confirmedRecipients,
+            ...(uploaded && !sent.uploadedAt ? { uploadedAt: now } : {}),
+            ...(uploaded || final ? { sending: false } : {}),
+            ...(finalAt ? { finalAt } : {}),
+        };
+        const confirmed = next.state === 'confirmed' ? { confirmed: true, confirmedAt: now } : {};
+        if (!(await ledger.mergeIfUnchanged(subject, { ...sentProperties(facts), ...confirmed }, read.etag))) continue;
+        const settled = { ...sent, ...facts };
+        if (next.state !== sent.state || next.confirmedRecipients !== sent.confirmedRecipients) {
+            logStep(logger, 'broker-sent-state', { ...fields, state: next.state, progress: sentProgress(settled) });
+        }
+        if (broke) {
+            warnStep(logger, 'broker-upload-broke', {
+                ...fields,
+                reason: next.brokerStatusText,
+                detail: 'BrokerSender sends the file again on a new transfer',
+            });
+            return next.state;
+        }
+        if (next.state === 'failed') {
+            errorStep(logger, 'broker-upload-failed', {
+                ...extra,
+                blob: sent.blob,
+                resourceId: current.resourceId,
+                fileTransferId: current.id,
+                reason: next.brokerStatusText ?? next.brokerStatus,
+            });
+        }
+        if (finalAt) await finish(deps, logger, current, settled, finalAt, fields);
         return next.state;
     }
-    if (next.state === 'failed') {
-        errorStep(logger, 'broker-upload-failed', {
-            ...extra,
-            blob: sent.blob,
-            resourceId: entry.resourceId,
-            fileTransferId: entry.id,
-            reason: next.brokerStatusText ?? next.brokerStatus,
-        });
-    }
-    if (!final || !finalAt) return next.state;
-    if (next.state !== 'retried') {
+    throw new Error(`The ledger entry of sent file ${entry.id} kept changing; the next attempt settles it`);
+}
+
+/** Hands a final state back to the case systems (the same message on a repeat) and marks the entry final. */
+async function finish(
+    deps: FollowDeps,
+    logger: StepLogger,
+    entry: SentEntry,
+    sent: SentEntry['sent'],
+    at: Date,
+    fields: LogFields,
+): Promise<void> {
+    const subject = sentFileSubject(entry.resourceId ?? '', entry.id);
+    if (sent.state !== 'retried') {
         const message = brokerSentMessage({
             fileTransferId: entry.id,
             resourceId: entry.resourceId ?? '',
             blob: sent.blob,
             fileName: sent.fileName,
             sendersReference: sent.sendersReference,
-            state: next.state as FinalSendState,
-            reason: next.state === 'failed' ? next.brokerStatusText : undefined,
-            brokerStatus: next.brokerStatus,
-            recipients: next.recipients,
-            confirmedRecipients: next.confirmedRecipients,
+            state: sent.state as FinalSendState,
+            reason: sent.state === 'failed' ? sent.brokerStatusText : undefined,
+            brokerStatus: sent.brokerStatus,
+            recipients: sent.recipients,
+            confirmedRecipients: sent.confirmedRecipients,
             previous: sent.previous,
-            at: finalAt,
+            at,
         });
         await handBack(deps.storage, message, logger, fields);
     }
-    await recordSent(ledger, logger, subject, {
-        final: true,
-        ...(next.state !== 'retried' ? { handedBackAt: now } : {}),
-    });
-    return next.state;
+    await ledgerOf(deps.storage).merge(
+        subject,
+        sentProperties({
+            final: true,
+            ...(sent.state !== 'retried' ? { handedBackAt: deps.now?.() ?? new Date() } : {}),
+        }),
+    );
 }
 
 /** Settles the entry on Broker's overview of its transfer. */

@@ -174,6 +174,28 @@ export class Ledger {
         }
     }
 
+    /** One entry with its ETag, for a write that must not overwrite another's (mergeIfUnchanged). */
+    async getForUpdate(subject: LedgerSubject): Promise<{ entry: LedgerEntry; etag: string } | undefined> {
+        try {
+            const row = await this.table.getEntity<Row>(partitionKeyOf(subject)!, rowKeyOf(subject));
+            return { entry: entryOf(row), etag: row.etag };
+        } catch (error) {
+            if (statusOf(error) === 404) return undefined;
+            throw error;
+        }
+    }
+
+    /** Merges facts into the entry if no one changed it since it was read with `etag`; false when someone did. */
+    async mergeIfUnchanged(subject: LedgerSubject, facts: Record<string, unknown>, etag: string): Promise<boolean> {
+        try {
+            await this.table.updateEntity({ ...identity(subject), ...facts }, 'Merge', { etag });
+            return true;
+        } catch (error) {
+            if (statusOf(error) === 412) return false;
+            throw error;
+        }
+    }
+
     /**
      * Every entry with this id: an instance id `{partyId}/{instanceGuid}`, an instance GUID, or a
      * file transfer id. A RowKey query across partitions, meant for an operator's look-up.

@@ -144,3 +144,23 @@ describe('a missed published event', () => {
         expect(s.h.sim.counters().requests['broker.overview']?.['200'] ?? 0).toBe(before);
     });
 });
+
+describe('the same news of a transfer, settled twice at once', () => {
+    it('(two events, two hosts) hands the final state back once', async () => {
+        const s = harness();
+        const blob = unique('samtidig.txt');
+        await s.put(blob, 'samtidig');
+        const id = ((await s.send(request(blob, { disableVirusScan: true }))).outcome as { fileTransferId: string })
+            .fileTransferId;
+        await s.h.sim.control.recipientConfirms(id, RECIPIENT_A);
+        await s.h.sim.control.recipientConfirms(id, RECIPIENT_B);
+        const events = (await s.h.sim.control.listEvents()).filter(
+            (e) => e.resourceinstance === id && (e.data as { Role?: string }).Role === 'Sender',
+        );
+        const last = events.filter((e) => /downloadconfirmed|allconfirmeddownloaded/.test(e.type));
+        const runs = await Promise.all([...last, ...last].map((event) => s.h.process(event)));
+        expect(runs.map((run) => run.error)).toEqual(runs.map(() => undefined));
+        expect((await s.entry(id))?.sent).toMatchObject({ state: 'confirmed', final: true });
+        expect((await s.handedBack()).filter((m) => m.fileTransferId === id)).toHaveLength(1);
+    });
+});
