@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --figures throughput,memory,latency]
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --figures throughput,memory,latency,sending]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
  * prints: throughput beside the storage floor, what each instance costs (storage requests by
  * kind, counted by a proxy in front of Azurite, and CPU of the host and of Azurite), the host's
  * peak memory while a large data element passes, token grants and exchanges per 1000 events,
- * and the time to store an instance of 20 slow data elements.
+ * the time to store an instance of 20 slow data elements, and the host's memory while it sends a
+ * large file through Broker (bench/brokerSend.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -27,6 +28,7 @@ import { startCountingProxy, type CountingProxy } from './countingProxy';
 import { processCpuMs } from './processCpu';
 import { idleKinds } from './requestKinds';
 import { measureStorageFloor } from './storageFloor';
+import { benchBrokerResource, sendingRow, sendLargeFile } from './brokerSend';
 
 const repoRoot = resolve(__dirname, '..', '..');
 /** Writes per instance that issues 11 and 12 added after issue 13 set its target: manifest.json, the hand-off message, the ledger row. */
@@ -46,7 +48,7 @@ const { values } = parseArgs({
         'slow-elements': { type: 'string', default: '20' },
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
-        figures: { type: 'string', default: 'throughput,memory,latency' },
+        figures: { type: 'string', default: 'throughput,memory,latency,sending' },
     },
 });
 const figures = new Set(values.figures.split(',').map((name) => name.trim()));
@@ -306,7 +308,11 @@ async function main(): Promise<void> {
         queuePort: proxy.ports.queue,
         tablePort: proxy.ports.table,
     });
-    const sim = await startSimulator({ timeScale: 0.01, eventsQueryDelaySeconds: 0 });
+    const sim = await startSimulator({
+        timeScale: 0.01,
+        eventsQueryDelaySeconds: 0,
+        brokerResources: [benchBrokerResource],
+    });
     let host: HostHandle | undefined;
     try {
         console.log(
@@ -390,6 +396,14 @@ async function main(): Promise<void> {
                 `${slowElements} elements × ${latencyMs} ms latency stored in ${slow.ms} ms from the event published, ${slow.processorMs} ms of it in EventsProcessor (DownloadConcurrency ${downloadConcurrency}; serial ${slowElements * latencyMs} ms)`,
                 slow.ms < 1000 ? 'ok (< 1 s)' : 'SLOW (≥ 1 s)',
             ]);
+        }
+        if (figures.has('sending')) {
+            // Its own fresh host, as for the memory figure: the peak is the send's alone.
+            const port = Number(new URL(host.webhook).port);
+            await stopChild(host.child, 40_000);
+            host = await startHost(sim, countedConnection, dataDir, port);
+            const sent = await sendLargeFile(sim, host, connectionStringFor(ports), largeBytes);
+            rows.push(sendingRow(sent, values['large-mib']));
         }
         printTable(['figure', 'result', 'target'], rows);
     } finally {
