@@ -5,6 +5,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { containers } from '../shared/names';
 import { demoFormXml, demoPdf } from './demoContent';
+import { runSendDemo } from './demoSend';
 import type { CreatedInstance, Simulator } from './simulator';
 
 export interface DemoOptions {
@@ -66,7 +67,6 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             endPoint: webhook,
             resourceFilter: `urn:altinn:resource:${brokerResource}`,
             subjectFilter: `urn:altinn:organization:identifier-no:${orgNumber}`,
-            typeFilter: 'no.altinn.broker.published',
         },
     };
     await dropSubscriptionFiles(blobs, requests);
@@ -126,8 +126,18 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             : undefined;
     });
 
+    // Sending: one file to two organisations, followed to both confirmations.
+    await runSendDemo({
+        sim,
+        storageConnection: options.storageConnection,
+        resourceId: brokerResource,
+        say,
+        until,
+        timeoutMs,
+    });
+
     say('demo: done. What was stored where:');
-    for (const containerName of [containers.inbound, containers.broker]) {
+    for (const containerName of [containers.inbound, containers.broker, containers.brokerOutbound]) {
         for await (const blob of blobs.getContainerClient(containerName).listBlobsFlat()) {
             say(
                 `  ${containerName}/${blob.name}  (${blob.properties.contentLength ?? 0} bytes, ${blob.properties.contentType ?? ''})`,

@@ -70,7 +70,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed', async () => {
+test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed, a file sent and confirmed', async () => {
     const result = await run([...(await startArgs(dataDir)), '--exit-after-demo']);
     expect(result.output).toContain('demo: subscriptions registered in Altinn and validated');
     expect(result.output).toMatch(/demo: done/);
@@ -80,6 +80,12 @@ test('the demo runs end to end: subscriptions validated, instances and a Broker 
     expect(result.output).toMatch(/ {2}broker\/ttd-demo-broker\/[0-9a-f-]{36}\/årsrapport-2026\.csv/);
     expect(result.output).toMatch(/ {2}broker\/ttd-demo-broker\/[0-9a-f-]{36}\/filetransfer\.json/);
     expect(result.output).toContain('step=confirmed');
+    // A file sent to two organisations, followed from its transfer to both confirmations and back to the case systems.
+    const sent = [...result.output.matchAll(/demo: sent file [0-9a-f-]{36}: (.+)/g)].map((m) => m[1]);
+    expect(sent[0]).toMatch(/^(initialized|uploading|processing|published, confirmed 0\/2)$/);
+    expect(sent.slice(-3)).toEqual(['published, confirmed 0/2', 'published, confirmed 1/2', 'confirmed 2/2']);
+    expect(result.output).toMatch(/demo: broker-sent tells the case systems: [0-9a-f-]{36} confirmed/);
+    expect(result.output).toMatch(/ {2}broker-outbound\/demo\/\d{4}-\d\d-\d\dT[\d-]+Z\/vedtak-2026-17\.pdf/);
     expect(result.code).toBe(0);
     expect(result.pids.length).toBeGreaterThanOrEqual(2);
     expect(result.pids.filter(alive)).toEqual([]);
