@@ -112,4 +112,3 @@ export async function putInOutbox(
     await blob.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobContentMD5: md5 });
     return { md5: md5.toString('hex'), size };
 }
-
