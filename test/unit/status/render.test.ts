@@ -99,3 +99,65 @@ describe('the status as text', () => {
         expect(lines).toContain('  waiting add next');
     });
 });
+
+describe('files sent through Broker', () => {
+    const sent = report({
+        sentResources: [
+            {
+                resourceId: 'ttd-broker',
+                uploading: 0,
+                processing: 1,
+                published: 1,
+                confirmed: 3,
+                failed: 1,
+                expired: 0,
+                open: 2,
+                oldestOpenHours: 30,
+                oldestOpenId: 'aaa',
+            },
+        ],
+        sentFiles: [
+            {
+                fileTransferId: 'aaa',
+                resourceId: 'ttd-broker',
+                blob: '<b>vedtak.pdf',
+                state: 'published',
+                progress: 'published, confirmed 1/2',
+                recipients: 2,
+                confirmedRecipients: 1,
+                final: false,
+                sentAt: '2026-11-30T20:00:00Z',
+            },
+            {
+                fileTransferId: 'bbb',
+                resourceId: 'ttd-broker',
+                blob: 'feil.pdf',
+                state: 'failed',
+                progress: 'failed: Checksum mismatch',
+                recipients: 1,
+                confirmedRecipients: 0,
+                final: true,
+            },
+        ],
+    });
+
+    it('need attention when one failed or the oldest open one waits over 24 h', () => {
+        expect(sent.attention).toEqual([
+            'Sent file feil.pdf (ttd-broker, transfer bbb) failed: Checksum mismatch',
+            'ttd-broker: 2 sent file(s) not confirmed by every recipient, the oldest (aaa) for 30 h',
+        ]);
+    });
+
+    it('show per resource and per file, escaped, the failed file marked', () => {
+        const html = renderStatusHtml(sent);
+        expect(html).toContain('<td>&lt;b&gt;vedtak.pdf</td>');
+        expect(html).toContain('<td>published, confirmed 1/2</td>');
+        expect(html).toMatch(/<tr class="bad"><td>bbb<\/td>/);
+        expect(html).toMatch(/<tr class="bad"><td>ttd-broker<\/td><td class="num">0<\/td><td class="num">1<\/td>/);
+        const lines = renderStatusText(sent);
+        expect(lines).toContain(
+            '  ttd-broker: uploading 0, processing 1, published 1, confirmed 3, failed 1, expired 0; oldest not confirmed 30 h (aaa)',
+        );
+        expect(lines).toContain('  bbb feil.pdf (ttd-broker): failed: Checksum mismatch');
+    });
+});
