@@ -8,11 +8,11 @@
  * - `filetransferid`: the transfer Broker created for it, before anything is uploaded;
  * - `previoustransfers`: transfers whose upload broke and that a new transfer replaced.
  */
-import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { RestError, type BlockBlobClient } from '@azure/storage-blob';
 import { containers } from '../names';
 import type { Storage } from '../storage';
+import { md5Stream } from './md5Stream';
 
 export const outboxMetadata = {
     claimed: 'sendclaimed',
@@ -96,19 +96,11 @@ export async function putInOutbox(
 ): Promise<{ md5: string; size: number }> {
     const container = storage.container(containers.brokerOutbound);
     await container.createIfNotExists();
-    const hash = createHash('md5');
-    let size = 0;
-    const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-            hash.update(chunk);
-            size += chunk.length;
-            done(null, chunk);
-        },
-    });
-    source.on('error', (error) => hashing.destroy(error));
+    const hashing = md5Stream();
+    source.on('error', (error) => hashing.stream.destroy(error));
     const blob = container.getBlockBlobClient(name);
-    await blob.uploadStream(source.pipe(hashing), putBlockBytes, 2);
-    const md5 = hash.digest();
-    await blob.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobContentMD5: md5 });
-    return { md5: md5.toString('hex'), size };
+    await blob.uploadStream(source.pipe(hashing.stream), putBlockBytes, 2);
+    const { md5, bytes } = hashing.result();
+    await blob.setHTTPHeaders({ blobContentType: 'application/octet-stream', blobContentMD5: Buffer.from(md5, 'hex') });
+    return { md5, size: bytes };
 }

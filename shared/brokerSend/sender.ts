@@ -29,8 +29,7 @@
  * - anything else (Broker, storage, another attempt at the same request): the invocation fails and
  *   the queue retries; after the last attempt the request is in broker-send-poison.
  */
-import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
     BROKER_WRITE_SCOPE,
@@ -49,6 +48,7 @@ import { poisonQueueOf, queues } from '../names';
 import type { Storage } from '../storage';
 import { applyOverview, isSentEntry, settle, type SentEntry } from './follow';
 import { ConcurrentSendError, outboxMetadata, readOutbox, updateOutbox, type OutboxFile } from './outbox';
+import { md5Stream } from './md5Stream';
 import { InvalidSendRequestError, parseSendRequest, type SendRequest } from './request';
 import { isRetryableFailure, transferState } from './state';
 
@@ -312,14 +312,9 @@ async function upload(attempt: Attempt, file: OutboxFile, entry: SentEntry): Pro
     const log = { ...fields, fileTransferId: entry.id };
     logStep(logger, 'broker-upload-started', { ...log, bytes: file.size });
     const download = await file.blob.download(0, undefined, { conditions: { ifMatch: file.etag } });
-    const md5 = createHash('md5');
     // The file as it streams from storage, hashed on the way; Broker's upload is its reader.
-    const body = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-            md5.update(chunk);
-            done(null, chunk);
-        },
-    });
+    const hashing = md5Stream();
+    const body = hashing.stream;
     const reading = pipeline(download.readableStreamBody as Readable, body);
     try {
         await Promise.all([deps.broker.upload(entry.id, body, file.size, { logger }), reading]);
@@ -361,7 +356,7 @@ async function upload(attempt: Attempt, file: OutboxFile, entry: SentEntry): Pro
         }
         throw error;
     }
-    const sentMd5 = md5.digest('hex');
+    const sentMd5 = hashing.result().md5;
     logStep(logger, 'broker-uploaded', {
         ...log,
         bytes: file.size,
