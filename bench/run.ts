@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 5 --figures coldstart,throughput,memory,latency]
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --figures coldstart,throughput,memory,latency]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
  * prints: throughput beside the storage floor, what each instance costs (storage requests by
@@ -48,7 +48,7 @@ const { values } = parseArgs({
         'slow-elements': { type: 'string', default: '20' },
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
-        starts: { type: 'string', default: '5' },
+        starts: { type: 'string', default: '7' },
         figures: { type: 'string', default: 'coldstart,throughput,memory,latency' },
     },
 });
