@@ -156,6 +156,16 @@ async function completed(created: CreatedInstance): Promise<void> {
 
 const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
 
+/** An ended instance with one form element, announced (or not) as `events` says. */
+function completedInstance(events: { publish: boolean; deliver?: boolean }): Promise<CreatedInstance> {
+    return sim.control.createInstance({
+        app,
+        process: 'completed',
+        ...events,
+        dataElements: [{ dataType: 'model', content: '<form/>' }],
+    });
+}
+
 beforeAll(async () => {
     const [packaged, startedAzurite, startedSim] = await Promise.all([
         timed('package', () => buildPackage({ root: repoRoot, outDir: join(workDir, 'build') })),
@@ -331,12 +341,7 @@ describe('with only the required settings', () => {
     });
 
     test('a submission goes from the webhook to complete, stored in blob storage', async () => {
-        const created = await sim.control.createInstance({
-            app,
-            process: 'completed',
-            publish: true,
-            dataElements: [{ dataType: 'model', content: '<form/>' }],
-        });
+        const created = await completedInstance({ publish: true });
         await postEvent(created.events[0]);
         await completed(created);
         const container = blobs().getContainerClient('inbound');
@@ -398,24 +403,13 @@ describe('with every feature set, the Maskinporten key as PKCS#12', () => {
     });
 
     test('catch-up queues an event the webhook never got; it is stored and confirmed', async () => {
-        const created = await sim.control.createInstance({
-            app,
-            process: 'completed',
-            publish: true,
-            deliver: false,
-            dataElements: [{ dataType: 'model', content: '<form/>' }],
-        });
+        const created = await completedInstance({ publish: true, deliver: false });
         await runFunction('EventsCatchUp');
         await completed(created);
     });
 
     test('reconciliation finds an instance no event announced; it is stored and confirmed', async () => {
-        const created = await sim.control.createInstance({
-            app,
-            process: 'completed',
-            publish: false,
-            dataElements: [{ dataType: 'model', content: '<form/>' }],
-        });
+        const created = await completedInstance({ publish: false });
         await runFunction('InstancesReconcile');
         await completed(created);
     });
