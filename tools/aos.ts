@@ -6,6 +6,7 @@
  */
 import { formatFields } from '../shared/log';
 import { exitCodes, UsageError, type CliIo, type Command } from './cli';
+import { checkCommand } from './commands/check';
 import { ledgerCommand } from './commands/ledger';
 import { poisonCommand } from './commands/poison';
 import { reconcileCommand } from './commands/reconcile';
@@ -38,6 +39,10 @@ export const commands: Record<string, CommandEntry> = {
     ledger: {
         summary: 'show <id>: what the ledger knows of an instance or Broker file',
         command: ledgerCommand,
+    },
+    check: {
+        summary: 'check a deployment (--url, or here): storage, key, Maskinporten, Altinn, apps, Broker, subscriptions',
+        command: checkCommand,
     },
 };
 
