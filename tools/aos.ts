@@ -10,6 +10,7 @@ import { checkCommand } from './commands/check';
 import { ledgerCommand } from './commands/ledger';
 import { poisonCommand } from './commands/poison';
 import { reconcileCommand } from './commands/reconcile';
+import { smokeCommand } from './commands/smoke';
 import { statusCommand } from './commands/status';
 import { subscriptionsCommand } from './commands/subscriptions';
 
@@ -43,6 +44,11 @@ export const commands: Record<string, CommandEntry> = {
     check: {
         summary: 'check a deployment (--url, or here): storage, key, Maskinporten, Altinn, apps, Broker, subscriptions',
         command: checkCommand,
+    },
+    smoke: {
+        summary:
+            'smoke --app org/app --file <data> --data-type <id>: one instance through the deployment (test environments only)',
+        command: smokeCommand,
     },
 };
 
