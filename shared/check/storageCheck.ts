@@ -134,13 +134,16 @@ async function tableProbe(storage: Storage): Promise<Finding> {
  * One row for the resources of a kind that are fine, and a row of its own for each that is not, so
  * that a healthy account reads as three lines and a fault is named by itself.
  */
-function collapse(kind: string, results: CheckResult[], okText: string, note = ''): CheckResult[] {
+function collapse(kind: string, results: CheckResult[], can: string, note = ''): CheckResult[] {
     const fine = results.filter((result) => result.status === 'ok');
     const rest = results.filter((result) => result.status !== 'ok');
     if (fine.length === 0) return rest;
-    const which = rest.length === 0 ? `all ${fine.length}` : `the other ${fine.length}`;
+    const detail =
+        fine.length === 1
+            ? `${fine[0].name.toLowerCase()} exists and ${can}`
+            : `${rest.length === 0 ? 'all' : 'the other'} ${fine.length} exist and ${can}${note}`;
     const durationMs = Math.max(...fine.map((result) => result.durationMs));
-    return [{ group: 'storage', name: kind, status: 'ok', detail: `${which} ${okText}${note}`, durationMs }, ...rest];
+    return [{ group: 'storage', name: kind, status: 'ok', detail, durationMs }, ...rest];
 }
 
 export async function checkStorage(storage: Storage): Promise<CheckResult[]> {
@@ -162,9 +165,9 @@ export async function checkStorage(storage: Storage): Promise<CheckResult[]> {
         usable(tableResults, `Table ${tables.ledger}`) ? probe('table', () => tableProbe(storage)) : [],
     ]);
     return [
-        ...collapse('Queues', queueResults, 'exist and can be read', ' (every queue with its poison queue)'),
-        ...collapse('Containers', containerResults, 'exist and can be listed'),
-        ...collapse('Tables', tableResults, 'exist and can be queried'),
+        ...collapse('Queues', queueResults, 'can be read', ' (every queue with its poison queue)'),
+        ...collapse('Containers', containerResults, 'can be listed'),
+        ...collapse('Tables', tableResults, 'can be queried'),
         ...probes.flat(),
     ];
 }
