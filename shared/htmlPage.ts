@@ -17,6 +17,23 @@ export function wantsHtml(request: HttpRequest): boolean | undefined {
     return /\btext\/html\b/i.test(request.headers.get('accept') ?? '');
 }
 
+/** One self-contained page: its title, inline style and body; nothing it links to or loads. */
+export function htmlDocument(title: string, style: string, body: string): string {
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} – Altinn application owner system</title>
+<style>${style}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
 export function htmlPage(html: string): HttpResponseInit {
     return {
         status: 200,

@@ -2,6 +2,7 @@
  * The check report as one self-contained page for a browser (`GET /api/check` with Accept: text/html):
  * inline CSS, no script, every value escaped, failed and warning rows marked.
  */
+import { htmlDocument } from '../htmlPage';
 import { escapeHtml } from '../status/html';
 import type { CheckReport, CheckResult } from './report';
 import { formatDuration } from './text';
@@ -24,21 +25,13 @@ function row(check: CheckResult): string {
 export function renderCheckHtml(report: CheckReport): string {
     const { ok, warning, failed } = report.summary;
     const verdict = `${ok} ok, ${warning} warning(s), ${failed} failed, in ${formatDuration(report.durationMs)}`;
-    return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Check – Altinn application owner system</title>
-<style>${style}</style>
-</head>
-<body>
-<header><h1>Altinn application owner system: deployment check</h1>
+    return htmlDocument(
+        'Check',
+        style,
+        `<header><h1>Altinn application owner system: deployment check</h1>
 <p id="verdict">${escapeHtml(`${report.generatedAt}: ${verdict}`)}</p></header>
 <table id="checks"><thead><tr><th scope="col">Status</th><th scope="col">Check</th><th scope="col">Took</th><th scope="col">Result</th></tr></thead><tbody>
 ${report.checks.map(row).join('\n')}
-</tbody></table>
-</body>
-</html>
-`;
+</tbody></table>`,
+    );
 }
