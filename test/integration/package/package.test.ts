@@ -458,3 +458,15 @@ describe('with every feature set, the Maskinporten key as PKCS#12', () => {
         expect(page).toContain(brokerResource);
     });
 });
+
+test('/api/check answers on the packaged app, with the checks that need Altinn run', async () => {
+    const response = await fetch(`${host.url}/api/check`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { checks: { name: string; status: string }[] };
+    const status = (name: string) => report.checks.find((check) => check.name === name)?.status;
+    expect([status('Settings'), status('Maskinporten grant'), status('Altinn token exchange')]).toEqual([
+        'ok',
+        'ok',
+        'ok',
+    ]);
+});
