@@ -94,6 +94,15 @@ export class BlobLockManager {
     }
 }
 
+/**
+ * Whether a failed renewal means the lease is gone for good (storage answered: another lease, no
+ * lease, no blob) rather than that storage could not be reached (worth trying again soon).
+ */
+export function isLeaseLost(error: unknown): boolean {
+    const status = statusOf(error);
+    return status === 409 || status === 412 || status === 404;
+}
+
 function statusOf(error: unknown): number | undefined {
     return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number'
         ? error.statusCode

@@ -4,12 +4,17 @@
  * and SingletonManager.cs): at start it makes one attempt to take its lock; with the lock it starts
  * the inner listener and renews the lease halfway through each period; without it, it tries again
  * every listenerLockRecoveryPollingInterval, so that another instance takes over when the holder
- * stops or dies (its lease then runs out). A renewal that fails stops the inner listener and goes
- * back to trying. Stopping releases the lock, so the next instance can take it at its next try.
+ * stops or dies (its lease then runs out). A renewal storage could not answer is tried again a
+ * second later (the host speeds its renewals up too); one storage refuses (the lease is another's
+ * by now) stops the inner listener and goes back to trying. Stopping releases the lock, so the
+ * next instance can take it at its next try.
  */
-import type { BlobLockManager, HeldLock } from './blobLocks';
+import { isLeaseLost, type BlobLockManager, type HeldLock } from './blobLocks';
 import type { SingletonOptions } from './hostJson';
 import { errorMessage, type HostLog } from './log';
+
+/** The host's shortest renewal interval (SingletonManager.MinimumLeaseRenewalInterval). */
+const retryRenewalAfterMs = 1_000;
 
 export interface Listener {
     start(): void;
@@ -22,6 +27,8 @@ export class SingletonListener {
     #recovery: NodeJS.Timeout | undefined;
     #listening = false;
     #stopped = false;
+    /** Set while renewals fail, so that an outage is logged once, not every second. */
+    #renewalFailing = false;
     /** The lock work under way (acquire, renew, lose), so that stop() waits for it. */
     #busy: Promise<void> = Promise.resolve();
 
@@ -90,11 +97,11 @@ export class SingletonListener {
         }, this.options.listenerLockRecoveryPollingIntervalMs);
     }
 
-    private scheduleRenewal(): void {
+    private scheduleRenewal(afterMs = this.options.listenerLockPeriodMs / 2): void {
         if (this.#stopped) return;
         this.#renewal = setTimeout(() => {
             void this.serialised(() => this.renew());
-        }, this.options.listenerLockPeriodMs / 2);
+        }, afterMs);
     }
 
     private async renew(): Promise<void> {
@@ -102,13 +109,23 @@ export class SingletonListener {
         if (this.#stopped || !lock) return;
         try {
             await lock.renew();
+            this.#renewalFailing = false;
             this.scheduleRenewal();
             return;
         } catch (error) {
-            this.log.line(`Singleton lock renewal failed for blob '${this.lockId}': ${errorMessage(error)}`);
+            if (!this.#renewalFailing || isLeaseLost(error)) {
+                this.log.line(`Singleton lock renewal failed for blob '${this.lockId}': ${errorMessage(error)}`);
+            }
+            this.#renewalFailing = true;
+            if (!isLeaseLost(error)) {
+                // Storage did not answer: a lease that ran out meanwhile can still be renewed if nobody took it.
+                this.scheduleRenewal(retryRenewalAfterMs);
+                return;
+            }
         }
         // Lost: another instance may hold it now. Stop listening and wait for it to come free again.
         this.#lock = undefined;
+        this.#renewalFailing = false;
         if (this.#listening) {
             this.#listening = false;
             await this.inner.stop();
