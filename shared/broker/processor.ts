@@ -4,7 +4,8 @@
  * the overview as filetransfer.json LAST, then confirm the download to Broker.
  *
  * Outcomes, and what the queue sees:
- * - not a valid CloudEvent: logged, put on broker-inbound-poison as received, done (retrying cannot help);
+ * - not a valid CloudEvent: refused (step=refused) onto broker-inbound-poison as received, without expiry and with
+ *   the reason recorded for `aos poison list` (shared/refusal.ts), done (retrying cannot help);
  * - not ours (type, resource, source, role, resourceinstance), or the overview names another resource: logged, dropped;
  *   Broker's echoes of our own confirmation and `filepurged` are among these (info);
  * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, recorded in the ledger
@@ -36,10 +37,11 @@ import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../clo
 import type { AppConfig } from '../config';
 import { brokerFileSubject, ledgerOf, viaOf, type LedgerSubject, type LedgerWriter } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
-import { containers, poisonQueueOf, queues } from '../names';
+import { containers, queues } from '../names';
 import type { Storage } from '../storage';
 import { downloadResumable, type ResumableDownloadOptions } from './download';
 import { handOffBrokerFile } from '../handoff/brokerFile';
+import { invocationOf, messageEventId, refuseIntoPoison } from '../refusal';
 import { decideBrokerEvent } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
@@ -159,10 +161,13 @@ export async function processBrokerMessage(
 ): Promise<BrokerOutcome> {
     const { event, text, problem } = parseMessage(message);
     if (!event) {
-        errorStep(logger, 'invalid', { reason: problem, queue: poisonQueueOf(queues.brokerInbound) });
-        const poison = deps.storage.queue(poisonQueueOf(queues.brokerInbound));
-        await poison.createIfNotExists();
-        await deps.storage.enqueue(poisonQueueOf(queues.brokerInbound), text);
+        await refuseIntoPoison(deps.storage, logger, {
+            queue: queues.brokerInbound,
+            text,
+            reason: `not a CloudEvent: ${problem}`,
+            eventId: messageEventId(message),
+            ...invocationOf(logger),
+        });
         return { outcome: 'invalid' };
     }
 
