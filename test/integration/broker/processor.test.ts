@@ -440,14 +440,30 @@ describe('events that are not ours', () => {
             [{ ...published, resource: undefined }, 'resource'],
             [senderEvent!, 'role'],
             [{ ...published, data: { Role: 'Sender' } }, 'role'],
-            [{ ...published, source: 'https://evil.example/broker/api/v1/filetransfer' }, 'source'],
-            [{ ...published, resourceinstance: '../../x' }, 'resourceinstance'],
         ];
         for (const [event, reason] of cases) {
             const run = await h.process(event, fast);
             expect(run.outcome).toEqual({ outcome: 'ignored', reason });
             expect(run.logs[0].message).toMatch(new RegExp(`^step=ignored .*reason=${reason}`));
         }
+        // On our resource but unusable: refused into the poison queue with the reason, never fetched.
+        const unusable: [Record<string, unknown>, string][] = [
+            [
+                { ...published, id: 'forged-source', source: 'https://evil.example/broker/api/v1/filetransfer' },
+                'source',
+            ],
+            [{ ...published, id: 'forged-instance', resourceinstance: '../../x' }, 'resourceinstance'],
+        ];
+        for (const [event, reason] of unusable) {
+            const run = await h.process(event, fast);
+            expect(run.outcome).toEqual({ outcome: 'refused', reason });
+            expect(run.logs[0].message).toMatch(new RegExp(`^step=refused .*reason="?${reason}: `));
+        }
+        const poisoned = await listPoison(h.storage, [queues.brokerInbound]);
+        expect(poisoned.filter((m) => m.eventId?.startsWith('forged-')).map((m) => [m.eventId, m.refused])).toEqual([
+            ['forged-source', true],
+            ['forged-instance', true],
+        ]);
         const counters = h.sim.counters();
         expect(counters.requests['broker.overview']).toBeUndefined();
         expect(counters.requests['broker.download']).toBeUndefined();
