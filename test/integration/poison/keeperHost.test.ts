@@ -1,18 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { QueueClient } from '@azure/storage-queue';
-import { type Simulator } from '../../../dev/simulator/simulator';
 import { listPoison } from '../../../shared/poison';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
-import { startAzurite, type AzuriteInstance } from '../../support/azurite';
-import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
-import {
-    clientRegistration,
-    clientSettings,
-    createClientCredentials,
-    startTestSimulator,
-    waitUntil,
-    SERVICEOWNER_SCOPES,
-} from '../../support/simulator';
+import { startPipelineHost, type PipelineHost } from '../../support/pipelineHost';
+import { waitUntil } from '../../support/simulator';
 
 /*
  * As deployed: a message fails every attempt, the host copies it to its poison queue with the
@@ -22,31 +13,16 @@ import {
 
 jest.setTimeout(90_000);
 
-let azurite: AzuriteInstance;
-let sim: Simulator;
-let host: HostProcess;
+let stack: PipelineHost;
 
 beforeAll(async () => {
-    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator()]);
-    const creds = createClientCredentials();
-    await sim.control.registerClient(clientRegistration(creds, SERVICEOWNER_SCOPES));
-    host = await startHostProcess({
-        appRoot: repoRoot,
-        env: {
-            AzureWebJobsStorage: azurite.connectionString,
-            ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
-            ...quickQueueSettings,
-            PoisonKeeperSchedule: '*/2 * * * * *',
-        },
-    });
+    stack = await startPipelineHost({ PoisonKeeperSchedule: '*/2 * * * * *' });
 });
 
-afterAll(async () => {
-    await host?.stop(10_000);
-    await Promise.all([sim?.stop(), azurite?.stop()]);
-});
+afterAll(() => stack?.stop());
 
 test('through the host: a message the host put in poison is kept without expiry by PoisonKeeper, and listed with its error', async () => {
+    const { azurite, sim, host } = stack;
     // Confirmation of an instance that was never stored fails on every attempt (nothing is confirmed).
     const event = {
         specversion: '1.0',
