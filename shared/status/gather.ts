@@ -11,6 +11,7 @@ import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
+import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -33,6 +34,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
+    const settledPart = part('the ledger (gone or refused instances)', () => settledStatuses(ledger), []);
     const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
         await Promise.all([
             part(
@@ -56,10 +58,12 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 unknownToFiles: [],
             }),
         ]);
+    const settled = await settledPart;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
         apps,
+        settled,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
         runs,
