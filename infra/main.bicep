@@ -231,6 +231,12 @@ param brokerResources string = ''
 @description('BrokerOrgNumber: the organisation number this system is to Broker (receiving and sending). Empty: the Altinn token\'s.')
 param brokerOrgNumber string = ''
 
+@description('AcceptedApps: apps whose events are processed, as org/app, comma separated; events for others go to poison with the reason. Empty: every app.')
+param acceptedApps string = ''
+
+@description('PoisonKeeperSchedule: six-field NCRONTAB schedule (UTC) on which the host\'s poison messages are kept without expiry.')
+param poisonKeeperSchedule string = '0 */30 * * * *'
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -361,6 +367,8 @@ module functionApp './app/functionapp.bicep' = {
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
     brokerOrgNumber: brokerOrgNumber
+    acceptedApps: acceptedApps
+    poisonKeeperSchedule: poisonKeeperSchedule
   }
 }
 

@@ -70,6 +70,8 @@ export interface AppConfig {
     brokerResources: string[];
     /** BrokerOrgNumber (9 digits); undefined: the Altinn token's organisation. */
     brokerOrganisationNumber?: string;
+    /** AcceptedApps: the apps whose events are processed; undefined: every app. */
+    acceptedApps?: AppRef[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -262,6 +264,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         ),
         brokerResources: parseList(read(env, 'BrokerResources')),
         brokerOrganisationNumber: organisationNumber(env, 'BrokerOrgNumber'),
+        acceptedApps:
+            read(env, 'AcceptedApps') === undefined ? undefined : parseApps('AcceptedApps', read(env, 'AcceptedApps')),
     };
 }
 

@@ -7,9 +7,11 @@
 import { formatFields } from '../shared/log';
 import { exitCodes, UsageError, type CliIo, type Command } from './cli';
 import { brokerCommand } from './commands/broker';
+import { checkCommand } from './commands/check';
 import { ledgerCommand } from './commands/ledger';
 import { poisonCommand } from './commands/poison';
 import { reconcileCommand } from './commands/reconcile';
+import { smokeCommand } from './commands/smoke';
 import { statusCommand } from './commands/status';
 import { subscriptionsCommand } from './commands/subscriptions';
 
@@ -43,6 +45,15 @@ export const commands: Record<string, CommandEntry> = {
     broker: {
         summary: 'send <file> --resource <id> --recipient <orgnr>: send a file through Altinn 3 Broker',
         command: brokerCommand,
+    },
+    check: {
+        summary: 'check a deployment (--url, or here): storage, key, Maskinporten, Altinn, apps, Broker, subscriptions',
+        command: checkCommand,
+    },
+    smoke: {
+        summary:
+            'smoke --app org/app --file <data> --data-type <id>: one instance through the deployment (test environments only)',
+        command: smokeCommand,
     },
 };
 

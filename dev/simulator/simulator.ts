@@ -5,6 +5,7 @@ import { brokerSenderRoutes } from './brokerSender';
 import { Control, controlRoutes, type SimulatorControl } from './control';
 import { resolveOptions, SimCore } from './core';
 import { eventsRoutes } from './events';
+import { instantiationRoutes, registerApp } from './instantiation';
 import { maskinportenRoutes, toRegisteredClient } from './maskinporten';
 import { Router } from './router';
 import { close, listen, type RunningListener } from './server';
@@ -33,11 +34,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const registered = toRegisteredClient(client, resolved.orgNumber);
         core.state.clients.set(registered.clientId, registered);
     }
+    for (const app of options.apps ?? []) registerApp(core, app);
     const control = new Control(core);
     const router = new Router([
         ...maskinportenRoutes(core),
         ...authenticationRoutes(core),
         ...appsRoutes(core),
+        ...instantiationRoutes(core),
         ...storageRoutes(core),
         ...eventsRoutes(core),
         ...brokerSenderRoutes(core),

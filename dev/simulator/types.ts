@@ -67,6 +67,8 @@ export interface SimulatorOptions {
     brokerMalwareScanMs?: number;
     /** Every resource's MaxFileTransferSize (bytes); default none (only the 50 GB virus scan limit applies). */
     brokerMaxFileTransferSize?: number;
+    /** Apps deployed from the start, which the app API can instantiate (see AppDefinitionInput). */
+    apps?: AppDefinitionInput[];
     log?: (line: string) => void;
 }
 
@@ -327,4 +329,27 @@ export interface CountersSnapshot {
 export interface ResetOptions {
     /** Also forget registered Maskinporten clients (including those from options). Default false. */
     clients?: boolean;
+}
+
+/**
+ * An Altinn task type (the altinn:taskType of a BPMN task, app-lib AltinnTaskTypes): data, feedback,
+ * confirmation, signing, payment, …
+ */
+export interface AppTaskInput {
+    id: string;
+    type: string;
+}
+
+/**
+ * An app deployed on the apps origin, so that `POST /{org}/{app}/instances` can instantiate it:
+ * its process (tasks in order, each with its type) and the data types of applicationmetadata.json.
+ */
+export interface AppDefinitionInput {
+    /** Default the simulator's org. */
+    org?: string;
+    app: string;
+    /** Default one data task, Task_1. A bare string is a data task. */
+    tasks?: (string | AppTaskInput)[];
+    /** As in CreateInstanceInput; default any data type. */
+    dataTypes?: (string | DataTypeInput)[];
 }

@@ -127,10 +127,6 @@ export function decideBrokerEvent(event: CloudEvent, config: BrokerEventConfig):
     if (!resourceId) {
         return { accept: false, reason: 'resource', detail: `resource ${resource || '(none)'} is not a resource URN` };
     }
-    const source = sourceMatch(event.source, config.fileTransferBase);
-    if (source === 'foreign') {
-        return { accept: false, reason: 'source', detail: `source is not ${config.fileTransferBase}` };
-    }
     // Events from before Broker added data.Role were the recipient's.
     const role = roleOf(event.data) ?? 'Recipient';
     let kind: BrokerEventKind | undefined;
@@ -150,6 +146,11 @@ export function decideBrokerEvent(event: CloudEvent, config: BrokerEventConfig):
         }
     } else {
         return { accept: false, reason: 'role', detail: `data.Role is ${role}, neither Recipient nor Sender` };
+    }
+    // From here the event is ours (a file to us, or news of one we may have sent): what is wrong with it is not noise.
+    const source = sourceMatch(event.source, config.fileTransferBase);
+    if (source === 'foreign') {
+        return { accept: false, reason: 'source', detail: `source is not ${config.fileTransferBase}` };
     }
     const instance = event.resourceinstance ?? '';
     if (!GUID.test(instance)) {

@@ -23,7 +23,8 @@
  *   starts) would fail again: the request ends `failed`, handed back to the case systems.
  *
  * Outcomes, and what the queue sees:
- * - not a valid send request: logged (step=invalid), put on broker-send-poison as received, done;
+ * - not a valid send request: refused (step=refused) onto broker-send-poison as received, never to expire, with the
+ *   reason recorded for `aos poison list` (shared/refusal.ts), done;
  * - sent (uploaded and on its way), or already further along, or final: done; events and the
  *   catch-up follow the rest;
  * - anything else (Broker, storage, another attempt at the same request): the invocation fails and
@@ -44,7 +45,8 @@ import type { AltinnTokenProvider } from '../altinn/http';
 import type { AppConfig } from '../config';
 import { ledgerOf, recordSent, recordSentStrictly, sentFileSubject, type Ledger, type SendState } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type LogFields, type StepLogger } from '../log';
-import { poisonQueueOf, queues } from '../names';
+import { queues } from '../names';
+import { invocationOf, queueItemText, refuseIntoPoison } from '../refusal';
 import type { Storage } from '../storage';
 import { applyOverview, isSentEntry, settle, type SentEntry } from './follow';
 import { ConcurrentSendError, outboxMetadata, readOutbox, updateOutbox, type OutboxFile } from './outbox';
@@ -86,16 +88,22 @@ export class UploadInProgressError extends Error {
 
 let warnedAboutScope = false;
 
-async function poison(
+/** A request that can never be sent: into broker-send-poison as received, with the reason (shared/refusal.ts). */
+async function refuse(
     deps: BrokerSenderDeps,
     logger: StepLogger,
     message: unknown,
     reason: string,
 ): Promise<SendOutcome> {
-    const queue = poisonQueueOf(queues.brokerSend);
-    errorStep(logger, 'invalid', { reason, queue });
-    const text = typeof message === 'string' ? message : (JSON.stringify(message) ?? String(message));
-    await deps.storage.enqueueCreating(queue, text);
+    const blob = (message as { blob?: unknown } | null)?.blob;
+    await refuseIntoPoison(deps.storage, logger, {
+        queue: queues.brokerSend,
+        text: queueItemText(message),
+        reason: `not a send request: ${reason}`,
+        // Failure records of send requests are keyed by their blob (failures.ts), when they name one.
+        ...(typeof blob === 'string' && blob !== '' ? { eventId: blob } : {}),
+        ...invocationOf(logger),
+    });
     return { outcome: 'invalid' };
 }
 
@@ -108,7 +116,7 @@ export async function processSendRequest(
     try {
         request = parseSendRequest(message);
     } catch (error) {
-        if (error instanceof InvalidSendRequestError) return poison(deps, logger, message, error.detail);
+        if (error instanceof InvalidSendRequestError) return refuse(deps, logger, message, error.detail);
         throw error;
     }
     const scopes = deps.config.maskinporten?.scopes;

@@ -7,3 +7,4 @@ export * from './via';
 export * from './subjects';
 export * from './sent';
 export * from './sentFacts';
+export * from './settled';

@@ -44,6 +44,8 @@ export interface LedgerEntry {
     bytes?: number;
     confirmed: boolean;
     confirmedAt?: Date;
+    /** When the instances-received message for the owner's case systems was sent (after confirmation). */
+    handedOffAt?: Date;
     lastFailureAt?: Date;
     lastFailureStep?: string;
     lastFailureError?: string;
@@ -52,6 +54,11 @@ export interface LedgerEntry {
     neverConfirmedAt?: Date;
     /** A file we sent (kind sentFile): how far it got (sentFacts.ts). */
     sent?: SentFacts;
+    /** Altinn answered 404 for the instance: there is nothing left to store or confirm (settled.ts). */
+    goneAt?: Date;
+    /** Not for this system (an app outside AcceptedApps): its event went to poison with the reason (settled.ts). */
+    refusedAt?: Date;
+    refusedReason?: string;
 }
 
 export interface FailureFact {
@@ -69,6 +76,8 @@ export interface LedgerWriter {
     /** storedAt defaults to now; pass when it was stored earlier, so that a repeat does not move it. */
     stored(subject: LedgerSubject, facts: { elements?: number; bytes: number; storedAt?: Date }): Promise<void>;
     confirmed(subject: LedgerSubject): Promise<void>;
+    /** The instances-received message is on its queue. */
+    handedOff(subject: LedgerSubject): Promise<void>;
     failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     /** Broker says the file expired and we never confirmed it; `at` is when Broker said so. */
@@ -123,6 +132,7 @@ export class Ledger {
                 write('first-seen', subject, () => this.insertFirstSeen(subject, firstSeenFacts(via, eventId))),
             stored: (subject, facts) => write('stored', subject, () => this.merge(subject, storedFacts(facts))),
             confirmed: (subject) => write('confirmed', subject, () => this.merge(subject, confirmedFacts())),
+            handedOff: (subject) => write('handed-off', subject, () => this.merge(subject, handedOffFacts())),
             failed: (subject, failure) => write('failed', subject, () => this.merge(subject, failureFacts(failure))),
             poisoned: (subject, failure) =>
                 write('poisoned', subject, () =>
@@ -231,10 +241,25 @@ export class Ledger {
         return this.#query(filter);
     }
 
-    /** Entries of the scope not confirmed yet, oldest first sight first. */
+    /**
+     * Entries of the scope not confirmed yet, oldest first sight first. Those settled without a
+     * confirmation (gone in Altinn, refused) are not waiting for anything: listSettled has them.
+     */
     async listUnconfirmed(scope: LedgerScope): Promise<LedgerEntry[]> {
         const entries = await this.#query(`${scopeFilter(scope)} and confirmed eq false`);
-        return entries.sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+        return entries
+            .filter((entry) => !entry.goneAt && !entry.refusedAt)
+            .sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+    }
+
+    /**
+     * Entries of the scope gone in Altinn or refused, and not confirmed. A table cannot ask whether
+     * a property exists, so each fact is asked for as a date range from the epoch.
+     */
+    async listSettled(scope: LedgerScope): Promise<LedgerEntry[]> {
+        const ever = odata`${new Date(0)}`;
+        const entries = await this.#query(`${scopeFilter(scope)} and (goneAt ge ${ever} or refusedAt ge ${ever})`);
+        return entries.filter((entry) => !entry.confirmed);
     }
 
     async #query(filter: string): Promise<LedgerEntry[]> {
@@ -284,6 +309,10 @@ export function confirmedFacts(): Record<string, unknown> {
     return { confirmed: true, confirmedAt: new Date() };
 }
 
+export function handedOffFacts(): Record<string, unknown> {
+    return { handedOffAt: new Date() };
+}
+
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
     return { lastFailureAt: new Date(), lastFailureStep: step, lastFailureError: error.slice(0, maxErrorChars) };
 }
@@ -306,11 +335,15 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         bytes: number('bytes'),
         confirmed: row.confirmed === true,
         confirmedAt: date('confirmedAt'),
+        handedOffAt: date('handedOffAt'),
         lastFailureAt: date('lastFailureAt'),
         lastFailureStep: text('lastFailureStep'),
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
+        goneAt: date('goneAt'),
+        refusedAt: date('refusedAt'),
+        refusedReason: text('refusedReason'),
         ...(row.kind === 'sentFile' ? { sent: sentFactsOf(row) } : {}),
     };
 }

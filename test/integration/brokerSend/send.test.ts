@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { gatherStatus } from '../../../shared/status';
 import { sentProgress } from '../../../shared/ledger';
 import { poisonQueueOf, queues } from '../../../shared/names';
+import { listPoison } from '../../../shared/poison';
+import { neverExpires } from '../../../shared/refusal';
 import { docsSchemaValidator } from '../../support/receivedSchema';
 import { steps } from '../broker/harness';
 import { RECIPIENT_A, RECIPIENT_B, SEND_RESOURCE, request, useSendHarness } from './harness';
@@ -106,12 +108,17 @@ async function waitForStatus(s: ReturnType<typeof harness>, id: string, status: 
 }
 
 describe('requests that cannot be sent', () => {
-    it('are put on broker-send-poison as received, with the reason logged', async () => {
+    it('are put on broker-send-poison as received, never to expire, with the reason logged and recorded', async () => {
         const s = harness();
         const bad = { ...request('x'), recipients: ['12345'] };
         const run = await s.send(bad);
         expect(run.outcome).toEqual({ outcome: 'invalid' });
-        expect(run.logs[0].message).toMatch(/^step=invalid reason=.*recipient.*queue=broker-send-poison/);
+        expect(run.logs[0].message).toMatch(/^step=refused reason=.*recipient.*queue=broker-send-poison/);
         expect(await s.h.peek(poisonQueueOf(queues.brokerSend))).toContain(JSON.stringify(bad));
+        const [listed] = await listPoison(s.h.storage, [queues.brokerSend]);
+        expect(listed).toMatchObject({ eventId: 'x', refused: true });
+        expect(listed.lastError).toMatch(/^not a send request: recipient "12345"/);
+        const { peekedMessageItems } = await s.h.storage.queue(poisonQueueOf(queues.brokerSend)).peekMessages();
+        expect(neverExpires(peekedMessageItems[0].expiresOn)).toBe(true);
     });
 });

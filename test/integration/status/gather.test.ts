@@ -35,6 +35,7 @@ it('reports the ledger as unavailable when its table service does not answer, an
         'the ledger (Broker resources)',
         'the ledger (apps)',
         'the ledger (files sent)',
+        'the ledger (gone or refused instances)',
         'the ledger (runs)',
     ]);
     expect(report.attention).toEqual(
