@@ -346,8 +346,11 @@ async function upload(attempt: Attempt, file: OutboxFile, entry: SentEntry): Pro
             );
             return 'refused';
         }
-        if (error instanceof AltinnHttpError && [400, 409, 500].includes(error.status ?? 0)) {
-            // Checksum mismatch (BRO-00009), already uploaded (BRO-00004), upload failed (BRO-00008): the overview says the rest.
+        if (
+            error instanceof AltinnHttpError &&
+            ['BRO-00009', 'BRO-00004', 'BRO-00008'].includes(brokerErrorCode(error) ?? '')
+        ) {
+            // Checksum mismatch, already uploaded, upload failed: Broker has moved the transfer on; its overview says where.
             warnStep(logger, 'broker-upload-refused', {
                 ...log,
                 status: error.status,
