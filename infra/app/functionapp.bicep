@@ -166,10 +166,11 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: 'Enabled'
+    // Only what Flex Consumption accepts: it refuses ftpsState, alwaysOn, linuxFxVersion and the
+    // other classic runtime and scale properties with ARM error 51021 (the list and its sources:
+    // test/infra/support/flex.ts). FTP needs no ftpsState here: basic-auth publishing is off below.
     siteConfig: {
-      alwaysOn: false
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
     }
     functionAppConfig: {
