@@ -140,9 +140,16 @@ export const settings = {
         default: '300',
     },
     CatchUpApps: {
-        description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
+        description:
+            "The deployment's apps, as org/app, comma separated: the catch-up fetches their events from the Events query API, and reconciliation (unless ReconcileApps names others) looks up their instances in Altinn Storage, so that a missed webhook is recovered. Unset: no recovery, and the status page says so.",
         example: 'ttd/apps-test',
         optional: true,
+    },
+    CatchUpEnabled: {
+        description:
+            'false turns the catch-up off (EventsCatchUp and BrokerCatchUp do nothing): events whose webhook push was lost are then never fetched again. The status page warns while it is off.',
+        example: 'true',
+        default: 'true',
     },
     CatchUpSchedule: {
         description: 'Six-field NCRONTAB schedule of the catch-up timers.',
@@ -160,6 +167,12 @@ export const settings = {
         example: 'ttd/apps-test',
         optional: true,
     },
+    ReconcileEnabled: {
+        description:
+            'false turns reconciliation off: an instance complete in Altinn that no event announced is then never found. The status page warns while it is off.',
+        example: 'true',
+        default: 'true',
+    },
     ReconcileSchedule: {
         description: 'Six-field NCRONTAB schedule of reconciliation against Altinn Storage.',
         example: '0 0 * * * *',
@@ -173,6 +186,18 @@ export const settings = {
     BrokerResources: {
         description: 'Broker resource ids whose published files are downloaded, comma separated. Unset: no Broker.',
         example: 'ttd-broker-resource',
+        optional: true,
+    },
+    HandoffWatchSchedule: {
+        description:
+            'Six-field NCRONTAB schedule on which HandoffWatch logs how long the oldest message on instances-received has waited for the case systems (step=handoff-waiting, alert handoff-waiting).',
+        example: '0 */15 * * * *',
+        default: '0 */15 * * * *',
+    },
+    InstanceMemoryMB: {
+        description:
+            "Memory of one instance, in MB (Bicep sets it to the Flex Consumption plan's instanceMemoryMB). At start-up the app warns (step=memory-short) when the queue concurrency of host.json and DownloadConcurrency could need more in the worst case. Unset: the memory this process may use (its cgroup limit, or the machine's memory).",
+        example: '2048',
         optional: true,
     },
 } satisfies Record<string, SettingSpec>;

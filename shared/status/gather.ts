@@ -11,11 +11,13 @@ import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
+import { recoveryStatus } from './recoveryPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
 export interface StatusDeps {
-    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'>;
+    /** `recovery` is absent when the settings are not known (an operator's `aos status --account`). */
+    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'> & Partial<Pick<AppConfig, 'recovery'>>;
     storage: Storage;
     now?: () => Date;
 }
@@ -56,6 +58,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 unknownToFiles: [],
             }),
         ]);
+    const { recovery } = deps.config;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
@@ -66,6 +69,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         catchUpCursors,
         poisonQueues,
         subscriptions,
+        recovery: recovery && recoveryStatus({ ...deps.config, recovery }),
         unavailable,
     };
     return { ...report, attention: attentionOf(report) };

@@ -2,5 +2,6 @@
 export * from './attention';
 export * from './gather';
 export * from './html';
+export * from './recoveryPart';
 export * from './report';
 export * from './text';
