@@ -119,7 +119,8 @@ export interface AltinnHttpOptions {
     dispatcher?: Dispatcher;
 }
 
-const MAX_CONNECTIONS_PER_ORIGIN = 16;
+/** Connections the Altinn client keeps per origin; downloads beyond it wait, holding no buffer (shared/memory counts on it). */
+export const MAX_CONNECTIONS_PER_ORIGIN = 16;
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 const USER_AGENT = 'altinn-application-owner-system-ts';
 
