@@ -25,6 +25,9 @@ describe('alert rules', () => {
             'subscription-problem',
             'run-failed',
             'broker-never-confirmed',
+            'certificate-expiring',
+            'handoff-waiting',
+            'host-start-failed',
             'infected',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
