@@ -141,13 +141,13 @@ export const settings = {
     },
     CatchUpApps: {
         description:
-            "The deployment's apps, as org/app, comma separated: the catch-up fetches their events from the Events query API, and reconciliation (unless ReconcileApps names others) looks up their instances in Altinn Storage, so that a missed webhook is recovered. Unset: no recovery, and the status page says so.",
+            "The deployment's apps (org/app, comma separated): caught up from the Events query API and, unless ReconcileApps names others, reconciled with Altinn Storage. Unset: nothing recovers a lost webhook push (the status page says so).",
         example: 'ttd/apps-test',
         optional: true,
     },
     CatchUpEnabled: {
         description:
-            'false turns the catch-up off (EventsCatchUp and BrokerCatchUp do nothing): events whose webhook push was lost are then never fetched again. The status page warns while it is off.',
+            'false turns the catch-up off (EventsCatchUp and BrokerCatchUp): events whose webhook push was lost are then never fetched again. The status page warns while it is off.',
         example: 'true',
         default: 'true',
     },
@@ -190,13 +190,13 @@ export const settings = {
     },
     HandoffWatchSchedule: {
         description:
-            'Six-field NCRONTAB schedule on which HandoffWatch logs how long the oldest message on instances-received has waited for the case systems (step=handoff-waiting, alert handoff-waiting).',
+            'Six-field NCRONTAB schedule on which HandoffWatch logs how long the oldest instances-received message has waited (step=handoff-waiting).',
         example: '0 */15 * * * *',
         default: '0 */15 * * * *',
     },
     InstanceMemoryMB: {
         description:
-            "Memory of one instance, in MB (Bicep sets it to the Flex Consumption plan's instanceMemoryMB). At start-up the app warns (step=memory-short) when the queue concurrency of host.json and DownloadConcurrency could need more in the worst case. Unset: the memory this process may use (its cgroup limit, or the machine's memory).",
+            "Memory of one instance in MB (Bicep: the plan's instanceMemoryMB). At start-up the app warns (step=memory-short) when the worst case of its concurrency does not fit. Unset: the process's memory limit.",
         example: '2048',
         optional: true,
     },

@@ -283,10 +283,14 @@ export function createdResourceTypes(infra: Infra): string[] {
     return [...new Set([...types.filter((type) => type.includes('/')), 'Microsoft.Resources/resourceGroups'])].sort();
 }
 
-/** The backticked names on the line of docs/deploy.md that starts with `- **<label>**`. */
+/** The backticked names of the list item of docs/deploy.md that starts with `- **<label>**` (with its continuation lines). */
 export function documentedNames(doc: string, label: string): string[] | undefined {
-    const line = doc.split('\n').find((candidate) => candidate.startsWith(`- **${label}**`));
-    return line ? [...line.matchAll(/`([^`]+)`/g)].map((match) => match[1]) : undefined;
+    const lines = doc.split('\n');
+    const start = lines.findIndex((candidate) => candidate.startsWith(`- **${label}**`));
+    if (start < 0) return undefined;
+    const end = lines.findIndex((line, index) => index > start && !/^ {2,}\S/.test(line));
+    const item = lines.slice(start, end < 0 ? undefined : end).join(' ');
+    return [...item.matchAll(/`([^`]+)`/g)].map((match) => match[1]);
 }
 
 function sameList(what: string, documented: string[] | undefined, created: string[]): string[] {
