@@ -6,7 +6,8 @@
  * The signing key is loaded again once it is an hour old (keyMaxAgeMs), so that a rotated key
  * (a new Key Vault secret version, carrying its kid) is taken up by every running instance within
  * the hour, without a restart; each load logs step=signing-key with the kid and the certificate's
- * expiry (the certificate-expiring alert reads it).
+ * expiry (the certificate-expiring alert reads it) to the logger of the call that caused it (an
+ * invocation's, so that it reaches Application Insights).
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
@@ -192,11 +193,15 @@ export function createTokenProvider(
             throw new TokenError(`Maskinporten answered ${who} without an access_token`, false, body.status);
         }
         const entry = cacheEntry(token, body.json?.expires_in);
-        logStep(logger, 'maskinporten-token', { clientId, kid: signing.kid, validForS: validFor(entry) });
+        logStep(options.logger ?? silent, 'maskinporten-token', {
+            clientId,
+            kid: signing.kid,
+            validForS: validFor(entry),
+        });
         return entry;
     }
 
-    async function exchange(maskinportenToken: string, logger: StepLogger): Promise<Cached> {
+    async function exchange(maskinportenToken: string): Promise<Cached> {
         const query = config.testMode ? '?test=true' : '';
         let text: string;
         try {
@@ -221,7 +226,7 @@ export function createTokenProvider(
             throw new TokenError(`The Altinn token exchange for ${who} returned something that is not a JWT`, false);
         }
         const entry = cacheEntry(token, undefined);
-        logStep(logger, 'altinn-token', { clientId, validForS: validFor(entry) });
+        logStep(options.logger ?? silent, 'altinn-token', { clientId, validForS: validFor(entry) });
         return entry;
     }
 
@@ -244,11 +249,11 @@ export function createTokenProvider(
     async function refreshAltinn(forceRefresh: boolean, logger: StepLogger): Promise<Cached> {
         const first = await maskinportenToken(forceRefresh, logger);
         try {
-            return await exchange(first.entry.token, logger);
+            return await exchange(first.entry.token);
         } catch (error) {
             // A cached Maskinporten token Altinn refuses is retried once with a new grant.
             if (first.fresh || !(error instanceof TokenError) || error.status !== 401) throw error;
-            return exchange((await maskinportenToken(true, logger)).entry.token, logger);
+            return exchange((await maskinportenToken(true, logger)).entry.token);
         }
     }
 

@@ -94,7 +94,8 @@ describe('rotating the Maskinporten key', () => {
         const vault = new VaultSecret();
         vault.put({ value: pem(oldKey), tags: { [kidTag]: oldKey.kid } });
         await register(oldKey);
-        const running = instance(vault, 300); // an instance that started before the switch
+        // An instance that started before the switch; it reads the key again once it is two seconds old.
+        const running = instance(vault, 2_000);
         await running.getAltinnToken();
         expect(kidsGranted(running.lines)).toEqual([oldKey.kid]);
 
@@ -102,18 +103,18 @@ describe('rotating the Maskinporten key', () => {
         await register(oldKey, newKey);
         vault.put({ value: pem(newKey), tags: { [kidTag]: newKey.kid } });
 
+        // The running instance still holds the old key, which is still valid: no window.
+        await running.getAltinnToken({ forceRefresh: true });
+        expect(kidsGranted(running.lines)).toEqual([oldKey.kid, oldKey.kid]);
+
         // A new instance signs with the new key under the new kid, although MaskinportenKid still names the old one.
         const started = instance(vault);
         await started.getAltinnToken({ forceRefresh: true });
         expect(kidsGranted(started.lines)).toEqual([newKey.kid]);
         expect(started.lines).toContainEqual(formatFields('signing-key', { kid: newKey.kid, kidFrom: 'secret-tag' }));
 
-        // The running instance still holds the old key, which is still valid: no window.
-        await running.getAltinnToken({ forceRefresh: true });
-        expect(kidsGranted(running.lines)).toEqual([oldKey.kid, oldKey.kid]);
-
-        // Once its key is older than the maximum age, it loads the new version by itself, without a restart.
-        await new Promise((resolve) => setTimeout(resolve, 350));
+        // Once its key is older than the maximum age, the running one loads the new version by itself, without a restart.
+        await new Promise((resolve) => setTimeout(resolve, 2_100));
         await running.getAltinnToken({ forceRefresh: true });
         expect(kidsGranted(running.lines)).toEqual([oldKey.kid, oldKey.kid, newKey.kid]);
 
