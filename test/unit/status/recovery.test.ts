@@ -1,11 +1,6 @@
 import { loadConfig } from '../../../shared/config';
-import {
-    attentionOf,
-    recoveryStatus,
-    renderStatusHtml,
-    renderStatusText,
-    type StatusReport,
-} from '../../../shared/status';
+import { recoveryStatus, renderStatusHtml, renderStatusText, type StatusReport } from '../../../shared/status';
+import { statusReport } from '../../support/statusReport';
 
 /*
  * Recovery of lost webhook pushes (issue 20 item 1): one list of apps (CatchUpApps), caught up and
@@ -24,22 +19,7 @@ const base = {
 
 const recoveryOf = (env: Record<string, string>) => recoveryStatus(loadConfig({ ...base, ...env }));
 
-function report(recovery: StatusReport['recovery']): StatusReport {
-    const rest: Omit<StatusReport, 'attention'> = {
-        generatedAt: '2026-12-01T02:43:44.123Z',
-        windowHours: 24,
-        apps: [],
-        brokerResources: [],
-        neverConfirmedFiles: [],
-        runs: [],
-        catchUpCursors: [],
-        poisonQueues: [],
-        subscriptions: { active: [], failed: [], pending: [], unknownToFiles: [] },
-        recovery,
-        unavailable: [],
-    };
-    return { ...rest, attention: attentionOf(rest) };
-}
+const report = (recovery: StatusReport['recovery']) => statusReport({ recovery, poisonQueues: [] });
 
 describe('recovery', () => {
     it('is on for the named apps by default: caught up and reconciled, nothing to warn about', () => {
