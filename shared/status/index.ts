@@ -5,3 +5,4 @@ export * from './html';
 export * from './recoveryPart';
 export * from './report';
 export * from './text';
+export * from './submissionPart';

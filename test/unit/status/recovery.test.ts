@@ -1,3 +1,4 @@
+import { checkSettings } from '../../../shared/check/settingsCheck';
 import { loadConfig } from '../../../shared/config';
 import { recoveryStatus, renderStatusHtml, renderStatusText, type StatusReport } from '../../../shared/status';
 import { statusReport } from '../../support/statusReport';
@@ -68,5 +69,13 @@ describe('recovery', () => {
         expect(renderStatusText(off).join('\n')).toContain('Reconciliation is turned off');
         // Unknown settings (aos status --account without them): no recovery part, no warning.
         expect(report(undefined).attention).toEqual([]);
+    });
+
+    it('is what the deployment check warns about too, also when a part is turned off', async () => {
+        const { results } = await checkSettings({ ...base, CatchUpApps: 'ttd/a', CatchUpEnabled: 'false' });
+        expect(results.find((result) => result.name === 'Recovery (catch-up and reconciliation)')).toMatchObject({
+            status: 'warning',
+            detail: expect.stringMatching(/^Catch-up is turned off \(CatchUpEnabled=false\)/) as unknown,
+        });
     });
 });
