@@ -327,6 +327,12 @@ param brokerResources string = ''
 @description('HandoffWatchSchedule: six-field NCRONTAB schedule (UTC) on which the age of the oldest hand-off message is logged.')
 param handoffWatchSchedule string = '0 */15 * * * *'
 
+@description('AcceptedApps: apps whose events are processed, as org/app, comma separated; events for others go to poison with the reason. Empty: every app.')
+param acceptedApps string = ''
+
+@description('PoisonKeeperSchedule: six-field NCRONTAB schedule (UTC) on which the host\'s poison messages are kept without expiry.')
+param poisonKeeperSchedule string = '0 */30 * * * *'
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -535,6 +541,8 @@ module functionApp './app/functionapp.bicep' = {
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
     handoffWatchSchedule: handoffWatchSchedule
+    acceptedApps: acceptedApps
+    poisonKeeperSchedule: poisonKeeperSchedule
   }
 }
 

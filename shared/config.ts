@@ -73,6 +73,8 @@ export interface AppConfig {
     brokerResources: string[];
     /** InstanceMemoryMB: the memory one instance has; undefined when unset (the process's own limit is used). */
     instanceMemoryMB?: number;
+    /** AcceptedApps: the apps whose events are processed; undefined: every app. */
+    acceptedApps?: AppRef[];
 }
 
 export interface RecoverySwitches {
@@ -271,6 +273,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         },
         brokerResources: parseList(read(env, 'BrokerResources')),
         instanceMemoryMB: optionalInteger('InstanceMemoryMB', read(env, 'InstanceMemoryMB'), 128, 1_048_576),
+        acceptedApps:
+            read(env, 'AcceptedApps') === undefined ? undefined : parseApps('AcceptedApps', read(env, 'AcceptedApps')),
     };
 }
 

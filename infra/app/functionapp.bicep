@@ -87,6 +87,8 @@ param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
 param handoffWatchSchedule string
+param acceptedApps string
+param poisonKeeperSchedule string
 
 var blobServiceUri = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
 var queueServiceUri = 'https://${storageAccountName}.queue.${environment().suffixes.storage}'
@@ -147,6 +149,8 @@ var appSettings = {
   HandoffWatchSchedule: handoffWatchSchedule
   // The plan's instance memory, for the start-up memory check (shared/memory).
   InstanceMemoryMB: string(instanceMemoryMB)
+  AcceptedApps: acceptedApps
+  PoisonKeeperSchedule: poisonKeeperSchedule
 }
 
 var inboundRanges = filter(map(split(allowedInboundIpRanges, ','), range => trim(range)), range => !empty(range))

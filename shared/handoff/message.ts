@@ -14,7 +14,7 @@
  */
 import { errorStep, logStep, type LogFields, type StepLogger } from '../log';
 import { queues } from '../names';
-import { maxQueuedTextBytes, neverExpires, type Storage } from '../storage';
+import { maxQueuedTextBytes, type Storage } from '../storage';
 
 export interface ReceivedElement {
     /** The data element id, or for a Broker file its fileTransferId. */
@@ -86,9 +86,7 @@ export async function handOff(
     fields: LogFields,
 ): Promise<void> {
     const started = Date.now();
-    await storage.enqueueCreating(receivedQueue, receivedText(message, logger, fields), {
-        timeToLiveSeconds: neverExpires,
-    });
+    await storage.enqueueCreating(receivedQueue, receivedText(message, logger, fields), { neverExpires: true });
     logStep(logger, 'handed-off', {
         ...fields,
         queue: receivedQueue,

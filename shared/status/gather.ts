@@ -12,6 +12,7 @@ import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { recoveryStatus } from './recoveryPart';
+import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -35,6 +36,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
+    const settledPart = part('the ledger (gone or refused instances)', () => settledStatuses(ledger), []);
     const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
         await Promise.all([
             part(
@@ -59,10 +61,12 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
             }),
         ]);
     const { recovery } = deps.config;
+    const settled = await settledPart;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
         apps,
+        settled,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
         runs,

@@ -6,6 +6,7 @@ export function statusReport(overrides: Partial<StatusReport> = {}): StatusRepor
         generatedAt: '2026-12-01T02:43:44.123Z',
         windowHours: 24,
         apps: [],
+        settled: [],
         brokerResources: [],
         neverConfirmedFiles: [],
         runs: [],
