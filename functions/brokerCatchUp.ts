@@ -2,7 +2,7 @@
  * BrokerCatchUp: on the catch-up schedule, queues a synthetic published event for every Broker
  * file transfer on a configured resource that we have not confirmed yet, so that a lost webhook
  * never loses a file; and follows every transfer we sent that is not final yet, so that a lost
- * event never leaves a sent file's state behind.
+ * event never leaves a sent file's state behind. CatchUpEnabled=false turns both off, as it does EventsCatchUp.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { createBrokerClient, type BrokerClient } from '../shared/altinn/broker';
@@ -15,6 +15,7 @@ let broker: BrokerClient | undefined;
 
 export async function brokerCatchUp(_timer: Timer, context: InvocationContext): Promise<void> {
     const { config, storage, altinn } = getServices();
+    if (!config.recovery.catchUp) return;
     broker ??= createBrokerClient(altinn.http, config);
     // Each half runs whatever the other does; the first failure fails the run (and is logged by its half).
     const [sent, received] = await Promise.allSettled([

@@ -1,5 +1,5 @@
 /**
- * InstancesReconcile: on ReconcileSchedule, asks Altinn Storage for every instance of the apps in
+ * InstancesReconcile: on ReconcileSchedule (unless ReconcileEnabled is false), asks Altinn Storage for every instance of the apps in
  * ReconcileApps that is complete and not confirmed by the owner, and queues each to events-inbound
  * as the event Altinn would have pushed, so that a submission no event brought is still stored and
  * confirmed (shared/reconcile/reconcile.ts). An app that fails is logged and fails the invocation
@@ -12,7 +12,7 @@ import { timerSchedule } from '../shared/schedules';
 
 export async function instancesReconcile(_timer: Timer, context: InvocationContext): Promise<void> {
     const services = getServices();
-    if (services.config.reconcileApps.length === 0) return;
+    if (!services.config.recovery.reconcile || services.config.reconcileApps.length === 0) return;
     const results = await runReconcile(reconcileDeps(services), context);
     const failed = results.filter((result) => result.error !== undefined);
     if (failed.length > 0) {

@@ -27,6 +27,9 @@ describe('alert rules', () => {
             'broker-never-confirmed',
             'broker-upload-failed',
             'broker-sent-unconfirmed',
+            'certificate-expiring',
+            'handoff-waiting',
+            'host-start-failed',
             'infected',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
