@@ -203,6 +203,11 @@ param scanWaitHours int = 24
 @description('ScanRecheckSeconds: how long the event of an instance with a Pending scan waits before the instance is looked at again.')
 param scanRecheckSeconds int = 300
 
+@minValue(1)
+@maxValue(10020)
+@description('ProcessEndWaitMinutes: how long a completed event for an instance whose process has not ended is checked again before it is recorded and left for catch-up and reconciliation.')
+param processEndWaitMinutes int = 60
+
 @description('CatchUpApps: apps whose events the catch-up fetches, as org/app, comma separated. Empty: no catch-up.')
 param catchUpApps string = ''
 
@@ -346,6 +351,7 @@ module functionApp './app/functionapp.bicep' = {
     httpRetryBudgetSeconds: httpRetryBudgetSeconds
     scanWaitHours: scanWaitHours
     scanRecheckSeconds: scanRecheckSeconds
+    processEndWaitMinutes: processEndWaitMinutes
     catchUpApps: catchUpApps
     catchUpSchedule: catchUpSchedule
     catchUpFrom: catchUpFrom

@@ -139,6 +139,12 @@ export const settings = {
         example: '300',
         default: '300',
     },
+    ProcessEndWaitMinutes: {
+        description:
+            "How long an app.instance.process.completed event for an instance whose process Altinn says has not ended is checked again (after 1 minute, then pauses that double, up to an hour) before it is recorded (ledger, status page, alert) and left for catch-up and reconciliation. Nothing is confirmed for such an instance.",
+        example: '60',
+        default: '60',
+    },
     CatchUpApps: {
         description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
         example: 'ttd/apps-test',

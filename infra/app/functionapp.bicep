@@ -71,6 +71,7 @@ param httpTimeoutSeconds int
 param httpRetryBudgetSeconds int
 param scanWaitHours int
 param scanRecheckSeconds int
+param processEndWaitMinutes int
 param catchUpApps string
 param catchUpSchedule string
 param catchUpFrom string
@@ -126,6 +127,7 @@ var appSettings = {
   HttpRetryBudgetSeconds: string(httpRetryBudgetSeconds)
   ScanWaitHours: string(scanWaitHours)
   ScanRecheckSeconds: string(scanRecheckSeconds)
+  ProcessEndWaitMinutes: string(processEndWaitMinutes)
   CatchUpApps: catchUpApps
   CatchUpSchedule: catchUpSchedule
   CatchUpFrom: catchUpFrom
