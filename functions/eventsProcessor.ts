@@ -22,6 +22,7 @@ import {
     handOn,
     historyOf,
     pipelineFor,
+    processCompletedType,
     queueAfterStore,
     settledBy,
     storeInstance,
@@ -57,7 +58,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
                 const next = queueAfterStore(event.event, stage.config);
                 const confirming = next === queues.eventsConfirmation;
                 const stored = await storeInstance(stage, event, {
-                    confirming,
+                    waitForEnd: confirming && event.event.type === processCompletedType,
                     settled: settledBy(stage, event, history),
                 });
                 if (stored.kind === 'gone') return;

@@ -24,7 +24,7 @@ import type { Manifest } from './manifest';
 import { withHandled, type InstanceHistory } from './once';
 import { handOn, type InstanceEvent, type Pipeline } from './pipeline';
 import { InstanceNotStoredError } from './store';
-import { confirmedBy } from './version';
+import { confirmedBy, hasEnded, processPosition } from './version';
 
 export type ConfirmOutcome = 'confirmed' | 'gone';
 
@@ -99,7 +99,9 @@ export async function confirmInstance(
 }
 
 /**
- * Confirms right away an instance this invocation has just stored; when that fails, the event is
+ * Confirms right away an instance this invocation has just stored, when its process has ended (one
+ * stored for another event type while it stands in a task is not: its completed event confirms
+ * it); when that fails, the event is
  * handed to events-confirmation, whose retries repeat only `complete`, never the download. Only
  * when that hand-on fails too does the error reach the caller (and the queue retries the whole
  * message, which finds the instance stored and downloads nothing again).
@@ -110,6 +112,14 @@ export async function confirmNowOrHandOn(
     history: InstanceHistory,
     justStored: StoredInstanceSummary,
 ): Promise<void> {
+    const process = justStored.fetched?.instance.process;
+    if (justStored.fetched && !hasEnded(process)) {
+        logStep(pipeline.logger, 'confirm-skipped', {
+            ...message.fields,
+            reason: `the process has not ended (${processPosition(process)}); its completed event confirms it`,
+        });
+        return;
+    }
     try {
         await confirmInstance(pipeline, message, history, justStored);
     } catch (error) {

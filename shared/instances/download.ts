@@ -6,7 +6,7 @@
  *
  * Before anything is stored, Altinn's document decides whether there is anything to do: a version
  * already stored, confirmed and handed off is left as it is (`already-done`), and an instance whose
- * process has not ended is not stored for confirmation (`not-ended`).
+ * process has not ended is not stored for a completed event (`not-ended`).
  *
  * An element already stored (same lastChanged, size and SHA-256 in its blob's metadata) is kept,
  * also when instance.json was never written (a retry resumes where the last attempt stopped). No
@@ -59,8 +59,11 @@ export interface StoredOutcome {
 }
 
 export interface StoreOptions {
-    /** Confirmation follows the store: an instance whose process has not ended is not stored. */
-    confirming: boolean;
+    /**
+     * The event says the process completed and confirmation follows: an instance whose process has
+     * not ended is not stored (kind 'not-ended'; processEnd.ts).
+     */
+    waitForEnd: boolean;
     /** Whether this version of the instance is stored, confirmed and handed off already. */
     settled?: (instance: Instance, version: string) => Promise<boolean>;
 }
@@ -103,7 +106,7 @@ const MAX_ELEMENT_ATTEMPTS = 3;
 export async function storeInstance(
     pipeline: Pipeline,
     message: InstanceEvent,
-    options: StoreOptions = { confirming: false },
+    options: StoreOptions = { waitForEnd: false },
 ): Promise<StoreOutcome> {
     const { apps, store, logger, config } = pipeline;
     const { ref, fields } = message;
@@ -120,7 +123,7 @@ export async function storeInstance(
     const { instance, text } = fetched;
     const version = instanceVersion(instance);
     if (await options.settled?.(instance, version)) return { kind: 'already-done', version };
-    if (options.confirming && !hasEnded(instance.process)) return { kind: 'not-ended', instance };
+    if (options.waitForEnd && !hasEnded(instance.process)) return { kind: 'not-ended', instance };
     const elements = instance.data ?? [];
     logStep(logger, 'instance-fetched', {
         ...fields,

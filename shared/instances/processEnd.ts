@@ -5,7 +5,9 @@
  * event, a type filter set too wide or a custom event type may say "completed" of an instance that
  * still stands in a task.
  *
- * Such an event is not stored and not confirmed. Like the wait for a malware scan (scanWait.ts), a
+ * Such an event is not stored and not confirmed. (Another event type configured in
+ * ProcessedEventTypes, such as app.instance.created, stores the instance as it stands and confirms
+ * nothing until the process has ended: confirmation.ts.) Like the wait for a malware scan (scanWait.ts), a
  * copy of it goes back on events-inbound, invisible for a while, carrying in the CloudEvent
  * extension attribute `aosnotendedsince` when the wait began, and the invocation completes (the
  * wait never counts as a failed attempt). The pauses grow: a minute, then as long as the wait has
@@ -21,6 +23,9 @@ import { errorStep, logStep, warnStep } from '../log';
 import { queues } from '../names';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import { processPosition } from './version';
+
+/** The event type that says an instance's process completed (app-lib's ProcessEventDispatcher publishes it at the end event). */
+export const processCompletedType = 'app.instance.process.completed';
 
 /** CloudEvent extension attribute (lower case letters only, as CloudEvents requires) with the first time the process was found not ended. */
 export const notEndedSinceAttribute = 'aosnotendedsince';

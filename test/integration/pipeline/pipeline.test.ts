@@ -339,7 +339,9 @@ test('a retry keeps what a failed attempt stored, also before instance.json exis
     expect([a, b, c, failing].map((d) => after[d.id])).toEqual([40_000, 100_000, 60_000, 70_000]);
     const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
     const digests = await Promise.all(created.dataElements.map((d) => h.sim.control.contentDigest(d.id)));
-    expect(manifest.elements.map((e) => [e.id, e.size, e.sha256])).toEqual(digests.map((d) => [d.id, d.size, d.sha256]));
+    expect(manifest.elements.map((e) => [e.id, e.size, e.sha256])).toEqual(
+        digests.map((d) => [d.id, d.size, d.sha256]),
+    );
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
 });
 
