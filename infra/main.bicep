@@ -121,6 +121,11 @@ param alertEmail string = ''
 @description('Hours an instance complete in Altinn may stay unconfirmed by this system before it raises an alert.')
 param alertUnconfirmedHours int = 24
 
+@minValue(1)
+@maxValue(24)
+@description('Hours an instance confirmed to Altinn may go without its instances-received message before it raises an alert.')
+param alertNotHandedOffHours int = 1
+
 // ---------------------------------------------------------------------------------------------
 // App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
 // for production values.
@@ -372,6 +377,7 @@ module alerts './app/alerts.bicep' = {
     namePrefix: 'aos-${resourceToken}'
     alertEmail: alertEmail
     alertUnconfirmedHours: alertUnconfirmedHours
+    alertNotHandedOffHours: alertNotHandedOffHours
   }
 }
 

@@ -9,6 +9,7 @@ import { errorMessage } from '../log';
 import type { Storage } from '../storage';
 import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
+import { notEndedInstances, notHandedOffInstances } from './handOffPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { statusWindowHours, type StatusReport } from './report';
@@ -33,6 +34,10 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
+    const [notHandedOff, processNotEnded] = await Promise.all([
+        part('the ledger (instances not handed off)', () => notHandedOffInstances(ledger, now), []),
+        part('the ledger (instances not ended)', () => notEndedInstances(ledger, now), []),
+    ]);
     const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
         await Promise.all([
             part(
@@ -62,6 +67,8 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         apps,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
+        notHandedOff,
+        processNotEnded,
         runs,
         catchUpCursors,
         poisonQueues,

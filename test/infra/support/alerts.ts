@@ -16,7 +16,7 @@ export const alertsFile = 'infra/app/alerts.bicep';
 
 export interface AlertRule {
     name: string;
-    /** The KQL with the template's interpolations (${kv}, ${alertUnconfirmedHours}) resolved. */
+    /** The KQL with the template's interpolations (${kv}, and each parameter, as its default) resolved. */
     query: string;
 }
 
@@ -43,13 +43,14 @@ export function alertsBicep(infra: Infra): BicepFile {
 export function alertRules(infra: Infra): AlertRule[] {
     const file = alertsBicep(infra);
     const kv = stringLiteral(file.variable('kv')) ?? '';
-    const hoursDefault = file.params().get('alertUnconfirmedHours')?.defaultValue?.text ?? '';
+    const params = [...file.params()].map(([name, param]) => [name, param.defaultValue?.text ?? ''] as const);
     return arrayItems(file.variable('rules')).map((item) => {
         const props = objectProperties(item);
         const queryNode = props.get('query');
-        const query = (queryNode ? stringTemplate(queryNode) : '')
-            .replaceAll('${kv}', kv)
-            .replaceAll('${alertUnconfirmedHours}', hoursDefault);
+        const query = params.reduce(
+            (text, [name, value]) => text.replaceAll(`\${${name}}`, value),
+            (queryNode ? stringTemplate(queryNode) : '').replaceAll('${kv}', kv),
+        );
         return { name: stringLiteral(props.get('name')) ?? '', query };
     });
 }

@@ -7,6 +7,8 @@ function report(overrides: Partial<StatusReport> = {}): StatusReport {
         apps: [],
         brokerResources: [],
         neverConfirmedFiles: [],
+        notHandedOff: [],
+        processNotEnded: [],
         runs: [],
         catchUpCursors: [],
         poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 0 }],
