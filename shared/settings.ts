@@ -141,7 +141,7 @@ export const settings = {
     },
     ProcessEndWaitMinutes: {
         description:
-            "How long an app.instance.process.completed event for an instance whose process Altinn says has not ended is checked again (after 1 minute, then pauses that double, up to an hour) before it is recorded (ledger, status page, alert) and left for catch-up and reconciliation. Nothing is confirmed for such an instance.",
+            'How long a completed event for an instance whose process has not ended is checked again (pauses from 1 min up to 1 h) before it is recorded and left for catch-up and reconciliation; nothing is confirmed meanwhile.',
         example: '60',
         default: '60',
     },
