@@ -30,7 +30,8 @@ export function createEventsFeedback(services: () => Services = getServices) {
 
         await failLoudly(context, event.fields, async () => {
             const feedback = pipeline.config.feedback;
-            if (!feedback) logStep(context, 'feedback-skipped', { ...event.fields, reason: 'feedback is not configured' });
+            if (!feedback)
+                logStep(context, 'feedback-skipped', { ...event.fields, reason: 'feedback is not configured' });
             const outcome = feedback
                 ? await sendFeedback(pipeline, event, feedback)
                 : await processWithoutFeedback(pipeline, event);

@@ -25,6 +25,7 @@ import {
     processCompletedType,
     queueAfterStore,
     settledBy,
+    storedByAnotherCopy,
     storeInstance,
     waitForProcessEnd,
     waitForScan,
@@ -66,6 +67,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
                 if (stored.kind === 'not-ended') return waitForProcessEnd(stage, event, stored.instance);
                 if (stored.kind === 'scan-pending') return waitForScan(stage, event, stored.pending);
                 await ledger.stored(event.subject, stored);
+                if (storedByAnotherCopy(stage, event, stored)) return;
                 if (!confirming) await handOn(stage, next, event);
                 else await confirmNowOrHandOn(stage, event, history, stored);
             });

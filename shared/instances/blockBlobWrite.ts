@@ -89,7 +89,12 @@ export async function writeBlockBlob(
         const { headers, metadata, conditions } = commit();
         if (ids.length === 0) {
             const body = Buffer.concat(chunks, filled);
-            await blob.upload(body, body.length, { blobHTTPHeaders: headers, metadata, conditions, abortSignal: signal });
+            await blob.upload(body, body.length, {
+                blobHTTPHeaders: headers,
+                metadata,
+                conditions,
+                abortSignal: signal,
+            });
             return { kind: 'put' };
         }
         if (filled > 0) await stage(Buffer.concat(chunks, filled));

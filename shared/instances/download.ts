@@ -56,6 +56,11 @@ export interface StoredOutcome {
     version: string;
     /** Altinn's document, as fetched: whether it is confirmed, its substatus. */
     fetched: FetchedInstance;
+    /**
+     * When another invocation wrote the instance.json that is there (this version; this one wrote
+     * none): the event it did so for (its metadata `eventid`). See once.ts storedByAnotherCopy.
+     */
+    storedFor?: string;
 }
 
 export interface StoreOptions {
@@ -154,6 +159,7 @@ export async function storeInstance(
             storedAt: plan.stored.storedAt ?? new Date(),
             version,
             fetched,
+            storedFor: plan.stored.eventId,
         };
     }
 
@@ -206,6 +212,7 @@ export async function storeInstance(
         manifest,
         version,
         fetched,
+        storedFor: written.outcome === 'written' ? undefined : written.storedEventId,
     };
 }
 
@@ -258,8 +265,8 @@ interface PendingElement {
 interface StorePlan {
     pending: PendingElement[];
     kept: Map<string, ManifestElement>;
-    /** instance.json as stored: its version, and when it was stored. */
-    stored?: { version: string; storedAt?: Date };
+    /** instance.json as stored: its version, when it was stored, and for which event. */
+    stored?: { version: string; storedAt?: Date; eventId?: string };
 }
 
 /**
@@ -293,7 +300,15 @@ async function planStore(
             pending.push({ element, conditions: blob ? { ifMatch: blob.etag } : { ifNoneMatch: '*' } });
         }
     });
-    return { pending, kept, stored: stored && { version: storedVersion(stored), storedAt: storedAtOf(stored) } };
+    return {
+        pending,
+        kept,
+        stored: stored && {
+            version: storedVersion(stored),
+            storedAt: storedAtOf(stored),
+            eventId: decodeMetadataValue(stored.metadata.eventid),
+        },
+    };
 }
 
 /** Which version of the element a blob holds: this one, an older (or unknown) one, or none. */

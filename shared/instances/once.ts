@@ -96,6 +96,30 @@ export function settledBy(pipeline: Pick<Pipeline, 'logger'>, message: InstanceE
     };
 }
 
+/**
+ * True (and logged) when another copy of this very event stored this version of the instance, so
+ * that it, not this copy, confirms and hands it off: two hosts given the same event at the same
+ * moment, or the catch-up's copy read while the webhook's is still at work. instance.json is
+ * created once (If-None-Match), and the one whose create lost learns from its metadata `eventid`
+ * that the winner works on the same event; that winner's own retries, the confirmation queue and
+ * reconciliation carry on whatever it leaves unfinished. Only on a first attempt: a retry may
+ * follow this same message's own earlier store.
+ */
+export function storedByAnotherCopy(
+    pipeline: Pick<Pipeline, 'logger'>,
+    message: InstanceEvent,
+    stored: { storedFor?: string; version: string },
+): boolean {
+    if (message.fields.attempt !== 1 || stored.storedFor !== message.event.id) return false;
+    logStep(pipeline.logger, 'already-done', {
+        ...message.fields,
+        instanceId: message.ref.instanceId,
+        reason: 'another copy of this event stored this version; it confirms and hands it off',
+        version: stored.version,
+    });
+    return true;
+}
+
 /** The handled event ids with this one added last (once), the oldest dropped beyond the ledger's limit. */
 export function withHandled(entry: LedgerEntry | undefined, eventId: string): string[] {
     const ids = (entry?.handledEventIds ?? []).filter((id) => id !== eventId);

@@ -114,7 +114,8 @@ export interface BlobInfo {
  */
 export type DescribingWrite =
     | { outcome: 'written'; bytes: number }
-    | { outcome: 'same' | 'newer'; bytes: number; storedVersion?: string };
+    /** `storedEventId`: the event whose processing wrote the blob that is there (instance.json's metadata `eventid`). */
+    | { outcome: 'same' | 'newer'; bytes: number; storedVersion?: string; storedEventId?: string };
 
 /** The version and lastChanged a describing blob is written with (its metadata `version`, `lastchanged`). */
 export interface DescribedVersion {
@@ -275,7 +276,12 @@ export class InstanceStore {
             }
             const order = compareChangeTimes(decodeMetadataValue(there.metadata.lastchanged), lastChanged);
             if (order >= 0) {
-                return { outcome: order === 0 ? 'same' : 'newer', bytes: bytes.length, storedVersion: there.metadata.version };
+                return {
+                    outcome: order === 0 ? 'same' : 'newer',
+                    bytes: bytes.length,
+                    storedVersion: there.metadata.version,
+                    storedEventId: decodeMetadataValue(there.metadata.eventid),
+                };
             }
             conditions = { ifMatch: there.etag };
         }

@@ -298,6 +298,24 @@ test('a repeat of a stored, confirmed, handed-off instance costs one GET and one
     expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
 });
 
+test('the same event taken by two processors at once: one stores, confirms and hands off; the other stops at step=already-done', async () => {
+    const created = await createSubmission();
+    const event = eventOf(created);
+    await h.enqueue(event);
+    await h.enqueue(event);
+    const runs = await Promise.all([
+        h.deliver(queues.eventsInbound, processor, 1),
+        h.deliver(queues.eventsInbound, processor, 1),
+    ]);
+    expect(runs.map((run) => run.error)).toEqual([undefined, undefined]);
+    const stopped = runs.flatMap((run) => steps(run.logs, 'already-done'));
+    expect(stopped).toHaveLength(1);
+    expect(fieldsOf(stopped[0].message).reason).toMatch(/another copy of this event stored this version/);
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+    const handedOff = (await h.peek(queues.instancesReceived)).filter((text) => text.includes(created.id));
+    expect(handedOff).toHaveLength(1);
+});
+
 test('a retry keeps what a failed attempt stored, also before instance.json exists: an element failing twice, the elements before it fetched once', async () => {
     // One element at a time, in order, and no retries within an attempt: each attempt stops at the failing element.
     const services = h.servicesWith({ DownloadConcurrency: '1', HttpRetryBudgetSeconds: '0' });
