@@ -284,6 +284,7 @@ test('instance.json and manifest.json never move backwards: an older lastChanged
         outcome: 'newer',
         bytes: 11,
         storedVersion: 'v2',
+        storedEventId: 'e',
     });
     expect((await content(name))!.toString()).toBe('{"v":"new"}');
     expect((await store.writeInstance(ref, '{"v":"same"}', meta, { version: 'v2', lastChanged: newer })).outcome).toBe(
