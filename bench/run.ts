@@ -1,11 +1,13 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --figures throughput,memory,latency]
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --catchup-instances 200
+ *                   --figures throughput,memory,latency,catchup]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
  * prints: throughput beside the storage floor, what each instance costs (storage requests by
  * kind, counted by a proxy in front of Azurite, and CPU of the host and of Azurite), the host's
  * peak memory while a large data element passes, token grants and exchanges per 1000 events,
- * and the time to store an instance of 20 slow data elements.
+ * the time to store an instance of 20 slow data elements, and the Altinn requests per instance
+ * with the catch-up on (catchUpCost.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +25,7 @@ import { startSimulator, type Simulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
 import { freePort } from '../dev/ports';
 import { settings } from '../shared/settings';
+import { catchUpCost } from './catchUpCost';
 import { startCountingProxy, type CountingProxy } from './countingProxy';
 import { processCpuMs } from './processCpu';
 import { idleKinds } from './requestKinds';
@@ -46,7 +49,8 @@ const { values } = parseArgs({
         'slow-elements': { type: 'string', default: '20' },
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
-        figures: { type: 'string', default: 'throughput,memory,latency' },
+        'catchup-instances': { type: 'string', default: '200' },
+        figures: { type: 'string', default: 'throughput,memory,latency,catchup' },
     },
 });
 const figures = new Set(values.figures.split(',').map((name) => name.trim()));
@@ -390,6 +394,12 @@ async function main(): Promise<void> {
                 `${slowElements} elements × ${latencyMs} ms latency stored in ${slow.ms} ms from the event published, ${slow.processorMs} ms of it in EventsProcessor (DownloadConcurrency ${downloadConcurrency}; serial ${slowElements * latencyMs} ms)`,
                 slow.ms < 1000 ? 'ok (< 1 s)' : 'SLOW (≥ 1 s)',
             ]);
+        }
+        if (host && figures.has('catchup')) {
+            // On a stack of its own: the host above is stopped first, so that the two share no cores.
+            await stopChild(host.child, 40_000);
+            host = undefined;
+            rows.push(await catchUpCost(Number(values['catchup-instances'])));
         }
         printTable(['figure', 'result', 'target'], rows);
     } finally {
