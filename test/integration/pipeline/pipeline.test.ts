@@ -4,6 +4,7 @@ import { type CreatedInstance } from '../../../dev/simulator/types';
 import { queues } from '../../../shared/names';
 import type { Instance } from '../../../shared/altinn/apps';
 import { instanceVersion, type Manifest } from '../../../shared/instances';
+import { ledgerOf } from '../../../shared/ledger';
 import { connectionStringFor } from '../../support/azurite';
 import { startStorageRecorder } from '../../support/storageRecorder';
 import {
@@ -361,6 +362,28 @@ test('a retry keeps what a failed attempt stored, also before instance.json exis
         digests.map((d) => [d.id, d.size, d.sha256]),
     );
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+});
+
+test('a copy of the instance older than what is stored writes nothing over it: the attempt fails and the retry fetches again', async () => {
+    const created = await createSubmission();
+    await h.enqueue(eventOf(created));
+    expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
+    const folder = `ttd/pipeline-app/${created.instanceGuid}`;
+    const [xml] = created.dataElements;
+    const blob = h.container.getBlobClient(`${folder}/data/${xml.id}`);
+    // As if another processor had stored a later version of this element meanwhile.
+    const { metadata } = await blob.getProperties();
+    await blob.setMetadata({ ...metadata, lastchanged: encodeURIComponent('2999-01-01T00:00:00Z') });
+    const before = (await blob.getProperties()).etag;
+    const manifestBefore = await blobText(h.container, `${folder}/manifest.json`);
+    // The ledger knows nothing of it (else a confirmed, handed-off instance stops at step=already-done).
+    await ledgerOf(h.services.storage).table.deleteEntity('instance:ttd:pipeline-app', created.instanceGuid);
+
+    await h.enqueue(eventFor(created.url, 'app.instance.process.completed', 'later-event'));
+    const run = await h.deliver(queues.eventsInbound, processor, 2);
+    expect((run.error as Error).name).toBe('StaleSnapshotError');
+    expect((await blob.getProperties()).etag).toBe(before);
+    expect(await blobText(h.container, `${folder}/manifest.json`)).toBe(manifestBefore);
 });
 
 test('an instance without data elements is stored and confirmed', async () => {
