@@ -160,8 +160,7 @@ export class Ledger {
                 write('handed-off', subject, () => this.merge(subject, handedOffFacts(version))),
             handled: (subject, eventIds) =>
                 write('handled', subject, () => this.merge(subject, handledFacts(eventIds))),
-            notEnded: (subject, facts) =>
-                write('not-ended', subject, () => this.merge(subject, notEndedFacts(facts))),
+            notEnded: (subject, facts) => write('not-ended', subject, () => this.merge(subject, notEndedFacts(facts))),
         };
     }
 
