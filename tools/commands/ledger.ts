@@ -54,7 +54,7 @@ export const ledgerCommand: Command = {
         const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
         const [action, id, ...extra] = positionals;
         if (isLedgerList(action) && id === undefined) {
-            const { rows, text } = await ledgerLists[action].lines(ledgerOf(storageOf(values.account, io)), new Date());
+            const { rows, text } = await ledgerLists[action](ledgerOf(storageOf(values.account, io)), new Date());
             io.out(values.json ? JSON.stringify(rows, null, 2) : text.join('\n'));
             return exitCodes.done;
         }

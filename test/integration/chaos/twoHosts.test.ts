@@ -1,10 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { DevClient } from '../../../dev/devClient';
 import { runScenario } from '../../../dev/chaos/runner';
 import { scenarioNamed, type ChaosOptions } from '../../../dev/chaos/scenarios';
-import { SERVICEOWNER_SCOPES, createClientCredentials } from '../../support/simulator';
+import { useChaosFolder } from '../../support/chaos';
 
 /*
  * Two local hosts (dev/host, child processes) on one Azurite, with the catch-up on, and every event
@@ -17,28 +13,12 @@ import { SERVICEOWNER_SCOPES, createClientCredentials } from '../../support/simu
 
 const options: ChaosOptions = { instances: 100, outageSeconds: 8, faultRate: 0, realHold: false, settleSeconds: 120 };
 
-let workDir: string;
-let client: DevClient;
-
-beforeAll(() => {
-    workDir = mkdtempSync(join(tmpdir(), 'aos-two-hosts-test-'));
-    const creds = createClientCredentials('two-hosts-test-client');
-    client = {
-        clientId: creds.clientId,
-        scopes: SERVICEOWNER_SCOPES,
-        maskinportenKey: `${creds.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()}${creds.certificatePem}`,
-        certificatePem: creds.certificatePem,
-    };
-});
-
-afterAll(() => {
-    rmSync(workDir, { recursive: true, force: true });
-});
+const chaos = useChaosFolder('two-hosts-test');
 
 test('two hosts, each event to both at once: every instance stored as Altinn has it, nothing confirmed without data', async () => {
     const result = await runScenario(scenarioNamed('two-hosts'), options, {
-        workDir,
-        client,
+        workDir: chaos.workDir,
+        client: chaos.client,
         say: process.env.CHAOS_LOG ? (line) => console.log(line) : undefined,
     });
     const figures = result.notes.find((note) => note.startsWith('per instance'));
