@@ -19,10 +19,10 @@ import {
 
 export function createEventsConfirmation(services: () => Services = getServices) {
     return async function eventsConfirmation(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsConfirmation, queueItem, context);
+        if (!message) return;
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
         // Confirmed, handed off and handled go to the ledger in one write when the invocation ends.
         const ledger = deferredWriter(ledgerOf(pipeline.storage), context);

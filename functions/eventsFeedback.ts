@@ -4,6 +4,7 @@
  * nothing is confirmed and that is recorded (its own completed event confirms it later).
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { ledgerOf, recordGone } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -22,10 +23,10 @@ import {
 
 export function createEventsFeedback(services: () => Services = getServices) {
     return async function eventsFeedback(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsFeedback, queueItem, context);
+        if (!message) return;
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
 
         await failLoudly(context, event.fields, async () => {
@@ -35,7 +36,7 @@ export function createEventsFeedback(services: () => Services = getServices) {
             const outcome = feedback
                 ? await sendFeedback(pipeline, event, feedback)
                 : await processWithoutFeedback(pipeline, event);
-            if (outcome.kind === 'gone') return;
+            if (outcome.kind === 'gone') return recordGone(ledgerOf(pipeline.storage), context, event.subject);
             if (!outcome.ended) return recordNotEnded(pipeline, event, outcome.task, 'feedback');
             await handOn(pipeline, queues.eventsConfirmation, event);
         });

@@ -7,7 +7,7 @@
  * handed off changes nothing (step=already-done).
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { deferredWriter, ledgerOf, viaOf } from '../shared/ledger';
+import { deferredWriter, ledgerOf, recordGone, viaOf } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -33,9 +33,9 @@ import {
 
 export function createEventsProcessor(services: () => Services = getServices) {
     return async function eventsProcessor(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsInbound, queueItem, context);
+        if (!message) return;
         if (!pipeline.config.processedEventTypes.includes(message.event.type)) {
             logStep(context, 'event-skipped', {
                 ...message.fields,
@@ -44,7 +44,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
             });
             return;
         }
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
         const history = historyOf(pipeline, event);
         if (await handledBefore(pipeline, event, history)) return;
@@ -62,7 +62,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
                     waitForEnd: confirming && event.event.type === processCompletedType,
                     settled: settledBy(stage, event, history),
                 });
-                if (stored.kind === 'gone') return;
+                if (stored.kind === 'gone') return recordGone(ledgerOf(stage.storage), context, event.subject);
                 if (stored.kind === 'already-done') return ledger.discard();
                 if (stored.kind === 'not-ended') return waitForProcessEnd(stage, event, stored.instance);
                 if (stored.kind === 'scan-pending') return waitForScan(stage, event, stored.pending);

@@ -16,6 +16,7 @@
  * which knows nothing, reads.
  */
 import { substatusIn, type Completed, type FetchedInstance } from '../altinn/apps';
+import { ledgerOf, recordGone } from '../ledger';
 import { errorMessage, logStep, warnStep } from '../log';
 import { queues } from '../names';
 import { decodeMetadataValue, instanceBlobName } from './layout';
@@ -74,6 +75,7 @@ export async function confirmInstance(
         const answer = await apps.complete(ref.url, { logger });
         if (!answer) {
             warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
+            await recordGone(ledgerOf(pipeline.storage), logger, message.subject);
             return 'gone';
         }
         completed = answer;

@@ -1,7 +1,7 @@
 /**
  * A ledger writer that holds first seen, stored, confirmed and handed off (and the other facts of
- * an instance) of one invocation's subject and writes them at its end (`flush`) in one request: for a new instance that EventsProcessor stores
- * and confirms in one invocation, the whole story is one insert instead of an insert and two merges.
+ * an instance) of one invocation's subject and writes them at its end (`flush`) in one request: for
+ * a new instance that EventsProcessor stores and confirms in one invocation, the whole story is one insert instead of an insert and two merges.
  * Each fact keeps the time it was learnt. When the entry exists already (a repeat, or an earlier
  * attempt recorded a failure), the flush falls back to the insert-then-merge of the plain writer, so
  * first seen never moves. Failures and poisoning are written at once, as the plain writer does.

@@ -43,6 +43,8 @@ export interface LedgerEntry {
     bytes?: number;
     confirmed: boolean;
     confirmedAt?: Date;
+    /** When the instances-received message for the owner's case systems was sent (after confirmation). */
+    handedOffAt?: Date;
     lastFailureAt?: Date;
     lastFailureStep?: string;
     lastFailureError?: string;
@@ -54,7 +56,6 @@ export interface LedgerEntry {
      * entries older than this fact), with the version of the manifest the message described.
      */
     handedOff?: boolean;
-    handedOffAt?: Date;
     handedOffVersion?: string;
     /** Recent event ids that were handled to the end (stored, confirmed, handed off), oldest first. */
     handledEventIds?: string[];
@@ -63,6 +64,11 @@ export interface LedgerEntry {
     /** Where the process stood then (the task, or "no task"). */
     notEndedTask?: string;
     notEndedEventId?: string;
+    /** Altinn answered 404 for the instance: there is nothing left to store or confirm (settled.ts). */
+    goneAt?: Date;
+    /** Not for this system (an app outside AcceptedApps): its event went to poison with the reason (settled.ts). */
+    refusedAt?: Date;
+    refusedReason?: string;
 }
 
 export interface FailureFact {
@@ -84,7 +90,7 @@ export interface LedgerWriter {
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     /** Broker says the file expired and we never confirmed it; `at` is when Broker said so. */
     neverConfirmed(subject: LedgerSubject, at: Date): Promise<void>;
-    /** The hand-off message for this version of the instance is on instances-received. */
+    /** The instances-received message for this version of the instance is on its queue. */
     handedOff(subject: LedgerSubject, version: string | undefined): Promise<void>;
     /** These events (the most recent `maxHandledEventIds`) were handled to the end. */
     handled(subject: LedgerSubject, eventIds: readonly string[]): Promise<void>;
@@ -262,13 +268,30 @@ export class Ledger {
         const entries = await this.#query(
             `${scopeFilter({ kind: 'instance' })} and confirmed eq false and notEndedAt ge ${odata`${since}`}`,
         );
-        return entries.sort((a, b) => (b.notEndedAt?.getTime() ?? 0) - (a.notEndedAt?.getTime() ?? 0));
+        return entries
+            .filter((entry) => !entry.goneAt && !entry.refusedAt)
+            .sort((a, b) => (b.notEndedAt?.getTime() ?? 0) - (a.notEndedAt?.getTime() ?? 0));
     }
 
-    /** Entries of the scope not confirmed yet, oldest first sight first. */
+    /**
+     * Entries of the scope not confirmed yet, oldest first sight first. Those settled without a
+     * confirmation (gone in Altinn, refused) are not waiting for anything: listSettled has them.
+     */
     async listUnconfirmed(scope: LedgerScope): Promise<LedgerEntry[]> {
         const entries = await this.#query(`${scopeFilter(scope)} and confirmed eq false`);
-        return entries.sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+        return entries
+            .filter((entry) => !entry.goneAt && !entry.refusedAt)
+            .sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+    }
+
+    /**
+     * Entries of the scope gone in Altinn or refused, and not confirmed. A table cannot ask whether
+     * a property exists, so each fact is asked for as a date range from the epoch.
+     */
+    async listSettled(scope: LedgerScope): Promise<LedgerEntry[]> {
+        const ever = odata`${new Date(0)}`;
+        const entries = await this.#query(`${scopeFilter(scope)} and (goneAt ge ${ever} or refusedAt ge ${ever})`);
+        return entries.filter((entry) => !entry.confirmed);
     }
 
     async #query(filter: string): Promise<LedgerEntry[]> {
@@ -357,18 +380,21 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         bytes: number('bytes'),
         confirmed: row.confirmed === true,
         confirmedAt: date('confirmedAt'),
+        handedOffAt: date('handedOffAt'),
         lastFailureAt: date('lastFailureAt'),
         lastFailureStep: text('lastFailureStep'),
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
         handedOff: typeof row.handedOff === 'boolean' ? row.handedOff : undefined,
-        handedOffAt: date('handedOffAt'),
         handedOffVersion: text('handedOffVersion'),
         handledEventIds: (text('handledEventIds') ?? '').split(' ').filter(Boolean),
         notEndedAt: date('notEndedAt'),
         notEndedTask: text('notEndedTask'),
         notEndedEventId: text('notEndedEventId'),
+        goneAt: date('goneAt'),
+        refusedAt: date('refusedAt'),
+        refusedReason: text('refusedReason'),
     };
 }
 

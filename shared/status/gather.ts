@@ -12,6 +12,7 @@ import { catchUpCursorStatuses } from './catchUpPart';
 import { notEndedInstances, notHandedOffInstances } from './handOffPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
+import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -34,7 +35,8 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
-    const [notHandedOff, processNotEnded] = await Promise.all([
+    const settledPart = part('the ledger (gone or refused instances)', () => settledStatuses(ledger), []);
+    const handOffParts = Promise.all([
         part('the ledger (instances not handed off)', () => notHandedOffInstances(ledger, now), []),
         part('the ledger (instances not ended)', () => notEndedInstances(ledger, now), []),
     ]);
@@ -61,10 +63,13 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 unknownToFiles: [],
             }),
         ]);
+    const settled = await settledPart;
+    const [notHandedOff, processNotEnded] = await handOffParts;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
         apps,
+        settled,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
         notHandedOff,

@@ -1,8 +1,8 @@
 /**
  * `aos ledger show <instanceId|instanceGuid|fileTransferId> [--json]`: what the ledger knows of one
  * instance or Broker file: when and how it was first seen, stored, confirmed, handed off, its last
- * failure and whether it went to a poison queue (shared/ledger). `aos ledger not-handed-off` and
- * `aos ledger not-ended` list instances (ledgerLists.ts).
+ * failure, whether it went to a poison queue, and whether Altinn no longer has it or it was refused
+ * (shared/ledger). `aos ledger not-handed-off` and `aos ledger not-ended` list instances (ledgerLists.ts).
  */
 import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
 import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
@@ -26,9 +26,10 @@ export function formatEntry(entry: LedgerEntry): string {
         `  stored        ${time(entry.storedAt)}${entry.storedAt ? `  ${entry.elements !== undefined ? `${entry.elements} element(s), ` : ''}${entry.bytes ?? 0} bytes` : ''}`,
         `  confirmed     ${entry.confirmed ? time(entry.confirmedAt) : 'no'}`,
     ];
-    if (entry.handedOff !== undefined) {
+    if (entry.handedOffAt || entry.handedOff === false) {
+        const version = entry.handedOffVersion ? `  version ${entry.handedOffVersion}` : '';
         lines.push(
-            `  handed off    ${entry.handedOff ? `${time(entry.handedOffAt)}${entry.handedOffVersion ? `  version ${entry.handedOffVersion}` : ''}` : 'no'}`,
+            `  handed off    ${entry.handedOffAt ? `${time(entry.handedOffAt)}  (instances-received)${version}` : 'no'}`,
         );
     }
     if (entry.notEndedAt) {
@@ -45,6 +46,9 @@ export function formatEntry(entry: LedgerEntry): string {
         lines.push(`  never confirmed  ${time(entry.neverConfirmedAt)}  (Broker purged it without our confirmation)`);
     }
     if (entry.poisonedAt) lines.push(`  poisoned      ${time(entry.poisonedAt)}  (see npm run aos -- poison list)`);
+    if (entry.goneAt)
+        lines.push(`  gone          ${time(entry.goneAt)}  (Altinn answered 404: nothing to store or confirm)`);
+    if (entry.refusedAt) lines.push(`  refused       ${time(entry.refusedAt)}  ${entry.refusedReason ?? ''}`.trimEnd());
     return lines.join('\n');
 }
 
