@@ -53,8 +53,10 @@ test('a completed event for an instance in Task_1: nothing stored, no complete, 
     const run = await h.deliver(queues.eventsInbound, processor, 1);
 
     expect(run.error).toBeUndefined();
-    expect(run.logs.map((log) => log.message.split(' ')[0])).toEqual(['step=process-end-wait']);
-    expect(fieldsOf(run.logs[0].message)).toMatchObject({
+    // The first Altinn call of the process loads the signing key, which logs its own line (step=signing-key).
+    const logs = run.logs.filter((log) => !log.message.startsWith('step=signing-key '));
+    expect(logs.map((log) => log.message.split(' ')[0])).toEqual(['step=process-end-wait']);
+    expect(fieldsOf(logs[0].message)).toMatchObject({
         instanceId: created.id,
         task: 'Task_1',
         recheckInSeconds: '60',
