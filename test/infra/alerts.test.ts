@@ -17,7 +17,7 @@ import { loadInfra, replaceOnce } from './support/invariants';
 import { loggedSteps } from './support/loggedSteps';
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed and infected elements', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, processes not ended and instances not handed off', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -31,6 +31,8 @@ describe('alert rules', () => {
             'handoff-waiting',
             'host-start-failed',
             'infected',
+            'process-not-ended',
+            'not-handed-off',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
         expect(steps).toEqual(
@@ -45,7 +47,33 @@ describe('alert rules', () => {
                 'broker-upload-failed',
                 'broker-sent-run',
                 'infected',
+                'process-not-ended',
+                'confirmed',
+                'handed-off',
             ]),
+        );
+    });
+
+    it('read the code: a process not ended is logged with the instance, the event type and where the process stood', () => {
+        const notEnded = loggedSteps().get('process-not-ended');
+        // At error after the wait for the process to end, as a warning after feedback; the rule reads both.
+        expect(notEnded?.levels).toEqual(new Set(['error', 'warn']));
+        expect([...(notEnded?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['instanceId', 'eventType', 'task', 'after']),
+        );
+    });
+
+    it('alert on an instance confirmed alertNotHandedOffHours (default 1) ago without a hand-off, from the lines of both, keyed by instance', async () => {
+        const rule = alertRules(await loadInfra()).find((candidate) => candidate.name === 'not-handed-off')!;
+        expect(rule.query).toContain('confirmedAt between ((ago(1h) - 1h) .. ago(1h)) and isnull(handedOffAt)');
+        for (const step of ['confirmed', 'handed-off', 'handoff-skipped']) {
+            expect(loggedSteps().get(step)?.fields.has('instanceId')).toBe(true);
+        }
+        const renamed = await loadInfra({
+            [alertsFile]: replaceOnce('step in ("confirmed", "handed-off"', 'step in ("confirmed", "handed-over"'),
+        });
+        expect(checkAlertQueries(renamed)).toContain(
+            'alert not-handed-off filters step handed-over, which no code in functions/ or shared/ logs',
         );
     });
 

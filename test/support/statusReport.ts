@@ -11,6 +11,8 @@ export function statusReport(overrides: Partial<StatusReport> = {}): StatusRepor
         neverConfirmedFiles: [],
         sentResources: [],
         sentFiles: [],
+        notHandedOff: [],
+        processNotEnded: [],
         runs: [],
         catchUpCursors: [],
         poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 0 }],

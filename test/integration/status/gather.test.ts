@@ -36,6 +36,8 @@ it('reports the ledger as unavailable when its table service does not answer, an
         'the ledger (apps)',
         'the ledger (files sent)',
         'the ledger (gone or refused instances)',
+        'the ledger (instances not ended)',
+        'the ledger (instances not handed off)',
         'the ledger (runs)',
     ]);
     expect(report.attention).toEqual(
