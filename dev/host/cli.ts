@@ -8,6 +8,7 @@
  * exits at once.
  */
 import { startHost, type RunningHost } from './host';
+import { LocalSettingsError } from '../../shared/localSettings';
 import { HostStartupError, errorMessage } from './log';
 
 interface CliOptions {
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
     const detail =
-        error instanceof HostStartupError
+        error instanceof HostStartupError || error instanceof LocalSettingsError
             ? error.message
             : error instanceof Error
               ? (error.stack ?? error.message)

@@ -19,7 +19,8 @@ import { Invoker } from './invoker';
 import { HostLog, HostStartupError, errorMessage, writeToStdout, type LineWriter } from './log';
 import { QueueOutputWriter } from './outputs';
 import { QueueListener } from './queueListener';
-import { applySettings, getSetting, mergeSettings, readLocalHttpPort, readLocalSettings } from './settings';
+import { mergeSettings, readLocalHttpPort, readLocalSettings } from '../../shared/localSettings';
+import { applySettings, getSetting } from './settings';
 import { StorageConnections } from './storage';
 import { TimerScheduler } from './timerScheduler';
 

@@ -4,10 +4,10 @@
  * by the owner is queued to events-inbound. Without --app, every app of ReconcileApps. --dry-run
  * lists what would be queued and queues nothing.
  */
-import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createStorageApi } from '../../shared/altinn/storage';
 import { ConfigError, loadConfig, type AppRef } from '../../shared/config';
+import { LocalSettingsError } from '../../shared/localSettings';
 import { errorMessage } from '../../shared/log';
 import { runReconcile } from '../../shared/reconcile';
 import { exitCodes, settingsOf, stderrLogger, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
@@ -63,7 +63,7 @@ export const reconcileCommand: Command = {
             }
             return results.some((result) => result.error !== undefined) ? exitCodes.failed : exitCodes.done;
         } catch (error) {
-            if (error instanceof ConfigError || error instanceof HostStartupError) {
+            if (error instanceof ConfigError || error instanceof LocalSettingsError) {
                 io.err(`Configuration: ${error.message}`);
                 return exitCodes.refused;
             }
