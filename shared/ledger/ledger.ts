@@ -14,6 +14,7 @@
  */
 import { odata, RestError, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { errorMessage, warnStep, type StepLogger } from '../log';
+import { redactPersonalData } from '../redact';
 import { tables } from '../names';
 import type { Storage } from '../storage';
 import {
@@ -54,6 +55,7 @@ export interface LedgerEntry {
 export interface FailureFact {
     /** The stage that failed: store, feedback, confirm, broker. */
     step: string;
+    /** The error's text; stored with personal data redacted (Altinn's error bodies may quote a person number). */
     error: string;
 }
 
@@ -255,7 +257,11 @@ export function confirmedFacts(): Record<string, unknown> {
 }
 
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
-    return { lastFailureAt: new Date(), lastFailureStep: step, lastFailureError: error.slice(0, maxErrorChars) };
+    return {
+        lastFailureAt: new Date(),
+        lastFailureStep: step,
+        lastFailureError: redactPersonalData(error).slice(0, maxErrorChars),
+    };
 }
 
 function entryOf(row: TableEntityResult<Row>): LedgerEntry {

@@ -11,6 +11,7 @@ import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
+import { redactTexts } from './privacy';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -68,5 +69,5 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         subscriptions,
         unavailable,
     };
-    return { ...report, attention: attentionOf(report) };
+    return redactTexts({ ...report, attention: attentionOf(report) });
 }
