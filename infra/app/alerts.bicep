@@ -4,6 +4,9 @@
 // the Functions host's own line for a message moved to a poison queue. test/infra/alerts.test.ts
 // checks every query against lines formatted by the code's own formatter with the step names the
 // code uses, so a renamed step or field breaks the test rather than silently the alert.
+// Every rule counts `traces` rows, so host.json keeps traces out of Application Insights' adaptive
+// sampling (samplingSettings.excludedTypes): a sampled-out line would be a missed alert. Each rule's
+// window equals its frequency, so one line raises one alert, not one per overlapping window.
 
 @description('Application Insights component whose traces the rules query.')
 param applicationInsightsName string
@@ -68,7 +71,7 @@ var rules = [
     description: 'The reconciliation found an instance complete in Altinn that this system has not confirmed for longer than ${alertUnconfirmedHours} hours. See the status page and `npm run aos -- ledger show <instanceId>`.'
     severity: 2
     evaluationFrequency: 'PT1H'
-    windowSize: 'PT2H'
+    windowSize: 'PT1H'
     query: 'traces\n| where message startswith "step=reconcile-run "\n| parse-kv message as (step:string, app:string, unconfirmed:long, oldestUnconfirmedHours:real) ${kv}\n| where step == "reconcile-run" and unconfirmed > 0 and oldestUnconfirmedHours > ${alertUnconfirmedHours}\n| project timestamp, app, unconfirmed, oldestUnconfirmedHours'
   }
   {
@@ -107,6 +110,34 @@ var rules = [
     windowSize: 'PT15M'
     // The instance id comes with the pipeline's common fields (spread into the line), so the whole line is projected too.
     query: 'traces\n| where message startswith "step=infected "\n| parse-kv message as (step:string, dataElementId:string, dataType:string, container:string) ${kv}\n| where step == "infected"\n| project timestamp, dataElementId, dataType, container, message'
+  }
+  {
+    name: 'broker-message-invalid'
+    displayName: 'A Broker message was moved to poison as unreadable'
+    description: 'BrokerProcessor took a message from broker-inbound that is not a CloudEvent it can read and moved it to broker-inbound-poison itself (the host\'s poison line is not written for it). The line says why. See `npm run aos -- poison list --queue broker-inbound`.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step=invalid "\n| parse-kv message as (step:string, reason:string, queue:string) ${kv}\n| where step == "invalid"\n| project timestamp, queue, reason'
+  }
+  {
+    name: 'broker-no-access'
+    displayName: 'Broker refuses this organisation a resource in BrokerResources'
+    description: 'BrokerCatchUp was refused the list of a Broker resource (401 NoAccessToResource or 403): no file sent on it is caught up until the resource, the organisation\'s access or MaskinportenScopes (altinn:broker.read) is fixed. The line names the resource and the setting.'
+    severity: 2
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    query: 'traces\n| where message startswith "step=catchup-no-access "\n| parse-kv message as (step:string, resourceId:string, setting:string, status:long, detail:string) ${kv}\n| where step == "catchup-no-access"\n| project timestamp, resourceId, setting, status, detail'
+  }
+  {
+    name: 'event-refused'
+    displayName: 'A queued event was refused'
+    description: 'An instance stage refused a queued message that can never succeed (not a CloudEvent, or its source is not an instance on AltinnAppsBaseUrl): nothing was fetched for it. The line names the event and the reason.'
+    severity: 2
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    // The event and instance ids come with the pipeline's common fields (spread into the line), so the whole line is projected too.
+    query: 'traces\n| where message startswith "step=refused "\n| parse-kv message as (step:string, reason:string) ${kv}\n| where step == "refused"\n| project timestamp, reason, message'
   }
 ]
 

@@ -5,6 +5,7 @@
 import { subscriptionCheckFailedStep } from '../../shared/subscriptions/selfCheck';
 import {
     alertRules,
+    alertsBicep,
     alertsFile,
     checkAlertQueries,
     checkAlertWiring,
@@ -13,11 +14,25 @@ import {
     everyPoisonQueue,
     stepFilters,
 } from './support/alerts';
-import { loadInfra, replaceOnce } from './support/invariants';
+import { arrayItems, objectProperties, stringLiteral } from './support/bicepTree';
+import { files, loadInfra, replaceOnce, type Infra } from './support/invariants';
 import { loggedSteps } from './support/loggedSteps';
+import { checkAlertsNotSampled } from './support/sampling';
+
+/** Each rule's evaluation frequency and window, as the template writes them. */
+function schedules(infra: Infra): { name: string; frequency?: string; window?: string }[] {
+    return arrayItems(alertsBicep(infra).variable('rules')).map((item) => {
+        const props = objectProperties(item);
+        return {
+            name: stringLiteral(props.get('name')) ?? '',
+            frequency: stringLiteral(props.get('evaluationFrequency')),
+            window: stringLiteral(props.get('windowSize')),
+        };
+    });
+}
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed and infected elements', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, Broker messages poisoned by the code, Broker resources refused and refused events', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -26,6 +41,9 @@ describe('alert rules', () => {
             'run-failed',
             'broker-never-confirmed',
             'infected',
+            'broker-message-invalid',
+            'broker-no-access',
+            'event-refused',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
         expect(steps).toEqual(
@@ -38,8 +56,46 @@ describe('alert rules', () => {
                 'reconcile-failed',
                 'broker-never-confirmed',
                 'infected',
+                'invalid',
+                'catchup-no-access',
+                'refused',
             ]),
         );
+    });
+
+    it('read the code: a Broker message poisoned by the code, a refused Broker resource and a refused event are errors', () => {
+        const steps = loggedSteps();
+        for (const step of ['invalid', 'catchup-no-access', 'refused']) {
+            expect({ step, levels: steps.get(step)?.levels }).toEqual({ step, levels: new Set(['error']) });
+        }
+        expect([...(steps.get('invalid')?.fields ?? [])]).toEqual(expect.arrayContaining(['reason', 'queue']));
+        expect([...(steps.get('catchup-no-access')?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['resourceId', 'setting']),
+        );
+    });
+
+    it('count only rows that Application Insights never samples away (host.json excludes their type from sampling)', async () => {
+        expect(checkAlertsNotSampled(await loadInfra())).toEqual([]);
+        const sampled = await loadInfra({ [files.hostJson]: replaceOnce('"Request;Trace"', '"Request"') });
+        const problems = checkAlertsNotSampled(sampled);
+        expect(problems).toHaveLength(alertRules(sampled).length);
+        expect(problems[0]).toBe(
+            'alert poison-message counts traces rows, which host.json samples (samplingSettings.excludedTypes does not name Trace)',
+        );
+        const off = await loadInfra({ [files.hostJson]: replaceOnce('"isEnabled": true', '"isEnabled": false') });
+        expect(checkAlertsNotSampled(off)).toEqual([]);
+    });
+
+    it('evaluate each window once: window equals frequency, so one line raises one alert', async () => {
+        const mismatched = schedules(await loadInfra()).filter(
+            (rule) => !rule.frequency || rule.frequency !== rule.window,
+        );
+        expect(mismatched).toEqual([]);
+        expect(schedules(await loadInfra()).find((rule) => rule.name === 'unconfirmed-instance')).toEqual({
+            name: 'unconfirmed-instance',
+            frequency: 'PT1H',
+            window: 'PT1H',
+        });
     });
 
     it('query only steps and fields the code logs', async () => {
