@@ -89,6 +89,7 @@ const failureSteps: Record<string, string> = {
     [queues.eventsInbound]: 'store',
     [queues.eventsFeedback]: 'feedback',
     [queues.eventsConfirmation]: 'confirm',
+    [queues.eventsSubstatus]: 'substatus',
     [queues.brokerInbound]: 'broker',
 };
 
