@@ -73,7 +73,7 @@ function callerOf(principal: Principal): string | undefined {
 }
 
 /** AltinnEventBus: one event per party, subject = that party's organisation URN, data.Role. */
-function publishBrokerEvent(
+export function publishBrokerEvent(
     core: SimCore,
     transfer: FileTransferRecord,
     type: string,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createFileTransfer, FileTransferInputError } from './broker';
+import { expireFileTransfer } from './brokerExpiry';
 import { contentSize, digestContent } from './content';
 import { type SimCore } from './core';
 import { FaultInputError } from './faults';
@@ -84,6 +85,14 @@ export interface SimulatorControl {
     listDeliveries(): Promise<DeliveryRecord[]>;
     createFileTransfer(input: CreateFileTransferInput): Promise<FileTransferCreated>;
     listFileTransfers(): Promise<Record<string, unknown>[]>;
+    /**
+     * The transfer reaches its expiry (PurgeFileTransferHandler, FileTransferExpiry): Purged, `filepurged` to the
+     * sender, `fileneverconfirmeddownloaded` to each recipient that has not confirmed and then to the sender.
+     */
+    expireFileTransfer(
+        id: string,
+        input?: { deliver?: boolean },
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }>;
     addFault(fault: FaultInput): Promise<Fault>;
     listFaults(): Promise<Fault[]>;
     removeFault(id: string): Promise<void>;
@@ -259,6 +268,18 @@ export class Control implements SimulatorControl {
         return run(() => [...this.core.state.fileTransfers.values()].map(fileTransferOverviewJson));
     }
 
+    expireFileTransfer(
+        id: string,
+        input: { deliver?: boolean } = {},
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }> {
+        return run(() => {
+            const transfer = this.core.state.fileTransfers.get(String(id).toLowerCase());
+            if (!transfer) throw new ControlError(404, `No file transfer ${id}`);
+            const events = expireFileTransfer(this.core, transfer, input.deliver ?? true);
+            return { overview: fileTransferOverviewJson(transfer), events };
+        });
+    }
+
     addFault(fault: FaultInput): Promise<Fault> {
         return run(() => this.core.faults.add(fault));
     }
@@ -392,6 +413,11 @@ const ops: { method: string; path: string; op: Op; status?: number }[] = [
         status: 201,
     },
     { method: 'GET', path: '/sim/broker/filetransfers', op: (c) => c.listFileTransfers() },
+    {
+        method: 'POST',
+        path: '/sim/broker/filetransfers/{id}/expire',
+        op: (c, b, p) => c.expireFileTransfer(p.id, b as { deliver?: boolean }),
+    },
     { method: 'POST', path: '/sim/faults', op: (c, b) => c.addFault(b as FaultInput), status: 201 },
     { method: 'GET', path: '/sim/faults', op: (c) => c.listFaults() },
     { method: 'DELETE', path: '/sim/faults', op: (c) => c.clearFaults(), status: 204 },

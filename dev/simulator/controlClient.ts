@@ -86,6 +86,12 @@ export class HttpControlClient implements SimulatorControl {
     listFileTransfers(): Promise<Record<string, unknown>[]> {
         return this.call('GET', '/sim/broker/filetransfers');
     }
+    expireFileTransfer(
+        id: string,
+        input: { deliver?: boolean } = {},
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }> {
+        return this.call('POST', `/sim/broker/filetransfers/${id}/expire`, input);
+    }
     addFault(fault: FaultInput): Promise<Fault> {
         return this.call('POST', '/sim/faults', fault);
     }

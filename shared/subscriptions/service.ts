@@ -29,7 +29,7 @@ import { deleteIfExists, listNames, readText, withLease, writeJson } from './blo
 import { SubscriptionRequestError, parseSubscriptionRequest } from './validate';
 
 export interface SubscriptionDeps {
-    config: Pick<AppConfig, 'appsBaseUrl' | 'platformBaseUrl'>;
+    config: Pick<AppConfig, 'appsBaseUrl' | 'platformBaseUrl'> & Partial<Pick<AppConfig, 'brokerResources'>>;
     storage: Storage;
     events: EventsApi;
     now?: () => Date;

@@ -70,7 +70,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed', async () => {
+test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed, a purged Broker file reported', async () => {
     const result = await run([...(await startArgs(dataDir)), '--exit-after-demo']);
     expect(result.output).toContain('demo: subscriptions registered in Altinn and validated');
     expect(result.output).toMatch(/demo: done/);
@@ -80,6 +80,13 @@ test('the demo runs end to end: subscriptions validated, instances and a Broker 
     expect(result.output).toMatch(/ {2}broker\/ttd-demo-broker\/[0-9a-f-]{36}\/årsrapport-2026\.csv/);
     expect(result.output).toMatch(/ {2}broker\/ttd-demo-broker\/[0-9a-f-]{36}\/filetransfer\.json/);
     expect(result.output).toContain('step=confirmed');
+    // The Broker subscription has no typeFilter, so Broker's never-confirmed event for the purged file arrives.
+    const purged = /demo: Broker purged file transfer ([0-9a-f-]{36}) at its expiry/.exec(result.output)?.[1];
+    expect(purged).toBeDefined();
+    expect(result.output).toMatch(new RegExp(`step=broker-never-confirmed fileTransferId=${purged}`));
+    expect(result.output).toContain(
+        `demo: no.altinn.broker.fileneverconfirmeddownloaded for ${purged} reached the webhook`,
+    );
     expect(result.code).toBe(0);
     expect(result.pids.length).toBeGreaterThanOrEqual(2);
     expect(result.pids.filter(alive)).toEqual([]);
