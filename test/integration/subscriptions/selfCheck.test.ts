@@ -190,7 +190,7 @@ describe('Broker subscriptions and fileneverconfirmeddownloaded', () => {
             expect.objectContaining({
                 name: 'broker-published',
                 id,
-                problem: expect.objectContaining({ reason: 'misses-never-confirmed' }),
+                problem: expect.objectContaining({ reason: 'misses-never-confirmed' }) as unknown,
             }),
         ]);
         expect(check.subscriptions[0].problem?.detail).toMatch(
