@@ -86,11 +86,11 @@ var rules = [
   {
     name: 'run-failed'
     displayName: 'A catch-up or reconciliation run failed'
-    description: 'EventsCatchUp, BrokerCatchUp or InstancesReconcile failed for an app or resource; the next schedule tries again, but until one succeeds nothing missed is recovered. The error names the cause and the setting.'
+    description: 'EventsCatchUp, BrokerCatchUp or InstancesReconcile failed for an app or resource, or a reconciliation run stopped before the last page of Storage\'s answer (step reconcile-truncated); the next schedule tries again, but until one succeeds nothing missed is recovered. The error names the cause and the setting.'
     severity: 2
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
-    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, stopped:string, app:string, resourceId:string, error:string) ${kv}\n| where (step == "catch-up" and stopped == "error") or step in ("catchup-failed", "reconcile-failed")\n| project timestamp, step, app, resourceId, error'
+    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, stopped:string, app:string, resourceId:string, error:string) ${kv}\n| where (step == "catch-up" and stopped == "error") or step in ("catchup-failed", "reconcile-failed", "reconcile-truncated")\n| project timestamp, step, app, resourceId, error'
   }
   {
     name: 'broker-never-confirmed'

@@ -37,7 +37,7 @@ export interface DataElement {
 }
 
 export interface ProcessState {
-    currentTask?: { elementId?: string | null } | null;
+    currentTask?: { elementId?: string | null; started?: string | null } | null;
     ended?: string | null;
     [member: string]: unknown;
 }

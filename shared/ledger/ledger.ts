@@ -50,6 +50,10 @@ export interface LedgerEntry {
     poisonedAt?: Date;
     /** A Broker file: Broker reported it expired without our confirmation (`fileneverconfirmeddownloaded`). */
     neverConfirmedAt?: Date;
+    /** When reconciliation last queued it (shared/reconcile/requeue.ts). */
+    reconcileQueuedAt?: Date;
+    /** When its wait for Altinn's malware scan began (shared/instances/scanWait.ts). */
+    scanPendingSince?: Date;
 }
 
 export interface FailureFact {
@@ -287,6 +291,8 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
+        reconcileQueuedAt: date('reconcileQueuedAt'),
+        scanPendingSince: date('scanPendingSince'),
     };
 }
 

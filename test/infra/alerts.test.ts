@@ -59,6 +59,7 @@ describe('alert rules', () => {
                 'invalid',
                 'catchup-no-access',
                 'refused',
+                'reconcile-truncated',
             ]),
         );
     });

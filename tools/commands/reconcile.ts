@@ -48,16 +48,24 @@ export const reconcileCommand: Command = {
             const results = await runReconcile(deps, stderrLogger(io), { dryRun });
             for (const result of results) {
                 const name = `${result.org}/${result.app}`;
+                const { 'in-flight': inFlight, 'scan-pending': scanPending, poisoned } = result.skipped;
+                const left = inFlight + scanPending + poisoned;
+                const leftAlone =
+                    left === 0
+                        ? ''
+                        : ` Left alone ${left} the ledger shows on their way (in flight ${inFlight}, waiting for a malware scan ${scanPending}, poisoned within the day ${poisoned}: see npm run aos -- poison list).`;
                 if (dryRun) {
                     io.out(
-                        `${name}: ${result.found} instance(s) complete and not confirmed; would queue ${result.events.length}:`,
+                        `${name}: ${result.found} instance(s) complete and not confirmed; would queue ${result.events.length}:${leftAlone}`,
                     );
                     for (const event of result.events)
                         io.out(`  ${event.resourceinstance as string}  ended ${event.time ?? '?'}`);
                 } else {
                     io.out(
-                        `${name}: ${result.found} instance(s) complete and not confirmed; queued ${result.queued} to events-inbound.`,
+                        `${name}: ${result.found} instance(s) complete and not confirmed; queued ${result.queued} to events-inbound.${leftAlone}`,
                     );
+                    if (result.truncated)
+                        io.out(`${name}: stopped before Storage's last page (see step=reconcile-truncated).`);
                 }
                 if (result.error !== undefined) io.err(`${name}: failed: ${errorMessage(result.error)}`);
             }
