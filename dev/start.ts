@@ -10,8 +10,10 @@ import { parseArgs } from 'node:util';
 import { defaultAzuritePorts, isPortOpen, localAzuriteFolder, startAzuriteProcess, stopChild } from './azurite';
 import { runDemo } from './demo';
 import { ensureDevClient, simulatorSettings, type DevClient } from './devClient';
+import { provisionStorage } from './provisionStorage';
 import { startSimulator, type Simulator } from './simulator';
 import { connectionStringFor } from './storageConnection';
+import { createStorage } from '../shared/storage';
 
 const repoRoot = resolve(__dirname, '..', '..');
 
@@ -115,6 +117,9 @@ async function main(): Promise<void> {
             );
         }
 
+        // What Bicep provisions in Azure, so that `aos check` finds it here too.
+        await provisionStorage(createStorage({ AzureWebJobsStorage: storageConnectionString }));
+
         const client = ensureDevClient(dataDir);
         const sim = await startSimulator({
             platformPort: Number(flags['platform-port']),
@@ -123,6 +128,8 @@ async function main(): Promise<void> {
             timeScale: 0.05,
             eventsQueryDelaySeconds: 0,
             brokerResources: [DEMO_BROKER_RESOURCE],
+            // Deployed, so that `aos smoke --app ttd/demo-app` can instantiate it through the app API.
+            apps: [{ app: 'demo-app', dataTypes: ['model', 'vedlegg'] }],
             clients: [{ clientId: client.clientId, scopes: client.scopes, certificate: client.certificatePem }],
             log: (line) => console.log(`[altinn] ${line}`),
         });
@@ -156,6 +163,7 @@ async function main(): Promise<void> {
         say('running; Ctrl-C stops everything');
         say(`Storage Explorer: "Local storage emulator", blob port ${ports.blob}, queue port ${ports.queue}`);
         say(`Status page: http://127.0.0.1:${ports.host}/api/status`);
+        say(`Check it: npm run aos -- check --url http://127.0.0.1:${ports.host}`);
     } catch (error) {
         console.error(`[start] failed: ${error instanceof Error ? error.message : String(error)}`);
         await stopAll();

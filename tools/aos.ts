@@ -6,9 +6,11 @@
  */
 import { formatFields } from '../shared/log';
 import { exitCodes, UsageError, type CliIo, type Command } from './cli';
+import { checkCommand } from './commands/check';
 import { ledgerCommand } from './commands/ledger';
 import { poisonCommand } from './commands/poison';
 import { reconcileCommand } from './commands/reconcile';
+import { smokeCommand } from './commands/smoke';
 import { statusCommand } from './commands/status';
 import { subscriptionsCommand } from './commands/subscriptions';
 import { printableIo } from './output';
@@ -39,6 +41,15 @@ export const commands: Record<string, CommandEntry> = {
     ledger: {
         summary: 'show <id>: what the ledger knows of an instance or Broker file',
         command: ledgerCommand,
+    },
+    check: {
+        summary: 'check a deployment (--url, or here): storage, key, Maskinporten, Altinn, apps, Broker, subscriptions',
+        command: checkCommand,
+    },
+    smoke: {
+        summary:
+            'smoke --app org/app --file <data> --data-type <id>: one instance through the deployment (test environments only)',
+        command: smokeCommand,
     },
 };
 

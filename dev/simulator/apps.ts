@@ -17,6 +17,7 @@ import {
 } from './http';
 import { dataRestrictionError } from './dataRestrictions';
 import { moveProcess } from './instances';
+import { orgProcessNextRefusal, sendRefusal } from './instantiation';
 import {
     appProcessStateJson,
     dataElementJson,
@@ -264,6 +265,11 @@ async function processNext(core: SimCore, ctx: RequestContext): Promise<void> {
     }
     if (!mayAct(principal, instance, WRITE_SCOPE)) {
         sendEmpty(ctx.res, 403);
+        return;
+    }
+    const refusal = orgProcessNextRefusal(instance);
+    if (refusal) {
+        sendRefusal(ctx, refusal);
         return;
     }
     // ProcessController.GetResultForError (app-lib src/Altinn.App.Api/Controllers/ProcessController.cs): every

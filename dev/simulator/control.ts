@@ -12,11 +12,13 @@ import {
     InstanceInputError,
     moveProcess,
 } from './instances';
+import { AppDefinitionError, registerApp } from './instantiation';
 import { ClientRegistrationError, toRegisteredClient } from './maskinporten';
 import { dataElementJson, fileTransferOverviewJson, instanceResponseJson } from './models';
 import { type RequestContext, type RouteDefinition } from './router';
 import { consumerClaim, nowSeconds } from './tokens';
 import {
+    type AppDefinitionInput,
     type ClientRegistration,
     type CloudEvent,
     type ContentDigest,
@@ -64,6 +66,8 @@ export interface SimulatorControl {
     info(): Promise<SimulatorInfo>;
     registerClient(client: ClientRegistration): Promise<void>;
     listClients(): Promise<ClientInfo[]>;
+    /** Deploys an app on the apps origin: `POST /{org}/{app}/instances` can then instantiate it. */
+    registerApp(app: AppDefinitionInput): Promise<void>;
     createInstance(input: CreateInstanceInput): Promise<CreatedInstance>;
     /** The InstanceResponse the app API would answer, by "{partyId}/{guid}". */
     getInstance(id: string): Promise<Record<string, unknown>>;
@@ -131,6 +135,7 @@ function toControlError(err: unknown): Error {
         err instanceof FaultInputError ||
         err instanceof ClientRegistrationError ||
         err instanceof FileTransferInputError ||
+        err instanceof AppDefinitionError ||
         (err instanceof Error && /^Content needs/.test(err.message))
     ) {
         return new ControlError(400, err.message);
@@ -166,6 +171,12 @@ export class Control implements SimulatorControl {
                 kids: [...c.keys.keys()],
             })),
         );
+    }
+
+    registerApp(app: AppDefinitionInput): Promise<void> {
+        return run(() => {
+            registerApp(this.core, app);
+        });
     }
 
     createInstance(input: CreateInstanceInput): Promise<CreatedInstance> {
@@ -385,6 +396,7 @@ const ops: { method: string; path: string; op: Op; status?: number }[] = [
     { method: 'GET', path: '/sim', op: (c) => c.info() },
     { method: 'POST', path: '/sim/clients', op: (c, b) => c.registerClient(b as ClientRegistration), status: 204 },
     { method: 'GET', path: '/sim/clients', op: (c) => c.listClients() },
+    { method: 'POST', path: '/sim/apps', op: (c, b) => c.registerApp(b as AppDefinitionInput), status: 204 },
     { method: 'POST', path: '/sim/instances', op: (c, b) => c.createInstance(b as CreateInstanceInput), status: 201 },
     { method: 'GET', path: '/sim/instances', op: (c) => c.listInstances() },
     {

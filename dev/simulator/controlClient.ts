@@ -1,5 +1,6 @@
 import { type ClientInfo, type FileTransferCreated, type SimulatorControl, type SimulatorInfo } from './control';
 import {
+    type AppDefinitionInput,
     type ClientRegistration,
     type CloudEvent,
     type ContentDigest,
@@ -49,6 +50,9 @@ export class HttpControlClient implements SimulatorControl {
     }
     listClients(): Promise<ClientInfo[]> {
         return this.call('GET', '/sim/clients');
+    }
+    registerApp(app: AppDefinitionInput): Promise<void> {
+        return this.call('POST', '/sim/apps', app);
     }
     createInstance(input: CreateInstanceInput): Promise<CreatedInstance> {
         return this.call('POST', '/sim/instances', input);

@@ -79,6 +79,7 @@ class GrantError extends Error {
     constructor(
         readonly error: string,
         description: string,
+        readonly errorUri?: string,
     ) {
         super(description);
     }
@@ -123,6 +124,23 @@ function decodeGrant(assertion: string): { header: ProtectedHeaderParameters; pa
     } catch {
         return reject('', 'Invalid assertion. Not a signed JWT');
     }
+}
+
+/**
+ * A scope the client was not given: `invalid_scope`, the description naming the scopes with a trace id,
+ * the MP code in `error_uri`, as Maskinporten answers it (captured in Informasjonsforvaltning/
+ * fdk-maskinporten-exchange src/test/.../MaskinportenClientTest.kt: `{"error":"invalid_scope",
+ * "error_description":"Token request contains invalid scopes for client, altinn:serviceowners/read
+ * (trace_id: …)","error_uri":"https://test.maskinporten.no/errors/MP-200"}`; the wording is the one
+ * felleslosninger/docs _docs/Maskinporten/maskinporten_feilsoking.md lists under MP-200).
+ */
+function rejectScopes(core: SimCore, missing: string[]): never {
+    const traceId = randomUUID().replace(/-/g, '');
+    throw new GrantError(
+        'invalid_scope',
+        `Token request contains invalid scopes for client, ${missing.join(' ')} (trace_id: ${traceId})`,
+        `${core.tokens.maskinportenIssuer}errors/MP-200`,
+    );
 }
 
 function rejectAudience(aud: unknown, audience: string): never {
@@ -219,10 +237,7 @@ async function grant(core: SimCore, assertion: string): Promise<Record<string, u
     const scopes = payload.scope.split(' ').filter((s) => s !== '');
     const missing = scopes.filter((s) => !client.scopes.includes(s));
     if (missing.length > 0) {
-        return reject(
-            'MP-200',
-            `Invalid scope. Client ${client.clientId} has no access to scope(s): ${missing.join(' ')}`,
-        );
+        return rejectScopes(core, missing);
     }
     // Without a jti, the signed header and claims are the grant that may not be used twice.
     const signingInput = assertion.slice(0, assertion.lastIndexOf('.'));
@@ -261,9 +276,13 @@ async function grant(core: SimCore, assertion: string): Promise<Record<string, u
 }
 
 async function token(core: SimCore, ctx: RequestContext): Promise<void> {
-    const fail = (status: number, error: string, description: string): void => {
+    const fail = (status: number, error: string, description: string, errorUri?: string): void => {
         core.counters.grantsRejected += 1;
-        sendJson(ctx.res, status, { error, error_description: description });
+        sendJson(ctx.res, status, {
+            error,
+            error_description: description,
+            ...(errorUri ? { error_uri: errorUri } : {}),
+        });
     };
     if (mediaType(ctx.req) !== 'application/x-www-form-urlencoded') {
         fail(400, 'invalid_request', 'Content-Type must be application/x-www-form-urlencoded');
@@ -284,7 +303,7 @@ async function token(core: SimCore, ctx: RequestContext): Promise<void> {
     } catch (err) {
         if (err instanceof GrantError) {
             core.log(`maskinporten grant rejected: ${err.message}`);
-            fail(400, err.error, err.message);
+            fail(400, err.error, err.message, err.errorUri);
             return;
         }
         throw err;

@@ -70,6 +70,11 @@ export function dataElementJson(
     return view === 'app' ? json : withoutNulls(json);
 }
 
+/** The task's altinn:taskType; a task of an instance created without an app definition is a data task. */
+export function taskTypeOf(instance: InstanceRecord, taskId: string): string {
+    return instance.taskTypes?.[taskId] ?? 'data';
+}
+
 export function processStateJson(instance: InstanceRecord): Record<string, unknown> {
     const task = instance.currentTask;
     return {
@@ -81,7 +86,7 @@ export function processStateJson(instance: InstanceRecord): Record<string, unkno
                   started: task.started,
                   elementId: task.elementId,
                   name: task.elementId,
-                  altinnTaskType: 'data',
+                  altinnTaskType: taskTypeOf(instance, task.elementId),
                   ended: null,
                   validated: null,
                   flowType: 'CompleteCurrentMoveToNext',
@@ -104,7 +109,13 @@ export function appProcessStateJson(instance: InstanceRecord): Record<string, un
             write: true,
         };
     }
-    return { ...state, processTasks: instance.tasks.map((elementId) => ({ altinnTaskType: 'data', elementId })) };
+    return {
+        ...state,
+        processTasks: instance.tasks.map((elementId) => ({
+            altinnTaskType: taskTypeOf(instance, elementId),
+            elementId,
+        })),
+    };
 }
 
 function statusJson(instance: InstanceRecord, view: View): Record<string, unknown> {

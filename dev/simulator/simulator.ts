@@ -4,6 +4,7 @@ import { brokerRoutes } from './broker';
 import { Control, controlRoutes, type SimulatorControl } from './control';
 import { resolveOptions, SimCore } from './core';
 import { eventsRoutes } from './events';
+import { instantiationRoutes, registerApp } from './instantiation';
 import { maskinportenRoutes, toRegisteredClient } from './maskinporten';
 import { Router } from './router';
 import { close, listen, type RunningListener } from './server';
@@ -32,11 +33,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         const registered = toRegisteredClient(client, resolved.orgNumber);
         core.state.clients.set(registered.clientId, registered);
     }
+    for (const app of options.apps ?? []) registerApp(core, app);
     const control = new Control(core);
     const router = new Router([
         ...maskinportenRoutes(core),
         ...authenticationRoutes(core),
         ...appsRoutes(core),
+        ...instantiationRoutes(core),
         ...storageRoutes(core),
         ...eventsRoutes(core),
         ...brokerRoutes(core),

@@ -74,7 +74,17 @@ export interface InstanceRecord {
     dataTypes?: DataTypeRecord[];
     /** What validation of the current task finds (ValidationIssueWithSource); severity 1 (Error) stops process/next. */
     validationIssues?: ValidationIssue[];
+    /** Task id -> Altinn task type, for an instance of a registered app; a task not listed is a data task. */
+    taskTypes?: Record<string, string>;
     registerEvents: boolean;
+}
+
+/** An app the apps origin serves (registered with SimulatorOptions.apps or the control API). */
+export interface AppDefinition {
+    org: string;
+    app: string;
+    tasks: { id: string; type: string }[];
+    dataTypes?: (string | { id: string; allowedContentTypes?: string[]; form?: boolean })[];
 }
 
 export type RecipientStatus = 'Initialized' | 'DownloadStarted' | 'DownloadConfirmed';
@@ -137,6 +147,8 @@ export class SimState {
     readonly subscriptions = new Map<number, Subscription>();
     readonly deliveries = new Map<string, DeliveryRecord>();
     readonly fileTransfers = new Map<string, FileTransferRecord>();
+    /** "{org}/{app}" -> the deployed app; kept by reset, as clients are. */
+    readonly apps = new Map<string, AppDefinition>();
     nextSubscriptionId = 1;
     nextPartyId = 50001001;
 

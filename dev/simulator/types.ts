@@ -63,6 +63,8 @@ export interface SimulatorOptions {
     clients?: ClientRegistration[];
     /** Broker resources registered from the start; a resource is also registered by the first transfer on it. */
     brokerResources?: string[];
+    /** Apps deployed from the start, which the app API can instantiate (see AppDefinitionInput). */
+    apps?: AppDefinitionInput[];
     log?: (line: string) => void;
 }
 
@@ -328,4 +330,27 @@ export interface CountersSnapshot {
 export interface ResetOptions {
     /** Also forget registered Maskinporten clients (including those from options). Default false. */
     clients?: boolean;
+}
+
+/**
+ * An Altinn task type (the altinn:taskType of a BPMN task, app-lib AltinnTaskTypes): data, feedback,
+ * confirmation, signing, payment, …
+ */
+export interface AppTaskInput {
+    id: string;
+    type: string;
+}
+
+/**
+ * An app deployed on the apps origin, so that `POST /{org}/{app}/instances` can instantiate it:
+ * its process (tasks in order, each with its type) and the data types of applicationmetadata.json.
+ */
+export interface AppDefinitionInput {
+    /** Default the simulator's org. */
+    org?: string;
+    app: string;
+    /** Default one data task, Task_1. A bare string is a data task. */
+    tasks?: (string | AppTaskInput)[];
+    /** As in CreateInstanceInput; default any data type. */
+    dataTypes?: (string | DataTypeInput)[];
 }

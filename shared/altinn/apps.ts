@@ -97,7 +97,16 @@ export interface CallOptions {
     signal?: AbortSignal;
 }
 
+/** Who an instance is created for: a party id, or an organisation number Altinn looks up. */
+export type InstanceOwner = { partyId: string } | { organisationNumber: string };
+
 export interface AppsClient {
+    /**
+     * POST {apps}/{org}/{app}/instances with an instance template naming the owner, as a service owner
+     * instantiates (app-lib InstancesController.Post); sent once, since a resend would create a second
+     * instance. Resolves with the new instance (InstanceResponse).
+     */
+    instantiate(org: string, app: string, owner: InstanceOwner, options?: CallOptions): Promise<FetchedInstance>;
     /** GET {instanceUrl} with Accept: application/json; undefined when the instance is gone (404). */
     getInstance(instanceUrl: string, options?: CallOptions): Promise<FetchedInstance | undefined>;
     /**
@@ -192,6 +201,25 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
     }
 
     const client: AppsClient = {
+        async instantiate(org, app, owner, options = {}) {
+            const url = `${config.appsBaseUrl}/${encodeURIComponent(org)}/${encodeURIComponent(app)}/instances`;
+            const response = await call(() =>
+                http.requestText({
+                    method: 'POST',
+                    url,
+                    headers: { accept: JSON_ACCEPT, 'content-type': JSON_ACCEPT },
+                    body: JSON.stringify({ instanceOwner: owner }),
+                    retryable: false,
+                    maxBytes: MAX_INSTANCE_BYTES,
+                    ...options,
+                }),
+            );
+            return {
+                text: response.text,
+                instance: checkInstance(parseJson(response.text, url, response.status), url),
+            };
+        },
+
         async getInstance(instanceUrl, options = {}) {
             const response = await call(() =>
                 http.requestText({
@@ -203,14 +231,7 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
                 }),
             );
             if (response.status === 404) return undefined;
-            let instance: unknown;
-            try {
-                instance = JSON.parse(response.text);
-            } catch {
-                throw new Error(
-                    `GET ${redactUrl(instanceUrl)} answered ${response.status} with a body that is not JSON`,
-                );
-            }
+            const instance = parseJson(response.text, instanceUrl, response.status, 'GET');
             return { text: response.text, instance: checkInstance(instance, instanceUrl) };
         },
 
@@ -352,6 +373,14 @@ function validationErrors(value: unknown): string | undefined {
                 .join(': '),
         );
     return errors.length > 0 ? errors.join('; ') : undefined;
+}
+
+function parseJson(text: string, url: string, status: number, method = 'POST'): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        throw new Error(`${method} ${redactUrl(url)} answered ${status} with a body that is not JSON`);
+    }
 }
 
 async function readText(body: Readable): Promise<string> {

@@ -22,3 +22,9 @@ export const knownContentTypes: readonly string[] = Object.keys(extensions);
 export function fileExtension(contentType: string): string | undefined {
     return extensions[contentType.trim().toLowerCase()];
 }
+
+/** The content type for a file name's extension (the first of the pairs above: .xml is application/xml); undefined for others. */
+export function contentTypeOfFile(fileName: string): string | undefined {
+    const extension = /\.([^./\\]+)$/.exec(fileName)?.[1]?.toLowerCase();
+    return Object.keys(extensions).find((type) => extensions[type] === extension);
+}

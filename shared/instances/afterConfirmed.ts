@@ -31,6 +31,7 @@ export async function afterConfirmed(
 ): Promise<void> {
     const received = manifest ? instanceReceived(message.ref, manifest) : await readReceived(pipeline, message);
     await handOff(pipeline.storage, received, pipeline.logger, message.fields);
+    await pipeline.ledger.handedOff(message.subject);
     if (!pipeline.config.substatus) return;
     try {
         await setSubstatus(pipeline, message, completed);

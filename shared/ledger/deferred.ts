@@ -1,5 +1,5 @@
 /**
- * A ledger writer that holds first seen, stored and confirmed of one invocation's subject and
+ * A ledger writer that holds first seen, stored, confirmed and handed off of one invocation's subject and
  * writes them at its end (`flush`) in one request: for a new instance that EventsProcessor stores
  * and confirms in one invocation, the whole story is one insert instead of an insert and two merges.
  * Each fact keeps the time it was learnt. When the entry exists already (a repeat, or an earlier
@@ -16,6 +16,7 @@ import { idOf, type LedgerSubject } from './keys';
 import {
     confirmedFacts,
     firstSeenFacts,
+    handedOffFacts,
     storedFacts,
     type FirstSeenFacts,
     type Ledger,
@@ -30,7 +31,7 @@ export interface DeferredLedgerWriter extends LedgerWriter {
 interface Held {
     subject: LedgerSubject;
     firstSeen?: FirstSeenFacts;
-    /** Stored and confirmed, merged into one set of properties. */
+    /** Stored, confirmed and handed off, merged into one set of properties. */
     later: Record<string, unknown>;
     facts: Set<string>;
 }
@@ -63,6 +64,12 @@ export function deferredWriter(ledger: Ledger, logger: StepLogger): DeferredLedg
             const entry = hold(subject, 'confirmed');
             if (!entry) return now.confirmed(subject);
             Object.assign(entry.later, confirmedFacts());
+            return Promise.resolve();
+        },
+        handedOff: (subject) => {
+            const entry = hold(subject, 'handed-off');
+            if (!entry) return now.handedOff(subject);
+            Object.assign(entry.later, handedOffFacts());
             return Promise.resolve();
         },
         flush: () => {

@@ -44,6 +44,8 @@ export interface LedgerEntry {
     bytes?: number;
     confirmed: boolean;
     confirmedAt?: Date;
+    /** When the instances-received message for the owner's case systems was sent (after confirmation). */
+    handedOffAt?: Date;
     lastFailureAt?: Date;
     lastFailureStep?: string;
     lastFailureError?: string;
@@ -72,6 +74,8 @@ export interface LedgerWriter {
     /** storedAt defaults to now; pass when it was stored earlier, so that a repeat does not move it. */
     stored(subject: LedgerSubject, facts: { elements?: number; bytes: number; storedAt?: Date }): Promise<void>;
     confirmed(subject: LedgerSubject): Promise<void>;
+    /** The instances-received message is on its queue. */
+    handedOff(subject: LedgerSubject): Promise<void>;
     failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     /** Broker says the file expired and we never confirmed it; `at` is when Broker said so. */
@@ -126,6 +130,7 @@ export class Ledger {
                 write('first-seen', subject, () => this.insertFirstSeen(subject, firstSeenFacts(via, eventId))),
             stored: (subject, facts) => write('stored', subject, () => this.merge(subject, storedFacts(facts))),
             confirmed: (subject) => write('confirmed', subject, () => this.merge(subject, confirmedFacts())),
+            handedOff: (subject) => write('handed-off', subject, () => this.merge(subject, handedOffFacts())),
             failed: (subject, failure) => write('failed', subject, () => this.merge(subject, failureFacts(failure))),
             poisoned: (subject, failure) =>
                 write('poisoned', subject, () =>
@@ -260,6 +265,10 @@ export function confirmedFacts(): Record<string, unknown> {
     return { confirmed: true, confirmedAt: new Date() };
 }
 
+export function handedOffFacts(): Record<string, unknown> {
+    return { handedOffAt: new Date() };
+}
+
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
     return {
         lastFailureAt: new Date(),
@@ -286,6 +295,7 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         bytes: number('bytes'),
         confirmed: row.confirmed === true,
         confirmedAt: date('confirmedAt'),
+        handedOffAt: date('handedOffAt'),
         lastFailureAt: date('lastFailureAt'),
         lastFailureStep: text('lastFailureStep'),
         lastFailureError: text('lastFailureError'),

@@ -15,6 +15,7 @@ import type {
     StatusReport,
 } from './report';
 import { neverConfirmedWindowDays } from './report';
+import { htmlDocument } from '../htmlPage';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -256,19 +257,11 @@ export function renderStatusHtml(report: StatusReport): string {
         `<section><h2>Poison queues</h2>${poisonTable(report.poisonQueues)}</section>`,
         `<section><h2>Subscriptions</h2>${subscriptionTables(report)}</section>`,
     ];
-    return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Status – Altinn application owner system</title>
-<style>${style}</style>
-</head>
-<body>
-<header><h1>Altinn application owner system: status</h1>
+    return htmlDocument(
+        'Status',
+        style,
+        `<header><h1>Altinn application owner system: status</h1>
 <p>${escapeHtml(`Generated ${when(report.generatedAt)}; received, stored and confirmed count the last ${report.windowHours} hours.`)}</p></header>
-${sections.join('\n')}
-</body>
-</html>
-`;
+${sections.join('\n')}`,
+    );
 }

@@ -4,3 +4,4 @@ export * from './gather';
 export * from './html';
 export * from './report';
 export * from './text';
+export * from './submissionPart';

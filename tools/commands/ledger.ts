@@ -22,6 +22,7 @@ export function formatEntry(entry: LedgerEntry): string {
         `  stored        ${time(entry.storedAt)}${entry.storedAt ? `  ${entry.elements !== undefined ? `${entry.elements} element(s), ` : ''}${entry.bytes ?? 0} bytes` : ''}`,
         `  confirmed     ${entry.confirmed ? time(entry.confirmedAt) : 'no'}`,
     ];
+    if (entry.handedOffAt) lines.push(`  handed off    ${time(entry.handedOffAt)}  (instances-received)`);
     if (entry.lastFailureAt) {
         lines.push(
             `  last failure  ${time(entry.lastFailureAt)}  ${entry.lastFailureStep ?? ''}: ${entry.lastFailureError ?? ''}`,

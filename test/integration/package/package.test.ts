@@ -227,3 +227,15 @@ test('a submission goes from the webhook to complete, stored in blob storage', a
     expect(await container.getBlobClient(`ttd/package-app/${created.instanceGuid}/instance.json`).exists()).toBe(true);
     expect(sim.counters().completes).toEqual({ [created.id]: 1 });
 });
+
+test('/api/check answers on the packaged app, with the checks that need Altinn run', async () => {
+    const response = await fetch(`${host.url}/api/check`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as { checks: { name: string; status: string }[] };
+    const status = (name: string) => report.checks.find((check) => check.name === name)?.status;
+    expect([status('Settings'), status('Maskinporten grant'), status('Altinn token exchange')]).toEqual([
+        'ok',
+        'ok',
+        'ok',
+    ]);
+});

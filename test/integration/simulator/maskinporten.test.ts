@@ -166,12 +166,18 @@ describe('POST /token', () => {
         await expectRejected(two, 'MP-110');
     });
 
-    it('rejects a scope the client does not have (MP-200)', async () => {
-        const body = await expectRejected(
+    it('rejects a scope the client does not have with invalid_scope, as Maskinporten does (MP-200 in error_uri)', async () => {
+        const response = await postGrant(
+            sim,
             await signGrant(creds, { aud, scopes: [...SCOPES, 'altinn:events.subscribe'] }),
-            'MP-200',
         );
-        expect(body.error_description).toContain('altinn:events.subscribe');
+        expect(response.status).toBe(400);
+        const body = (await response.json()) as Record<string, string>;
+        expect(body.error).toBe('invalid_scope');
+        expect(body.error_description).toMatch(
+            /^Token request contains invalid scopes for client, altinn:events\.subscribe \(trace_id: [0-9a-f]{32}\)$/,
+        );
+        expect(body.error_uri).toBe(`${aud}errors/MP-200`);
     });
 
     it('rejects claims that the grant documentation does not list', async () => {
