@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --figures throughput,memory,latency]
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --figures coldstart,throughput,memory,latency]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
  * prints: throughput beside the storage floor, what each instance costs (storage requests by
  * kind, counted by a proxy in front of Azurite, and CPU of the host and of Azurite), the host's
  * peak memory while a large data element passes, token grants and exchanges per 1000 events,
- * and the time to store an instance of 20 slow data elements.
+ * and the time to store an instance of 20 slow data elements; and the cold start of the deployment
+ * package against the unbundled build (bench/coldStart.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -23,6 +24,7 @@ import { startSimulator, type Simulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
 import { freePort } from '../dev/ports';
 import { settings } from '../shared/settings';
+import { measureColdStart } from './coldStart';
 import { startCountingProxy, type CountingProxy } from './countingProxy';
 import { processCpuMs } from './processCpu';
 import { idleKinds } from './requestKinds';
@@ -46,7 +48,8 @@ const { values } = parseArgs({
         'slow-elements': { type: 'string', default: '20' },
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
-        figures: { type: 'string', default: 'throughput,memory,latency' },
+        starts: { type: 'string', default: '7' },
+        figures: { type: 'string', default: 'coldstart,throughput,memory,latency' },
     },
 });
 const figures = new Set(values.figures.split(',').map((name) => name.trim()));
@@ -313,6 +316,37 @@ async function main(): Promise<void> {
             `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; DownloadConcurrency ${downloadConcurrency}`,
         );
         const rows: string[][] = [];
+        if (figures.has('coldstart')) {
+            // First, while no other host runs; straight to Azurite, not through the counter.
+            const client = ensureDevClient(dataDir);
+            await sim.control.registerClient({
+                clientId: client.clientId,
+                scopes: client.scopes,
+                certificate: client.certificatePem,
+            });
+            const never = '0 0 0 1 1 *';
+            const settings = {
+                AzureWebJobsStorage: connectionStringFor(ports),
+                ...simulatorSettings(sim, client),
+                SubscriptionsSchedule: never,
+                CatchUpSchedule: never,
+                ReconcileSchedule: never,
+                CatchUpApps: '',
+                BrokerResources: '',
+            };
+            const event = async () =>
+                (await sim.control.createInstance({ app, process: 'completed', publish: true, deliver: false }))
+                    .events[0];
+            rows.push(
+                ...(await measureColdStart({
+                    root: repoRoot,
+                    workDir: join(dataDir, 'coldstart'),
+                    settings,
+                    event,
+                    starts: Number(values.starts),
+                })),
+            );
+        }
         // The floor first, while nothing else uses storage or the cores.
         const floor = figures.has('throughput')
             ? await measureStorageFloor(

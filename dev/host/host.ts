@@ -67,6 +67,8 @@ export interface RunningHost {
 
 /** The line printed once everything listens; tools wait for it. */
 export const hostStartedPattern = /Host started \(\d+ms\)/;
+/** The line printed once the entry points are loaded and every function is registered (bench/coldStart.ts). */
+export const functionsRegisteredPattern = /Registered \d+ functions \(entry points loaded in \d+ms\)/;
 
 export const defaultPort = 7071;
 const defaultDrainTimeoutMs = 30_000;
@@ -93,6 +95,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
         if (category === 'user' || level === 'warning' || level === 'error' || level === 'critical') emit(message);
     };
     log.line(`Loading ${entryPoints.files.join(', ')} (package.json main "${entryPoints.main}") from ${appRoot}`);
+    const loadStarted = Date.now();
     loadEntryPoints(appRoot, entryPoints);
 
     if (core.registrations.size === 0) {
@@ -100,6 +103,7 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
             `No functions were registered by ${entryPoints.files.join(', ')}. Do they call app.http/app.storageQueue/... from @azure/functions at top level?`,
         );
     }
+    log.line(`Registered ${core.registrations.size} functions (entry points loaded in ${Date.now() - loadStarted}ms)`);
     const programmingModel = core.programmingModel;
     if (!programmingModel) {
         throw new HostStartupError(

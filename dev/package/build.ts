@@ -1,22 +1,35 @@
 /**
- * Builds the deployment package, the exact folder and zip that Azure runs: the compiled entry
- * points of package.json main and what they import (tsconfig.package.json), host.json,
- * package.json with its lockfile and .npmrc, templates/, and the production dependencies that
- * `npm ci --omit=dev` installs in the package folder itself. Nothing else is copied, so there is
- * no list of files to keep in step with the code.
+ * Builds the deployment package, the exact folder and zip that Azure runs:
+ *
+ *   dist/main.js             every file package.json main names and all they import, Azure SDKs
+ *                            included, bundled into one file (bundle.ts); main names it
+ *   dist/deferred/*.js       the packages only the Altinn client uses, loaded at first use (deferred.ts)
+ *   THIRD-PARTY-NOTICES.txt  the licences of the bundled packages (notices.ts)
+ *   host.json, templates/    as in the repository
+ *   package.json             main, name, version, engines: nothing to install (manifest.ts)
+ *
+ * No node_modules, lockfile or .npmrc: nothing is installed in Azure. The source maps are written
+ * beside the zip (`sourcemaps/main.js.map`, ...), not into the package: they are read only to turn
+ * a stack trace from Azure back into source lines (`npm run stacktrace`), so they stay out of the
+ * package Flex mounts. Nothing is listed by hand: the entry points come from package.json main,
+ * the rest from what they import.
  */
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { bundleApp, entrySource, mainBundle, nodeTarget, providedModules } from './bundle';
+import { entryPointSources } from './entryPoints';
 import { listFiles, totalBytes, type PackageFile } from './files';
-import { undeclaredImports } from './imports';
+import { unavailableModules } from './imports';
+import { packagedManifest, type ProjectManifest } from './manifest';
+import { developmentFolders, packageFolderOf } from './lockfile';
+import { bundledPackages, noticesFileName, renderNotices, type BundledPackage } from './notices';
 import { zipFolder } from './zip';
 
 export interface PackageOptions {
-    /** The repository root (package.json, host.json, the sources). */
+    /** The repository root (package.json, host.json, the sources, node_modules). */
     root: string;
-    /** Where the package folder (`app/`) and zip (`app.zip`) go; default `<root>/.package`. */
+    /** Where the package folder (`app/`), its zip (`app.zip`) and the source map go; default `<root>/.package`. */
     outDir?: string;
     /** Progress lines; default none. */
     log?: (line: string) => void;
@@ -26,19 +39,27 @@ export interface BuiltPackage {
     /** The package folder: what the zip holds, at its root. */
     folder: string;
     zip: string;
+    /** The bundles' source maps, beside the zip (not in the package): `<bundle path under dist/>.map`. */
+    sourceMaps: string;
     files: PackageFile[];
     bytes: number;
     zipBytes: number;
+    /** The third-party packages in the bundle. */
+    packages: BundledPackage[];
     /** How long each step took, in ms. */
-    timings: { compile: number; install: number; zip: number };
+    timings: { bundle: number; zip: number };
 }
 
-/** Files and folders of the repository root that the package holds besides the compiled code. */
-export const packagedAssets = ['host.json', 'package.json', 'package-lock.json', '.npmrc', 'templates'];
-/** The compiled code's folder: package.json main points into it. */
+/** Files and folders of the repository root that the package holds as they are. */
+export const packagedAssets = ['host.json', 'templates'];
+/** The bundles' folder in the package. */
 const compiledDir = 'dist';
-/** The only top-level folders the compiled entry points may pull in: anything else is dev code. */
-const productionSourceDirs = ['functions', 'shared'];
+/** The main bundle's path in the package: package.json main. */
+export const packagedMain = `${compiledDir}/${mainBundle}`;
+/** The source maps' folder in the out dir, beside the package folder and zip. */
+export const sourceMapsFolderName = 'sourcemaps';
+/** The only source folders (and root files) the bundle may hold of this repository: anything else is dev code. */
+const productionSources = /^(functions|shared)\/|^index\.ts$/;
 
 export const defaultOutDir = '.package';
 /** The package folder inside the out dir; azure.yaml's `dist` is `.package/app`. */
@@ -49,97 +70,84 @@ export async function buildPackage(options: PackageOptions): Promise<BuiltPackag
     const outDir = resolve(options.outDir ?? join(root, defaultOutDir));
     const folder = join(outDir, packageFolderName);
     const zip = join(outDir, `${packageFolderName}.zip`);
+    const sourceMaps = join(outDir, sourceMapsFolderName);
     const log = options.log ?? (() => undefined);
-    await rm(folder, { recursive: true, force: true });
-    await rm(zip, { force: true });
-    mkdirSync(folder, { recursive: true });
+    await Promise.all([folder, zip, sourceMaps].map((path) => rm(path, { recursive: true, force: true })));
 
-    log(`Compiling the entry points (tsconfig.package.json) into ${folder}`);
-    const compile = await timed(() => compileEntryPoints(root, folder));
-    copyAssets(root, folder);
-    checkImports(folder);
-
-    log('Installing the production dependencies (npm ci --omit=dev)');
-    // No install scripts (none of the production dependencies needs one) and no bin links (CLI
-    // shims are symlinks, which a zip does not carry and the functions never call).
-    const install = await timed(() =>
-        run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-bin-links', '--no-audit', '--no-fund'], folder),
+    const project = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as ProjectManifest;
+    const { main, sources } = entryPointSources(root);
+    log(`Bundling ${sources.length} entry points (package.json main "${main}") into ${packagedMain}`);
+    const started = Date.now();
+    const development = developmentFolders(root);
+    const bundles = await bundleApp({ root, sources, target: nodeTarget(project.engines), notInstalled: development });
+    const inputs = bundles.flatMap((bundle) => bundle.inputs);
+    checkOnlyProductionCode(inputs);
+    checkNoDevelopmentPackages(inputs, development);
+    const bundled = new Set(bundles.map((bundle) => `${compiledDir}/${bundle.path}`));
+    const missing = bundles.flatMap((bundle) =>
+        unavailableModules(bundle.code, `${compiledDir}/${bundle.path}`, providedModules, bundled),
     );
+    if (missing.length > 0) throw new Error(`The package would not load in Azure:\n  ${missing.join('\n  ')}`);
+    const packages = bundledPackages(root, inputs);
+    const timings = { bundle: Date.now() - started, zip: 0 };
 
-    const files = listFiles(folder);
-    log(`Zipping ${files.length} files into ${zip}`);
-    const zipped = await timed(() => zipFolder(folder, files, zip));
-    return {
-        folder,
-        zip,
-        files,
-        bytes: totalBytes(files),
-        zipBytes: statSync(zip).size,
-        timings: { compile, install, zip: zipped },
-    };
-}
-
-async function compileEntryPoints(root: string, folder: string): Promise<void> {
-    const tsc = require.resolve('typescript/bin/tsc');
-    const outDir = join(folder, compiledDir);
-    await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.package.json'), '--outDir', outDir], root);
-    checkOnlyProductionCode(folder);
-}
-
-function copyAssets(root: string, folder: string): void {
+    for (const bundle of bundles) {
+        writeCreating(join(folder, compiledDir, bundle.path), bundle.code);
+        writeCreating(join(sourceMaps, `${bundle.path}.map`), bundle.map);
+    }
+    writeFileSync(join(folder, noticesFileName), renderNotices([...bundled].join(', '), packages));
+    writeFileSync(
+        join(folder, 'package.json'),
+        `${JSON.stringify(packagedManifest(project, packagedMain), null, 4)}\n`,
+    );
     for (const asset of packagedAssets) {
         if (!existsSync(join(root, asset))) throw new Error(`${asset} is missing from ${root}; the package needs it.`);
         cpSync(join(root, asset), join(folder, asset), { recursive: true });
     }
-}
 
-/** Stops packaging when the compiled code imports a package that Azure will not have. */
-function checkImports(folder: string): void {
-    const manifest = JSON.parse(readFileSync(join(folder, 'package.json'), 'utf8')) as {
-        dependencies?: Record<string, string>;
-    };
-    const problems = undeclaredImports(
+    const files = listFiles(folder);
+    log(`Zipping ${files.length} files into ${zip}; source maps in ${sourceMaps}`);
+    const zipStarted = Date.now();
+    await zipFolder(folder, files, zip);
+    timings.zip = Date.now() - zipStarted;
+    return {
         folder,
-        listFiles(folder).map((file) => file.path),
-        Object.keys(manifest.dependencies ?? {}),
+        zip,
+        sourceMaps,
+        files,
+        bytes: totalBytes(files),
+        zipBytes: statSync(zip).size,
+        packages,
+        timings,
+    };
+}
+
+function writeCreating(path: string, text: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+}
+
+/** Stops packaging when the functions import this repository's development code (dev/, test/, bench/, tools/). */
+function checkOnlyProductionCode(inputs: readonly string[]): void {
+    // Stand-ins made by the bundler's plugins are listed as `<namespace>:<name>`.
+    const own = inputs.filter(
+        (input) => !input.includes('node_modules/') && input !== entrySource && !/^[a-z-]+:/.test(input),
     );
-    if (problems.length > 0) throw new Error(`The package would not load in Azure:\n  ${problems.join('\n  ')}`);
-}
-
-async function timed(work: () => Promise<void>): Promise<number> {
-    const started = Date.now();
-    await work();
-    return Date.now() - started;
-}
-
-function checkOnlyProductionCode(folder: string): void {
-    const compiled = join(folder, compiledDir);
-    const unexpected = readdirSync(compiled, { withFileTypes: true })
-        .filter((entry) => entry.isDirectory() && !productionSourceDirs.includes(entry.name))
-        .map((entry) => `${compiledDir}/${entry.name}/`);
+    const unexpected = own.filter((input) => !productionSources.test(input));
     if (unexpected.length > 0) {
         throw new Error(
-            `The functions import development code (${unexpected.join(', ')}); only ${productionSourceDirs.join('/ and ')}/ may be deployed.`,
+            `The functions import development code (${unexpected.join(', ')}); only index.ts, functions/ and shared/ may be deployed.`,
         );
     }
 }
 
-/** Runs a command to completion; on failure the error carries its output. */
-function run(command: string, args: readonly string[], cwd: string): Promise<void> {
-    return new Promise((resolveRun, reject) => {
-        // npm is npm.cmd on Windows, which only a shell runs.
-        const child = spawn(command, args, {
-            cwd,
-            shell: process.platform === 'win32',
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => {
-            if (code === 0) resolveRun();
-            else reject(new Error(`${[command, ...args].join(' ')} (in ${cwd}) exited with ${code}:\n${output}`));
-        });
-    });
+/** Stops packaging when the bundle holds a package the lockfile installs for development only. */
+function checkNoDevelopmentPackages(inputs: readonly string[], development: ReadonlySet<string>): void {
+    const bundled = [...new Set(inputs.map(packageFolderOf))].filter((folder) => folder !== undefined);
+    const developmentOnly = bundled.filter((folder) => development.has(folder));
+    if (developmentOnly.length > 0) {
+        throw new Error(
+            `The functions import development dependencies (${developmentOnly.join(', ')}); make them dependencies or stop importing them.`,
+        );
+    }
 }

@@ -2,7 +2,7 @@
 /**
  * `npm run package [-- --out <dir>]`: builds the deployment package (dev/package/build.ts) into
  * <dir>/app and <dir>/app.zip (default .package/), the artifact that azd and the manual route in
- * docs/deploy.md deploy, and prints its size.
+ * docs/deploy.md deploy, with the bundles' source maps beside them (<dir>/sourcemaps/), and prints its size.
  */
 import { resolve } from 'node:path';
 import { buildPackage, defaultOutDir } from './build';
@@ -24,8 +24,9 @@ async function main(): Promise<void> {
     });
     const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
     process.stdout.write(
-        `Package: ${built.folder} (${built.files.length} files, ${mb(built.bytes)}); zip: ${built.zip} (${mb(built.zipBytes)}); ` +
-            `compile ${built.timings.compile} ms, npm ci ${built.timings.install} ms, zip ${built.timings.zip} ms\n`,
+        `Package: ${built.folder} (${built.files.length} files, ${mb(built.bytes)}; ${built.packages.length} third-party packages bundled); ` +
+            `zip: ${built.zip} (${mb(built.zipBytes)}); source maps: ${built.sourceMaps}; ` +
+            `bundle ${built.timings.bundle} ms, zip ${built.timings.zip} ms\n`,
     );
 }
 

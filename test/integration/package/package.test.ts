@@ -1,14 +1,23 @@
-import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import yauzl from 'yauzl';
-import { buildPackage, type BuiltPackage } from '../../../dev/package/build';
+import { mainBundle, providedModules } from '../../../dev/package/bundle';
+import { buildPackage, packagedMain, type BuiltPackage } from '../../../dev/package/build';
+import { deferredFile, deferredPackages } from '../../../dev/package/deferred';
 import { listFiles, totalBytes, type PackageFile } from '../../../dev/package/files';
+import { moduleLoads, unavailableModules } from '../../../dev/package/imports';
+import { developmentFolders, packageFolderOf } from '../../../dev/package/lockfile';
+import { noticesFileName } from '../../../dev/package/notices';
+import { mapStackTrace } from '../../../dev/package/stackTrace';
 import { type Simulator } from '../../../dev/simulator/simulator';
+import type { CreatedInstance } from '../../../dev/simulator/types';
+import { feedbackValues, parseInstanceSource, renderFeedback } from '../../../shared/instances';
 import { requiredSettingNames, settingNames, settings, type SettingName } from '../../../shared/settings';
+import type { StatusReport } from '../../../shared/status';
 import { startAzurite, type AzuriteInstance } from '../../support/azurite';
 import { repoRoot, startHostProcess, type HostProcess } from '../../support/host';
 import {
@@ -18,23 +27,35 @@ import {
     SERVICEOWNER_SCOPES,
     startTestSimulator,
     waitUntil,
+    type ClientCredentials,
 } from '../../support/simulator';
+import { pkcs12Base64 } from '../../unit/altinn/fixtures';
 
 /*
  * The deployment package as Azure runs it: `npm run package`'s builder makes the folder and zip
- * in an empty folder outside the repository (no parent node_modules can help), the zip is checked
- * to hold exactly that folder, and the local Functions host runs the folder with only the
- * required app settings.
- * Every function the code registers must load, and one submission must go from the webhook to
- * `complete`. Needs `npm run build` first (for the host; npm test does).
+ * in an empty folder outside the repository (no node_modules anywhere above it), once; the zip is
+ * checked to hold exactly that folder, and the local Functions host runs the folder.
+ * First with only the required settings: every function the code registers loads, and one
+ * submission goes from the webhook to `complete`. Then restarted with the optional features set,
+ * for what bundling could break (JSON and template files, lazily loaded SDK parts, the files
+ * loaded at first use): feedback from the built-in template, catch-up, reconciliation, a Broker
+ * download resumed with a Range request (signing with a PKCS#12 key), and the status page.
+ * Needs `npm run build` first (for the host; npm test does).
  */
 
 jest.setTimeout(300_000);
 
+const app = 'package-app';
+const taskEvent = 'app.instance.process.movedTo.Task_2';
+const brokerResource = 'aos-package-broker';
+const orgNumber = '405003309';
+const scopes = [...SERVICEOWNER_SCOPES, 'altinn:events.subscribe', 'altinn:broker.read'];
 const workDir = mkdtempSync(join(tmpdir(), 'aos-package-'));
+const testStart = new Date(Date.now() - 60_000);
 let built: BuiltPackage;
 let azurite: AzuriteInstance;
 let sim: Simulator;
+let creds: ClientCredentials;
 let host: HostProcess;
 const timings: Record<string, number> = {};
 
@@ -97,30 +118,63 @@ function requiredSettingsOnly(values: Partial<Record<SettingName, string>>): Rec
     return env;
 }
 
+function startPackagedHost(env: Record<string, string | undefined>): Promise<HostProcess> {
+    return startHostProcess({
+        appRoot: built.folder,
+        // Module resolution from the package's files only.
+        env: { ...env, NODE_PATH: undefined },
+        startTimeoutMs: 60_000,
+    });
+}
+
+async function postEvent(event: unknown): Promise<void> {
+    const response = await fetch(`${host.url}/api/eventsreceiver`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/cloudevents+json' },
+        body: JSON.stringify(event),
+    });
+    expect(response.status).toBe(200);
+}
+
+/** Runs a timer function now, as the host's admin API does. */
+async function runFunction(name: string): Promise<void> {
+    const response = await fetch(`${host.url}/admin/functions/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ input: '' }),
+    });
+    expect(response.status).toBe(202);
+}
+
+async function completed(created: CreatedInstance): Promise<void> {
+    await waitUntil(
+        () => (sim.counters().completes[created.id] ? true : undefined),
+        60_000,
+        `complete of ${created.id}`,
+    );
+}
+
+const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
+
+/** An ended instance with one form element, announced (or not) as `events` says. */
+function completedInstance(events: { publish: boolean; deliver?: boolean }): Promise<CreatedInstance> {
+    return sim.control.createInstance({
+        app,
+        process: 'completed',
+        ...events,
+        dataElements: [{ dataType: 'model', content: '<form/>' }],
+    });
+}
+
 beforeAll(async () => {
     const [packaged, startedAzurite, startedSim] = await Promise.all([
         timed('package', () => buildPackage({ root: repoRoot, outDir: join(workDir, 'build') })),
         startAzurite(),
-        startTestSimulator(),
+        startTestSimulator({ orgNumber }),
     ]);
     [built, azurite, sim] = [packaged, startedAzurite, startedSim];
-
-    const creds = createClientCredentials();
-    await sim.control.registerClient(clientRegistration(creds, SERVICEOWNER_SCOPES));
-    host = await timed('host start', () =>
-        startHostProcess({
-            appRoot: built.folder,
-            env: {
-                ...requiredSettingsOnly({
-                    AzureWebJobsStorage: azurite.connectionString,
-                    ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
-                }),
-                // Module resolution from the package's files only: its own node_modules.
-                NODE_PATH: undefined,
-            },
-            startTimeoutMs: 60_000,
-        }),
-    );
+    creds = createClientCredentials();
+    await sim.control.registerClient(clientRegistration(creds, scopes));
 });
 
 afterAll(async () => {
@@ -129,103 +183,280 @@ afterAll(async () => {
     await rm(workDir, { recursive: true, force: true });
 });
 
-test('the package runs outside the repository: no node_modules above it', () => {
-    expect(built.folder.startsWith(repoRoot)).toBe(false);
-    const ancestors: string[] = [];
-    for (let dir = dirname(built.folder); dir !== dirname(dir); dir = dirname(dir)) ancestors.push(dir);
-    expect(ancestors.filter((dir) => existsSync(join(dir, 'node_modules')))).toEqual([]);
-});
+describe('the package as built', () => {
+    test('it is built outside the repository: no node_modules above it', () => {
+        expect(built.folder.startsWith(repoRoot)).toBe(false);
+        const ancestors: string[] = [];
+        for (let dir = dirname(built.folder); dir !== dirname(dir); dir = dirname(dir)) ancestors.push(dir);
+        expect(ancestors.filter((dir) => existsSync(join(dir, 'node_modules')))).toEqual([]);
+    });
 
-test('the zip holds the package folder exactly, with its files at the root', async () => {
-    const entries = await zipEntries(built.zip);
-    expect(entries).toEqual(listFiles(built.folder));
-    expect(entries.map((entry) => entry.path)).toContain('host.json');
-});
+    test('the zip holds the package folder exactly, with its files at the root', async () => {
+        const entries = await zipEntries(built.zip);
+        expect(entries).toEqual(listFiles(built.folder));
+        expect(entries.map((entry) => entry.path)).toContain('host.json');
+    });
 
-test('the package holds the compiled functions, their templates and production dependencies, nothing else', () => {
-    const files = listFiles(built.folder);
-    const paths = files.map((file) => file.path);
-    const own = paths.filter((path) => !path.startsWith('node_modules/'));
-    const topLevel = [...new Set(paths.map((path) => path.split('/')[0]))].sort();
-    expect(topLevel).toEqual([
-        '.npmrc',
-        'dist',
-        'host.json',
-        'node_modules',
-        'package-lock.json',
-        'package.json',
-        'templates',
-    ]);
-    const compiled = [...new Set(own.filter((path) => path.startsWith('dist/')).map((path) => path.split('/')[1]))];
-    expect(compiled.sort()).toEqual(['functions', 'index.js', 'shared']);
-    // Compiled fresh: one file per function source, nothing left over from an earlier build.
-    const functionSources = readdirSync(join(repoRoot, 'functions')).filter((file) => file.endsWith('.ts'));
-    expect(own.filter((path) => path.startsWith('dist/functions/'))).toEqual(
-        functionSources.map((file) => `dist/functions/${file.replace(/\.ts$/, '.js')}`).sort(),
-    );
-    // No TypeScript source, no source map of our code, nothing of dev/, test/, bench/ or tools/.
-    expect(own.filter((path) => /\.(ts|map)$/.test(path))).toEqual([]);
-    expect(own.filter((path) => /^(dist\/)?(dev|test|bench|tools)\//.test(path))).toEqual([]);
-    // azd zips the folder leaving out local.settings.json, .funcignore and .azure: the package has none, so
-    // what azd deploys is this folder as it is.
-    expect(paths.filter((path) => /(^|\/)(local\.settings\.json|\.funcignore|\.azure\/)/.test(path))).toEqual([]);
+    test('it holds the bundles, the licence notice, host.json, package.json and templates, nothing else', () => {
+        const files = listFiles(built.folder);
+        const templates = listFiles(join(repoRoot, 'templates')).map((file) => `templates/${file.path}`);
+        const bundles = [mainBundle, ...deferredPackages.map(deferredFile)].map((file) => `dist/${file}`);
+        expect(files.map((file) => file.path).sort()).toEqual(
+            [noticesFileName, ...bundles, 'host.json', 'package.json', ...templates].sort(),
+        );
+        // So no node_modules, lockfile, .npmrc (nor a registry token in it), source map or TypeScript.
+        const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
+        console.log(
+            `Deployment package: ${files.length} files, ${megabytes(totalBytes(files))} MB; zip ${megabytes(built.zipBytes)} MB; ` +
+                `${built.packages.length} third-party packages bundled. Timings (ms): ${JSON.stringify({ ...built.timings, ...timings })}`,
+        );
+    });
 
-    // Every production dependency is installed, and no package the lockfile marks development-only.
-    const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
-        dependencies: Record<string, string>;
-    };
-    const lock = JSON.parse(readFileSync(join(repoRoot, 'package-lock.json'), 'utf8')) as {
-        packages: Record<string, { dev?: boolean }>;
-    };
-    for (const name of Object.keys(manifest.dependencies)) {
-        expect([name, existsSync(join(built.folder, 'node_modules', name, 'package.json'))]).toEqual([name, true]);
+    test('its package.json names the main bundle and holds nothing to install or run', () => {
+        const manifest = JSON.parse(readFileSync(join(built.folder, 'package.json'), 'utf8')) as Record<
+            string,
+            unknown
+        >;
+        const project = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+        expect(manifest).toEqual({
+            name: project.name,
+            version: project.version,
+            description: project.description,
+            license: project.license,
+            private: true,
+            main: packagedMain,
+            engines: project.engines,
+        });
+    });
+
+    test('the bundles load nothing but Node built-ins, the worker-provided module and each other', () => {
+        const bundles = listFiles(built.folder).filter((file) => file.path.endsWith('.js'));
+        const packaged = new Set(bundles.map((file) => file.path));
+        for (const { path } of bundles) {
+            const code = readFileSync(join(built.folder, path), 'utf8');
+            expect(unavailableModules(code, path, providedModules, packaged)).toEqual([]);
+        }
+        // What the check above let through is there: the worker's module, and the deferred files.
+        const main = moduleLoads(readFileSync(join(built.folder, packagedMain), 'utf8'), packagedMain);
+        expect(main.map((load) => load.specifier)).toEqual(
+            expect.arrayContaining([...providedModules, ...deferredPackages.map((name) => `./${deferredFile(name)}`)]),
+        );
+    });
+
+    /** Every source the source maps name, per bundle, relative to the repository. */
+    function mappedSources(): string[] {
+        return listFiles(built.sourceMaps).flatMap(
+            (map) =>
+                (JSON.parse(readFileSync(join(built.sourceMaps, map.path), 'utf8')) as { sources: string[] }).sources,
+        );
     }
-    const devOnly = Object.entries(lock.packages)
-        .filter(([path, entry]) => path !== '' && entry.dev === true)
-        .map(([path]) => path);
-    expect(devOnly.length).toBeGreaterThan(0);
-    expect(devOnly.filter((path) => existsSync(join(built.folder, path)))).toEqual([]);
 
-    const megabytes = (bytes: number): string => (bytes / 1e6).toFixed(1);
-    console.log(
-        `Deployment package: ${files.length} files, ${megabytes(totalBytes(files))} MB ` +
-            `(node_modules ${files.filter((f) => f.path.startsWith('node_modules/')).length} files; ` +
-            `own code and assets ${own.length} files, ${megabytes(totalBytes(files.filter((f) => !f.path.startsWith('node_modules/'))))} MB); ` +
-            `zip ${megabytes(built.zipBytes)} MB. Timings (ms): ${JSON.stringify({ ...built.timings, ...timings })}`,
-    );
-});
-
-test('the built-in feedback template is found inside the package (FeedbackTemplatePath unset)', () => {
-    const feedback = join(built.folder, 'dist', 'shared', 'instances', 'feedback.js');
-    const script = `process.stdout.write(require(${JSON.stringify(feedback)}).defaultTemplatePath())`;
-    const result = spawnSync(process.execPath, ['-e', script], { cwd: built.folder, encoding: 'utf8' });
-    expect(result.stderr).toBe('');
-    expect(result.stdout).toBe(join(built.folder, 'templates', 'feedback.xml'));
-});
-
-test('with only the required settings, the host loads every function the code registers', () => {
-    const registered = registeredFunctionNames();
-    expect(registered.length).toBeGreaterThan(0);
-    expect(loadedFunctionNames(host.output())).toEqual(registered);
-});
-
-test('a submission goes from the webhook to complete, stored in blob storage', async () => {
-    const created = await sim.control.createInstance({
-        app: 'package-app',
-        process: 'completed',
-        publish: true,
-        dataElements: [{ dataType: 'model', content: '<form/>' }],
+    test('the bundles hold only index.ts, functions/, shared/ and production dependencies', () => {
+        const sources = mappedSources();
+        // Not ours: packages, the @azure/functions library's own webpack sources, and the bundler's stand-ins
+        // (`deferred:undici`, `not-installed:supports-color`).
+        const own = sources.filter((source) => !source.includes('node_modules/') && !/^[\w-]+:/.test(source));
+        expect(own).toEqual(expect.arrayContaining(['index.ts', 'functions/eventsReceiver.ts', 'shared/storage.ts']));
+        expect(own.filter((source) => !/^(index\.ts|functions\/|shared\/|package\.json main$)/.test(source))).toEqual(
+            [],
+        );
+        const development = developmentFolders(repoRoot);
+        expect(development.size).toBeGreaterThan(0);
+        const folders = [...new Set(sources.map(packageFolderOf))].filter((folder) => folder !== undefined);
+        expect(folders).toEqual(expect.arrayContaining(['node_modules/@azure/storage-blob', 'node_modules/undici']));
+        expect(folders.filter((folder) => development.has(folder))).toEqual([]);
     });
-    const response = await fetch(`${host.url}/api/eventsreceiver`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/cloudevents+json' },
-        body: JSON.stringify(created.events[0]),
+
+    test('the licence notice names every bundled package with the licence files it ships', () => {
+        const notice = readFileSync(join(built.folder, noticesFileName), 'utf8');
+        const folders = [...new Set(mappedSources().map(packageFolderOf))].filter((folder) => folder !== undefined);
+        for (const folder of folders) {
+            const { name, version } = JSON.parse(readFileSync(join(repoRoot, folder, 'package.json'), 'utf8')) as {
+                name: string;
+                version: string;
+            };
+            expect(notice).toContain(`\n${name} ${version} (licence: `);
+            for (const file of readdirSync(join(repoRoot, folder)).filter((f) => /^licen[cs]e/i.test(f))) {
+                expect([folder, notice.includes(readFileSync(join(repoRoot, folder, file), 'utf8').trim())]).toEqual([
+                    folder,
+                    true,
+                ]);
+            }
+        }
     });
-    expect(response.status).toBe(200);
-    await waitUntil(() => (sim.counters().completes[created.id] ? true : undefined), 60_000, 'complete');
-    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('inbound');
-    expect(await container.getBlobClient(`ttd/package-app/${created.instanceGuid}/instance.json`).exists()).toBe(true);
-    expect(sim.counters().completes).toEqual({ [created.id]: 1 });
+
+    test('a stack trace from the package maps back to source lines through the maps beside the zip', () => {
+        /** Where `text` lies in a bundle, as a stack trace would say it (1-based). */
+        const position = (bundle: string, text: string): string => {
+            const code = readFileSync(join(built.folder, 'dist', bundle), 'utf8');
+            const before = code.slice(0, code.indexOf(text)).split('\n');
+            return `/home/site/wwwroot/dist/${bundle}:${before.length}:${before[before.length - 1].length + 1}`;
+        };
+        /** The 1-based line of `text` in a source file of the repository. */
+        const line = (source: string, text: string): number =>
+            readFileSync(join(repoRoot, source), 'utf8')
+                .split('\n')
+                .findIndex((l) => l.includes(text)) + 1;
+        const ours = 'Cloud Event received and pushed to processing queue';
+        const undici = 'UND_ERR_CONNECT_TIMEOUT';
+        const trace = [
+            'Error: something failed',
+            `    at eventsReceiver (${position(mainBundle, ours)})`,
+            `    at Agent.connect (${position(deferredFile('undici'), undici)})`,
+            '    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)',
+        ].join('\n');
+        const mapped = mapStackTrace(trace, built.sourceMaps).split('\n');
+        expect(mapped[1]).toMatch(
+            new RegExp(
+                `at eventsReceiver \\(functions/eventsReceiver\\.ts:${line('functions/eventsReceiver.ts', ours)}:\\d+\\)`,
+            ),
+        );
+        expect(mapped[2]).toMatch(
+            new RegExp(
+                `node_modules/undici/lib/core/errors\\.js:${line('node_modules/undici/lib/core/errors.js', undici)}:\\d+\\)`,
+            ),
+        );
+        expect(mapped[3]).toBe(trace.split('\n')[3]);
+    });
+});
+
+describe('with only the required settings', () => {
+    beforeAll(async () => {
+        host = await timed('host start', () =>
+            startPackagedHost(
+                requiredSettingsOnly({
+                    AzureWebJobsStorage: azurite.connectionString,
+                    ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
+                }),
+            ),
+        );
+    });
+
+    afterAll(() => host.stop(10_000));
+
+    test('the host loads every function the code registers', () => {
+        const registered = registeredFunctionNames();
+        expect(registered.length).toBeGreaterThan(0);
+        expect(loadedFunctionNames(host.output())).toEqual(registered);
+    });
+
+    test('a submission goes from the webhook to complete, stored in blob storage', async () => {
+        const created = await completedInstance({ publish: true });
+        await postEvent(created.events[0]);
+        await completed(created);
+        const container = blobs().getContainerClient('inbound');
+        expect(await container.getBlobClient(`ttd/${app}/${created.instanceGuid}/instance.json`).exists()).toBe(true);
+        expect(sim.counters().completes).toEqual({ [created.id]: 1 });
+    });
+});
+
+describe('with every feature set, the Maskinporten key as PKCS#12', () => {
+    beforeAll(async () => {
+        host = await timed('host restart', () =>
+            startPackagedHost({
+                ...requiredSettingsOnly({
+                    AzureWebJobsStorage: azurite.connectionString,
+                    ...clientSettings(sim, creds, scopes),
+                }),
+                MaskinportenKey: pkcs12Base64(creds, [creds.certificatePem]),
+                CatchUpApps: `ttd/${app}`,
+                CatchUpFrom: testStart.toISOString(),
+                BrokerResources: brokerResource,
+                FeedbackEventType: taskEvent,
+                FeedbackDataType: 'feedback',
+                CatchUpSchedule: '0 0 0 1 1 *',
+                ReconcileSchedule: '0 0 0 1 1 *',
+                SubscriptionsSchedule: '0 0 0 1 1 *',
+                AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',
+            }),
+        );
+    });
+
+    test('feedback is rendered from the packaged template and uploaded, then the instance is confirmed', async () => {
+        const created = await sim.control.createInstance({
+            app,
+            process: 'Task_2',
+            tasks: ['Task_1', 'Task_2'],
+            dataTypes: [{ id: 'model', form: true }, { id: 'feedback' }],
+            publish: [taskEvent],
+            dataElements: [{ dataType: 'model', contentType: 'application/xml', content: '<form/>' }],
+        });
+        await postEvent(created.events[0]);
+        await completed(created);
+        const instance = await sim.control.getInstance(created.id);
+        const [element] = (instance.data as { id: string; dataType: string }[]).filter(
+            (d) => d.dataType === 'feedback',
+        );
+        const stored = await blobs()
+            .getContainerClient('inbound')
+            .getBlobClient(`ttd/${app}/${created.instanceGuid}/instance.json`)
+            .getProperties();
+        const template = readFileSync(join(built.folder, 'templates', 'feedback.xml'), 'utf8');
+        const xml = renderFeedback(
+            template,
+            feedbackValues(parseInstanceSource(created.url, sim.appsUrl), stored.metadata!.storedat),
+        );
+        expect(xml).toContain(`<instanceId>${created.id}</instanceId>`);
+        expect(await sim.control.contentDigest(element.id)).toMatchObject({
+            sha256: createHash('sha256').update(xml).digest('hex'),
+        });
+    });
+
+    test('catch-up queues an event the webhook never got; it is stored and confirmed', async () => {
+        const created = await completedInstance({ publish: true, deliver: false });
+        await runFunction('EventsCatchUp');
+        await completed(created);
+    });
+
+    test('reconciliation finds an instance no event announced; it is stored and confirmed', async () => {
+        const created = await completedInstance({ publish: false });
+        await runFunction('InstancesReconcile');
+        await completed(created);
+    });
+
+    test('a Broker download cut off midway resumes with a Range request; the file is stored whole and confirmed', async () => {
+        const size = 10 * 1024 * 1024;
+        const { fileTransferId } = await sim.control.createFileTransfer({
+            resourceId: brokerResource,
+            fileName: 'stor.bin',
+            size,
+            seed: 'package-broker',
+            recipients: [orgNumber],
+            sender: '991825827',
+            deliver: false,
+        });
+        await sim.control.addFault({ endpoint: 'broker.download', truncateAfterBytes: 3 * 1024 * 1024, times: 1 });
+        const event = (await sim.control.listEvents()).find(
+            (e) => e.resourceinstance === fileTransferId && (e.data as { Role?: string }).Role === 'Recipient',
+        );
+        await postEvent(event);
+        await host.waitForOutput(new RegExp(`step=confirmed [^\\n]*fileTransferId=${fileTransferId}`), 60_000);
+        expect(sim.counters().requests['broker.download']).toEqual({ '200': 1, '206': 1 });
+        const properties = await blobs()
+            .getContainerClient('broker')
+            .getBlobClient(`${brokerResource}/${fileTransferId}/stor.bin`)
+            .getProperties();
+        const digest = await sim.control.contentDigest(fileTransferId);
+        expect({ size: properties.contentLength, sha256: properties.metadata?.sha256 }).toEqual({
+            size,
+            sha256: digest.sha256,
+        });
+    });
+
+    test('the status page shows what came through, as JSON and as HTML', async () => {
+        const json = await fetch(`${host.url}/api/status`);
+        expect(json.status).toBe(200);
+        const report = (await json.json()) as StatusReport;
+        expect(report.unavailable).toEqual([]);
+        expect(report.apps).toEqual([expect.objectContaining({ scope: `ttd/${app}`, confirmed: 4 })]);
+        expect(report.brokerResources).toEqual([expect.objectContaining({ scope: brokerResource, confirmed: 1 })]);
+        expect(report.runs.map((run) => run.kind).sort()).toEqual(['catchup', 'reconciliation']);
+        const html = await fetch(`${host.url}/api/status?format=html`);
+        expect(html.headers.get('content-type')).toBe('text/html; charset=utf-8');
+        const page = await html.text();
+        expect(page).toContain(`ttd/${app}`);
+        expect(page).toContain(brokerResource);
+    });
 });
 
 test('/api/check answers on the packaged app, with the checks that need Altinn run', async () => {

@@ -1,0 +1,214 @@
+/**
+ * Cold start (issue 22): the deployment package (`npm run package`: one bundled file) against the
+ * unbundled build (bench/unbundledApp.ts: dist/ with its node_modules), each from its own folder
+ * outside the repository. Per build, the median of several starts of:
+ *
+ * - code load: a fresh `node` requires every file package.json main names, with the functions-core
+ *   module provided as the worker provides it (bench/loadApp.ts); the requires alone are timed;
+ * - all functions registered: from spawning the local host (dev/host) on the build to its
+ *   `Registered n functions` line;
+ * - first webhook answered: from spawning the host to the first answer of EventsReceiver to a real
+ *   event, which it queues in Azurite (the request is retried every few ms until the host listens).
+ *
+ * Each is given in wall-clock time and in CPU time of the process measured (the loading node, the
+ * host from its start). On a shared machine the wall clock also counts waiting for a core, which
+ * an instance starting in Azure does not; CPU time does not, so it is the steadier figure of the
+ * two. The builds take turns, so that whatever else runs on the machine falls on both alike, and
+ * each starts once unmeasured first (the trigger queues get created, both builds' files are in the
+ * page cache, as a warm file cache: the unbundled build's 12,000 files cost more when they are not).
+ */
+import { execFile, spawn } from 'node:child_process';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { freePort } from '../dev/ports';
+import { functionsRegisteredPattern } from '../dev/host/host';
+import { buildPackage } from '../dev/package/build';
+import { listFiles, totalBytes } from '../dev/package/files';
+import { processCpuMs } from './processCpu';
+import { buildUnbundledApp } from './unbundledApp';
+
+export interface ColdStartOptions {
+    /** The repository root, built (npm run build). */
+    root: string;
+    /** An empty folder for both builds. */
+    workDir: string;
+    /** The app settings the host runs with (storage, Altinn, timers far away). */
+    settings: Record<string, string>;
+    /** A fresh CloudEvent for the webhook to queue, one per start. */
+    event: () => Promise<unknown>;
+    /** Measured starts per build. */
+    starts: number;
+}
+
+/** Wall-clock ms, and CPU ms of the process measured (the loading node, or the host). */
+interface Start {
+    loadMs: number;
+    loadCpuMs: number;
+    registeredMs: number;
+    registeredCpuMs: number;
+    webhookMs: number;
+    webhookCpuMs: number;
+}
+
+interface Build {
+    name: string;
+    folder: string;
+    files: number;
+    bytes: number;
+    starts: Start[];
+}
+
+/** Rows for bench/run.ts's table: figure, result, target. */
+export async function measureColdStart(options: ColdStartOptions): Promise<string[][]> {
+    const packaged = await buildPackage({ root: options.root, outDir: join(options.workDir, 'package') });
+    const unbundledFolder = join(options.workDir, 'unbundled');
+    await buildUnbundledApp(options.root, unbundledFolder);
+    const unbundledFiles = listFiles(unbundledFolder);
+    const builds: Build[] = [
+        {
+            name: 'unbundled',
+            folder: unbundledFolder,
+            files: unbundledFiles.length,
+            bytes: totalBytes(unbundledFiles),
+            starts: [],
+        },
+        { name: 'package', folder: packaged.folder, files: packaged.files.length, bytes: packaged.bytes, starts: [] },
+    ];
+    for (const build of builds) await startOnce(options, build.folder, true);
+    for (let round = 0; round < options.starts; round++) {
+        for (const build of round % 2 === 0 ? builds : [...builds].reverse()) {
+            const start = await startOnce(options, build.folder, false);
+            build.starts.push(start);
+            const ms = (wall: number, cpu: number): string => `${wall.toFixed(0)} ms (CPU ${cpu.toFixed(0)})`;
+            console.log(
+                `  cold start ${round + 1}/${options.starts} ${build.name}: load ${ms(start.loadMs, start.loadCpuMs)}, ` +
+                    `registered ${ms(start.registeredMs, start.registeredCpuMs)}, first webhook ${ms(start.webhookMs, start.webhookCpuMs)}`,
+            );
+        }
+    }
+    return rows(builds[0], builds[1], options.starts);
+}
+
+function rows(unbundled: Build, packaged: Build, starts: number): string[][] {
+    const median = (build: Build, figure: keyof Start): number => {
+        const sorted = build.starts.map((start) => start[figure]).sort((a, b) => a - b);
+        const middle = sorted.length >> 1;
+        return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    };
+    const both = (figure: keyof Start): string =>
+        `package ${median(packaged, figure).toFixed(0)} ms, unbundled ${median(unbundled, figure).toFixed(0)} ms`;
+    const gain = (figure: keyof Start): number => median(unbundled, figure) - median(packaged, figure);
+    const ratio = (figure: keyof Start): number => median(packaged, figure) / median(unbundled, figure);
+    const verdict = (ok: boolean, what: string): string => `${ok ? 'ok' : 'NOT'} ${what}`;
+    const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+    return [
+        [
+            'cold start: code load',
+            `wall ${both('loadMs')} (ratio ${ratio('loadMs').toFixed(2)}); CPU ${both('loadCpuMs')} (ratio ${ratio('loadCpuMs').toFixed(2)}); median of ${starts}`,
+            `wall ${verdict(ratio('loadMs') <= 0.25, '≤ 0.25')}; CPU ${verdict(ratio('loadCpuMs') <= 0.25, '≤ 0.25')}`,
+        ],
+        [
+            'cold start: functions registered',
+            `from process start: wall ${both('registeredMs')}; host CPU ${both('registeredCpuMs')}`,
+            '',
+        ],
+        [
+            'cold start: first webhook',
+            `from process start: wall ${both('webhookMs')}, ${gain('webhookMs').toFixed(0)} ms sooner (load ${gain('loadMs').toFixed(0)} ms); ` +
+                `host CPU ${both('webhookCpuMs')}, ${gain('webhookCpuMs').toFixed(0)} ms less (load ${gain('loadCpuMs').toFixed(0)} ms)`,
+            `wall ${verdict(gain('webhookMs') >= gain('loadMs'), 'gain ≥ load gain')}; CPU ${verdict(gain('webhookCpuMs') >= gain('loadCpuMs'), 'gain ≥ load gain')}`,
+        ],
+        [
+            'package size',
+            `package ${mb(packaged.bytes)} in ${packaged.files} files; unbundled ${mb(unbundled.bytes)} in ${unbundled.files} files`,
+            verdict(packaged.bytes < 5e6 && packaged.files < 50, '< 5 MB, < 50 files'),
+        ],
+    ];
+}
+
+async function startOnce(options: ColdStartOptions, folder: string, warmUp: boolean): Promise<Start> {
+    const loaded = await promisify(execFile)(process.execPath, [
+        join(options.root, 'dist', 'bench', 'loadApp.js'),
+        folder,
+    ]);
+    const { loadMs, loadCpuMs } = JSON.parse(loaded.stdout) as { loadMs: number; loadCpuMs: number };
+    const body = JSON.stringify(await options.event());
+    const port = await freePort();
+    const started = performance.now();
+    const host = spawn(
+        process.execPath,
+        [join(options.root, 'dist', 'dev', 'host', 'cli.js'), '--app', folder, '--port', String(port)],
+        { cwd: folder, env: { ...process.env, ...options.settings }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<void>((resolve) => host.once('exit', () => resolve()));
+    let output = '';
+    host.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const lines = createInterface({ input: host.stdout });
+    const registered = new Promise<{ registeredMs: number; registeredCpuMs: number }>((resolve) =>
+        lines.on('line', (line) => {
+            output += `${line}\n`;
+            if (functionsRegisteredPattern.test(line)) {
+                resolve({ registeredMs: performance.now() - started, registeredCpuMs: processCpuMs(host.pid!) });
+            }
+        }),
+    );
+    try {
+        const webhookMs = await firstAnswer(port, body, started, warmUp, exited);
+        const webhookCpuMs = processCpuMs(host.pid!);
+        return { loadMs, loadCpuMs, ...(await registered), webhookMs, webhookCpuMs };
+    } catch (error) {
+        throw new Error(`Cold start of ${folder} failed: ${String(error)}\n${output}`, { cause: error });
+    } finally {
+        host.kill('SIGKILL');
+        await exited;
+    }
+}
+
+/** Posts the event until the host answers; ms from `started` to the answer. A warm-up start waits out 503s (queues not there yet). */
+async function firstAnswer(
+    port: number,
+    body: string,
+    started: number,
+    warmUp: boolean,
+    exited: Promise<void>,
+): Promise<number> {
+    let hostExited = false;
+    void exited.then(() => (hostExited = true));
+    for (;;) {
+        if (hostExited) throw new Error('the host exited before answering');
+        const answer = await post(port, body);
+        const at = performance.now();
+        if (answer === 'refused' || (warmUp && answer === 503)) {
+            await sleep(answer === 'refused' ? 2 : 100);
+            continue;
+        }
+        if (answer !== 200) throw new Error(`the webhook answered ${answer}`);
+        return at - started;
+    }
+}
+
+function post(port: number, body: string): Promise<number | 'refused'> {
+    return new Promise((resolve, reject) => {
+        const req = request(
+            {
+                host: '127.0.0.1',
+                port,
+                path: '/api/eventsreceiver',
+                method: 'POST',
+                headers: { 'content-type': 'application/cloudevents+json' },
+            },
+            (res) => {
+                res.resume();
+                res.on('end', () => resolve(res.statusCode ?? 0));
+            },
+        );
+        req.on('error', (error: NodeJS.ErrnoException) =>
+            error.code === 'ECONNREFUSED' ? resolve('refused') : reject(error),
+        );
+        req.end(body);
+    });
+}
