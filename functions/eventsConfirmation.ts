@@ -11,10 +11,10 @@ import { acceptInstanceEvent, acceptQueuedEvent, confirmInstance, failLoudly, pi
 
 export function createEventsConfirmation(services: () => Services = getServices) {
     return async function eventsConfirmation(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsConfirmation, queueItem, context);
+        if (!message) return;
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
 
         await failLoudly(context, event.fields, () => confirmInstance(pipeline, event));

@@ -3,6 +3,7 @@
  * hands the event on to confirmation. Without feedback settings it only hands on.
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { ledgerOf, recordGone } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -19,10 +20,10 @@ import {
 
 export function createEventsFeedback(services: () => Services = getServices) {
     return async function eventsFeedback(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsFeedback, queueItem, context);
+        if (!message) return;
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
 
         await failLoudly(context, event.fields, async () => {
@@ -30,7 +31,7 @@ export function createEventsFeedback(services: () => Services = getServices) {
             if (!feedback) {
                 logStep(context, 'feedback-skipped', { ...event.fields, reason: 'feedback is not configured' });
             } else if ((await sendFeedback(pipeline, event, feedback)) === 'gone') {
-                return;
+                return recordGone(ledgerOf(pipeline.storage), context, event.subject);
             }
             await handOn(pipeline, queues.eventsConfirmation, event);
         });

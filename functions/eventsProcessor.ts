@@ -5,7 +5,7 @@
  * While Altinn still scans an element for malware, the event comes back later.
  */
 import { app, type InvocationContext } from '@azure/functions';
-import { deferredWriter, ledgerOf, viaOf } from '../shared/ledger';
+import { deferredWriter, ledgerOf, recordGone, viaOf } from '../shared/ledger';
 import { logStep } from '../shared/log';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
@@ -25,9 +25,9 @@ import {
 
 export function createEventsProcessor(services: () => Services = getServices) {
     return async function eventsProcessor(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsInbound, queueItem, context);
+        if (!message) return;
         if (!pipeline.config.processedEventTypes.includes(message.event.type)) {
             logStep(context, 'event-skipped', {
                 ...message.fields,
@@ -36,7 +36,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
             });
             return;
         }
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
         // First seen, stored and confirmed go to the ledger together when the invocation ends
         // (one insert), also when it fails, so that the failure is recorded on an entry with its first sight.
@@ -47,7 +47,7 @@ export function createEventsProcessor(services: () => Services = getServices) {
         try {
             await failLoudly(context, event.fields, async () => {
                 const stored = await storeInstance(stage, event);
-                if (stored.kind === 'gone') return;
+                if (stored.kind === 'gone') return recordGone(ledgerOf(stage.storage), context, event.subject);
                 if (stored.kind === 'scan-pending') return waitForScan(stage, event, stored.pending);
                 await ledger.stored(event.subject, stored);
                 const next = queueAfterStore(event.event, stage.config);

@@ -11,10 +11,10 @@ import { acceptInstanceEvent, acceptQueuedEvent, failLoudly, pipelineFor, setSub
 
 export function createEventsSubstatus(services: () => Services = getServices) {
     return async function eventsSubstatus(queueItem: unknown, context: InvocationContext): Promise<void> {
-        const message = acceptQueuedEvent(queueItem, context);
-        if (!message) return;
         const pipeline = pipelineFor(services(), context);
-        const event = acceptInstanceEvent(message, pipeline.config.appsBaseUrl, context);
+        const message = await acceptQueuedEvent(pipeline, queues.eventsSubstatus, queueItem, context);
+        if (!message) return;
+        const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
 
         await failLoudly(context, event.fields, () => setSubstatus(pipeline, event));

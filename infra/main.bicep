@@ -224,6 +224,12 @@ param subscriptionsSchedule string = '0 */1 * * * *'
 @description('BrokerResources: Broker resource ids whose files are downloaded, comma separated. Empty: no Broker.')
 param brokerResources string = ''
 
+@description('AcceptedApps: apps whose events are processed, as org/app, comma separated; events for others go to poison with the reason. Empty: every app.')
+param acceptedApps string = ''
+
+@description('PoisonKeeperSchedule: six-field NCRONTAB schedule (UTC) on which the host\'s poison messages are kept without expiry.')
+param poisonKeeperSchedule string = '0 */30 * * * *'
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +359,8 @@ module functionApp './app/functionapp.bicep' = {
     reconcileSchedule: reconcileSchedule
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
+    acceptedApps: acceptedApps
+    poisonKeeperSchedule: poisonKeeperSchedule
   }
 }
 

@@ -68,6 +68,8 @@ export interface AppConfig {
     /** ReconcileApps, or CatchUpApps when it is unset. */
     reconcileApps: AppRef[];
     brokerResources: string[];
+    /** AcceptedApps: the apps whose events are processed; undefined: every app. */
+    acceptedApps?: AppRef[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -250,6 +252,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
             read(env, 'ReconcileApps') ?? read(env, 'CatchUpApps'),
         ),
         brokerResources: parseList(read(env, 'BrokerResources')),
+        acceptedApps:
+            read(env, 'AcceptedApps') === undefined ? undefined : parseApps('AcceptedApps', read(env, 'AcceptedApps')),
     };
 }
 

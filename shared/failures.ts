@@ -1,7 +1,8 @@
 /**
  * The last error of a queue message that is about to go to its poison queue. The host moves the
  * message itself and keeps no reason, so the handler records it on the final attempt; the poison
- * tool shows it beside the message (keyed by queue and CloudEvent id).
+ * tool shows it beside the message (keyed by queue and CloudEvent id). A message refused at once
+ * (refusal.ts) is recorded the same way, and one without an event id by its poison message id.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,12 +15,22 @@ import type { Storage } from './storage';
 
 export interface FailureRecord {
     queue: string;
-    eventId: string;
+    /** The CloudEvent id; absent for a message that is not a CloudEvent (messageId keys its record). */
+    eventId?: string;
+    /** The poison message's id, for a message without an event id. */
+    messageId?: string;
     error: string;
     dequeueCount: number;
     failedAt: string;
     invocationId?: string;
+    /** Put in poison at once because it can never succeed, rather than after every attempt failed. */
+    refused?: boolean;
+    /** When it first reached its poison queue (kept when PoisonKeeper adds it again without expiry). */
+    poisonedAt?: string;
 }
+
+/** What a failure record is keyed by: the CloudEvent id, or else the poison message id. */
+export type FailureKey = { eventId: string } | { messageId: string };
 
 const defaultMaxDequeueCount = 5;
 
@@ -51,8 +62,18 @@ function readHostJsonMaxDequeueCount(): number {
     return json.extensions?.queues?.maxDequeueCount ?? defaultMaxDequeueCount;
 }
 
-export function failureBlobName(queue: string, eventId: string): string {
-    return `failures/${queue}/${encodeURIComponent(eventId)}.json`;
+/** An event id is URI-encoded (no '/' left), so a record keyed by message id, one folder down, never collides. */
+export function failureBlobName(queue: string, key: string | FailureKey): string {
+    const by = typeof key === 'string' ? { eventId: key } : key;
+    return 'eventId' in by
+        ? `failures/${queue}/${encodeURIComponent(by.eventId)}.json`
+        : `failures/${queue}/messages/${encodeURIComponent(by.messageId)}.json`;
+}
+
+function keyOf(record: FailureRecord): FailureKey {
+    if (record.eventId !== undefined) return { eventId: record.eventId };
+    if (record.messageId !== undefined) return { messageId: record.messageId };
+    throw new Error('A failure record needs an eventId or a messageId');
 }
 
 export async function recordFailure(storage: Storage, record: FailureRecord): Promise<void> {
@@ -60,19 +81,19 @@ export async function recordFailure(storage: Storage, record: FailureRecord): Pr
     const container = storage.container(containers.state);
     await container.createIfNotExists();
     await container
-        .getBlockBlobClient(failureBlobName(record.queue, record.eventId))
+        .getBlockBlobClient(failureBlobName(record.queue, keyOf(record)))
         .upload(text, Buffer.byteLength(text), { blobHTTPHeaders: { blobContentType: 'application/json' } });
 }
 
 export async function readFailure(
     storage: Storage,
     queue: string,
-    eventId: string,
+    key: string | FailureKey,
 ): Promise<FailureRecord | undefined> {
     try {
         const buffer = await storage
             .container(containers.state)
-            .getBlockBlobClient(failureBlobName(queue, eventId))
+            .getBlockBlobClient(failureBlobName(queue, key))
             .downloadToBuffer();
         return JSON.parse(buffer.toString('utf8')) as FailureRecord;
     } catch {
@@ -80,8 +101,8 @@ export async function readFailure(
     }
 }
 
-export async function forgetFailure(storage: Storage, queue: string, eventId: string): Promise<void> {
-    await storage.container(containers.state).getBlockBlobClient(failureBlobName(queue, eventId)).deleteIfExists();
+export async function forgetFailure(storage: Storage, queue: string, key: string | FailureKey): Promise<void> {
+    await storage.container(containers.state).getBlockBlobClient(failureBlobName(queue, key)).deleteIfExists();
 }
 
 /** The stage each queue feeds, as the ledger's lastFailureStep names it. */

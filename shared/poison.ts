@@ -20,6 +20,8 @@ export interface PoisonMessage {
     text: string;
     lastError?: string;
     failedAt?: string;
+    /** Put in poison at once because it can never succeed (the error is the reason). */
+    refused?: boolean;
 }
 
 export const pipelineQueues: string[] = Object.values(queues);
@@ -66,20 +68,25 @@ export async function listPoison(
         for (const item of peekedMessageItems) {
             const text = decodeQueueMessage(item.messageText);
             const info = describe(text);
-            const failure = info.eventId ? await readFailure(storage, queue, info.eventId) : undefined;
+            const failure = await readFailure(
+                storage,
+                queue,
+                info.eventId ? { eventId: info.eventId } : { messageId: item.messageId },
+            );
+            // PoisonKeeper adds a host copy again without expiry; the record keeps when it first got here.
+            const insertedOn = failure?.poisonedAt ? new Date(failure.poisonedAt) : item.insertedOn;
             found.push({
                 queue,
                 messageId: item.messageId,
-                insertedOn: item.insertedOn,
-                ageSeconds: item.insertedOn
-                    ? Math.round((now.getTime() - item.insertedOn.getTime()) / 1000)
-                    : undefined,
+                insertedOn,
+                ageSeconds: insertedOn ? Math.round((now.getTime() - insertedOn.getTime()) / 1000) : undefined,
                 dequeueCount: item.dequeueCount,
                 text,
                 ...info,
                 // Records written before redaction existed may still carry personal data.
                 lastError: failure?.error === undefined ? undefined : redactPersonalData(failure.error),
                 failedAt: failure?.failedAt,
+                refused: failure?.refused,
             });
         }
     }
@@ -118,7 +125,7 @@ async function takeFromPoison(
             await act(text);
             await client.deleteMessage(item.messageId, item.popReceipt);
             const { eventId } = describe(text);
-            if (eventId) await forgetFailure(storage, selection.queue, eventId);
+            await forgetFailure(storage, selection.queue, eventId ? { eventId } : { messageId: item.messageId });
             handled++;
         }
         if (wanted && handled === wanted.size) break;
@@ -131,7 +138,9 @@ async function takeFromPoison(
 /** Puts poison messages back on their queue, unchanged, for another round of attempts. */
 export async function replayPoison(storage: Storage, selection: Selection): Promise<number> {
     await storage.queue(selection.queue).createIfNotExists();
-    return takeFromPoison(storage, selection, (text) => storage.enqueue(selection.queue, text));
+    return takeFromPoison(storage, selection, async (text) => {
+        await storage.enqueue(selection.queue, text);
+    });
 }
 
 export function dropPoison(storage: Storage, selection: Selection): Promise<number> {

@@ -175,6 +175,18 @@ export const settings = {
         example: 'ttd-broker-resource',
         optional: true,
     },
+    AcceptedApps: {
+        description:
+            "Apps whose events are processed, as org/app, comma separated; an event for any other app goes to its queue's poison queue with the reason. Unset: every app on AltinnAppsBaseUrl.",
+        example: 'ttd/apps-test',
+        optional: true,
+    },
+    PoisonKeeperSchedule: {
+        description:
+            "Six-field NCRONTAB schedule on which PoisonKeeper adds the host's poison messages (which expire after 7 days) again without expiry.",
+        example: '0 */30 * * * *',
+        default: '0 */30 * * * *',
+    },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof settings;

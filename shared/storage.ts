@@ -63,26 +63,37 @@ export class Storage {
      * Queues a JSON message base64-encoded, as the Functions host expects by default
      * (host.json messageEncoding "base64"), and resolves only once storage has accepted it.
      * With `visibleAfterSeconds` the message stays invisible that long (a delayed retry that is
-     * not a failed attempt: its dequeue count starts again at zero).
+     * not a failed attempt: its dequeue count starts again at zero). `neverExpires` sets the
+     * time-to-live to -1 instead of storage's default of 7 days. Resolves with the message id.
      */
-    async enqueue(queueName: string, message: unknown, options: { visibleAfterSeconds?: number } = {}): Promise<void> {
+    async enqueue(
+        queueName: string,
+        message: unknown,
+        options: { visibleAfterSeconds?: number; neverExpires?: boolean } = {},
+    ): Promise<string> {
         const text = typeof message === 'string' ? message : JSON.stringify(message);
-        await this.queue(queueName).sendMessage(encodeQueueMessage(text), {
+        const sent = await this.queue(queueName).sendMessage(encodeQueueMessage(text), {
             visibilityTimeout: options.visibleAfterSeconds,
+            messageTimeToLive: options.neverExpires ? -1 : undefined,
         });
+        return sent.messageId;
     }
 
     /**
      * enqueue, creating the queue when it is missing: Bicep provisions every queue in Azure, but a
      * fresh local Azurite has only those the host listens on.
      */
-    async enqueueCreating(queueName: string, message: unknown): Promise<void> {
+    async enqueueCreating(
+        queueName: string,
+        message: unknown,
+        options: { neverExpires?: boolean } = {},
+    ): Promise<string> {
         try {
-            await this.enqueue(queueName, message);
+            return await this.enqueue(queueName, message, options);
         } catch (error) {
             if (!(error instanceof RestError && error.statusCode === 404)) throw error;
             await this.queue(queueName).createIfNotExists();
-            await this.enqueue(queueName, message);
+            return this.enqueue(queueName, message, options);
         }
     }
 }

@@ -65,7 +65,9 @@ export class BlobListener {
         this.#poisonQueue = storage.queueService(spec.connectionString).getQueueClient(blobPoisonQueue);
     }
 
+    /** Starts scanning (again, after a stop: the scan is a singleton whose lock may come back). */
     start(): void {
+        this.#stopped = false;
         this.#loop = this.poll();
     }
 

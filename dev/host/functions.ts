@@ -43,6 +43,8 @@ export interface TimerTriggerSpec {
     readonly schedule: Schedule;
     readonly scheduleText: string;
     readonly runOnStartup: boolean;
+    /** The registration's useMonitor; undefined: the host decides by the schedule's interval. */
+    readonly useMonitor?: boolean;
 }
 
 export type TriggerSpec = HttpTriggerSpec | QueueTriggerSpec | BlobTriggerSpec | TimerTriggerSpec;
@@ -129,6 +131,7 @@ function buildFunction(
                 schedule: wrap(name, () => parseSchedule(scheduleText, timeZone)),
                 scheduleText,
                 runOnStartup: triggerBinding.runOnStartup === true,
+                useMonitor: typeof triggerBinding.useMonitor === 'boolean' ? triggerBinding.useMonitor : undefined,
             };
             break;
         }

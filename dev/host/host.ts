@@ -7,9 +7,10 @@
  * One process holds one host: @azure/functions keeps the first core API it sees. Tests and
  * tools therefore run the host as a child process (cli.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { BlobListener } from './blobListener';
+import { BlobLockManager } from './blobLocks';
 import { installCoreApi } from './coreApi';
 import { findEntryPoints, loadEntryPoints } from './discovery';
 import { buildFunctions, type FunctionDefinition } from './functions';
@@ -18,11 +19,14 @@ import { HttpServer } from './httpServer';
 import { Invoker } from './invoker';
 import { HostLog, HostStartupError, errorMessage, writeToStdout, type LineWriter } from './log';
 import { QueueOutputWriter } from './outputs';
+import { PrimaryHostCoordinator } from './primaryHost';
 import { QueueListener } from './queueListener';
 import { mergeSettings, readLocalHttpPort, readLocalSettings } from '../../shared/localSettings';
+import { ScheduleMonitor } from './scheduleMonitor';
 import { applySettings, getSetting } from './settings';
-import { StorageConnections } from './storage';
-import { TimerScheduler } from './timerScheduler';
+import { SingletonListener, type Listener } from './singletonListener';
+import { defaultConnection, StorageConnections } from './storage';
+import { TimerScheduler, usesMonitor } from './timerScheduler';
 
 export interface StartHostOptions {
     /** The function app folder (package.json, host.json, local.settings.json); default the cwd. */
@@ -87,6 +91,10 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     applySettings(settings);
     const config = loadHostConfig(appRoot, settings);
     const entryPoints = findEntryPoints(appRoot);
+    // Several instances of one app share the host id (and so their locks) and differ in instance id.
+    const hostId = getSetting(settings, 'AzureFunctionsWebHost__hostid') ?? defaultHostId(appRoot);
+    const instanceId = getSetting(settings, 'WEBSITE_INSTANCE_ID') ?? randomBytes(16).toString('hex').toUpperCase();
+    log.line(`Starting Host (HostId=${hostId}, InstanceId=${instanceId}, ProcessId=${process.pid})`);
 
     const core = installCoreApi();
     // Logs before the invoker exists (while the app loads) go straight to the console.
@@ -135,7 +143,15 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     const streamProxyUri = capabilities.HttpUri;
     core.startupFinished = true;
 
-    const hostId = getSetting(settings, 'AzureFunctionsWebHost__hostid') ?? defaultHostId(appRoot);
+    // The host's own storage holds its locks and timer status; without it every listener runs here alone.
+    const hostStorage = getSetting(settings, defaultConnection)?.trim();
+    const hostBlobs = hostStorage ? storage.blobService(hostStorage) : undefined;
+    const locks = hostBlobs && new BlobLockManager(hostBlobs);
+    const monitor = hostBlobs && new ScheduleMonitor(hostBlobs, hostId);
+    const singleton = (name: string, inner: Listener): { start(): Promise<void>; stop(): Promise<void> } =>
+        locks
+            ? new SingletonListener(`${hostId}/${name}.Listener`, locks, config.singleton, inner, log)
+            : { start: () => Promise.resolve(inner.start()), stop: () => inner.stop() };
     const timers = new Map<string, TimerScheduler>();
     const queueListeners: QueueListener[] = [];
     const blobListeners: BlobListener[] = [];
@@ -163,9 +179,22 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
                 ),
             );
         } else if (fn.trigger.kind === 'timer') {
-            timers.set(fn.name, new TimerScheduler(fn, fn.trigger, invoker, log));
+            const monitored = usesMonitor(fn.trigger.schedule, fn.trigger.useMonitor) ? monitor : undefined;
+            timers.set(fn.name, new TimerScheduler(fn, fn.trigger, invoker, log, monitored));
         }
     }
+    // One instance at a time runs each timer, and one scans blobs for every blob trigger, as in the host:
+    // TimerListener is [Singleton(Mode = Listener)]; BlobListenerFactory makes the scan a host singleton.
+    const singletons = [...timers.values()].map((timer) => singleton(timer.timerName, timer));
+    if (blobListeners.length > 0) {
+        singletons.push(
+            singleton('WebJobs.Internal.Blobs', {
+                start: () => blobListeners.forEach((listener) => listener.start()),
+                stop: () => Promise.all(blobListeners.map((listener) => listener.stop(drainTimeoutMs))).then(() => {}),
+            }),
+        );
+    }
+    const primary = locks && new PrimaryHostCoordinator(hostId, instanceId, locks, log);
 
     const server = new HttpServer(functions, invoker, log, {
         port,
@@ -203,8 +232,8 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
     if (streamProxyUri)
         log.line('HTTP streaming is enabled (app.setup enableHttpStream); requests go through the library proxy.');
 
-    blobListeners.forEach((listener) => listener.start());
-    timers.forEach((timer) => timer.start());
+    await Promise.all(singletons.map((listener) => listener.start()));
+    primary?.start();
     log.line(`Host started (${Date.now() - started}ms)`);
 
     let stopping: Promise<void> | undefined;
@@ -216,8 +245,8 @@ export async function startHost(options: StartHostOptions = {}): Promise<Running
             await Promise.all([
                 server.close(drainTimeoutMs),
                 ...queueListeners.map((listener) => listener.stop(drainTimeoutMs)),
-                ...blobListeners.map((listener) => listener.stop(drainTimeoutMs)),
-                ...[...timers.values()].map((timer) => withDeadline(timer.stop(), drainTimeoutMs)),
+                ...singletons.map((listener) => withDeadline(listener.stop(), drainTimeoutMs)),
+                primary?.stop(),
             ]);
             if (!(await invoker.drain(left()))) {
                 log.line(

@@ -1,7 +1,8 @@
 /**
  * host.json as the Functions host reads it, limited to what this local host honours:
  * `extensions.queues` (the queue trigger's batching, retries and encoding), `extensions.blobs`
- * (blob trigger retries and parallelism), `extensions.http.routePrefix` and `functionTimeout`.
+ * (blob trigger retries and parallelism), `extensions.http.routePrefix`, `functionTimeout` and
+ * `singleton` (the listener locks of timers and the blob scan).
  * App settings named `AzureFunctionsJobHost__<path>` override host.json values, as in Azure
  * (e.g. `AzureFunctionsJobHost__extensions__queues__batchSize=1`); keys are case-insensitive.
  */
@@ -31,9 +32,21 @@ export interface BlobOptions {
     readonly maxDegreeOfParallelism: number;
 }
 
+/**
+ * host.json `singleton`, as SingletonOptions (azure-webjobs-sdk,
+ * src/Microsoft.Azure.WebJobs.Host/Singleton/SingletonOptions.cs) bounds and defaults it.
+ */
+export interface SingletonOptions {
+    /** The lease of a listener lock (timer, blob scan): 15 s to 60 s, default 60 s; renewed halfway. */
+    readonly listenerLockPeriodMs: number;
+    /** How often an instance without the lock tries again to take it: at least 15 s, default 1 minute. */
+    readonly listenerLockRecoveryPollingIntervalMs: number;
+}
+
 export interface HostConfig {
     readonly queues: QueueOptions;
     readonly blobs: BlobOptions;
+    readonly singleton: SingletonOptions;
     /** `api` unless host.json says otherwise; may be empty. */
     readonly routePrefix: string;
     /** Undefined means no timeout (host.json absent, or "-1"). */
@@ -87,6 +100,7 @@ export function parseHostConfig(json: Json): HostConfig {
     const blobs = get(json, 'extensions', 'blobs');
     const routePrefix = get(json, 'extensions', 'http', 'routePrefix');
     const timeout = get(json, 'functionTimeout');
+    const singleton = get(json, 'singleton');
     return {
         queues: {
             batchSize,
@@ -99,6 +113,16 @@ export function parseHostConfig(json: Json): HostConfig {
         blobs: {
             poisonBlobThreshold: intOption(blobs, 'poisonBlobThreshold', maxDequeueCount, 1, 1_000),
             maxDegreeOfParallelism: intOption(blobs, 'maxDegreeOfParallelism', 8, 1, 1_000),
+        },
+        singleton: {
+            listenerLockPeriodMs: boundedTimeSpan(singleton, 'listenerLockPeriod', 60_000, 15_000, 60_000),
+            listenerLockRecoveryPollingIntervalMs: boundedTimeSpan(
+                singleton,
+                'listenerLockRecoveryPollingInterval',
+                60_000,
+                15_000,
+                Number.MAX_SAFE_INTEGER,
+            ),
         },
         routePrefix: typeof routePrefix === 'string' ? routePrefix.replace(/^\/+|\/+$/g, '') : 'api',
         functionTimeoutMs:
@@ -141,6 +165,17 @@ function intOption(section: unknown, name: string, fallback: number, min: number
 function timeSpanOption(section: unknown, name: string, fallback: number): number {
     const raw = scalar(get(section, name));
     return raw === '' ? fallback : parseTimeSpan(raw, name);
+}
+
+/** Storage leases last 15 to 60 seconds; the host refuses lock periods outside what storage allows. */
+function boundedTimeSpan(section: unknown, name: string, fallback: number, min: number, max: number): number {
+    const value = timeSpanOption(section, name, fallback);
+    if (value < min || value > max) {
+        const range =
+            max === Number.MAX_SAFE_INTEGER ? `at least ${min / 1000} s` : `${min / 1000} s to ${max / 1000} s`;
+        throw new HostStartupError(`host.json singleton.${name}: ${value / 1000} s must be ${range}.`);
+    }
+    return value;
 }
 
 function encodingOption(section: unknown): MessageEncoding {

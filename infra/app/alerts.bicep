@@ -112,15 +112,6 @@ var rules = [
     query: 'traces\n| where message startswith "step=infected "\n| parse-kv message as (step:string, dataElementId:string, dataType:string, container:string) ${kv}\n| where step == "infected"\n| project timestamp, dataElementId, dataType, container, message'
   }
   {
-    name: 'broker-message-invalid'
-    displayName: 'A Broker message was moved to poison as unreadable'
-    description: 'BrokerProcessor took a message from broker-inbound that is not a CloudEvent it can read and moved it to broker-inbound-poison itself (the host\'s poison line is not written for it). The line says why. See `npm run aos -- poison list --queue broker-inbound`.'
-    severity: 1
-    evaluationFrequency: 'PT15M'
-    windowSize: 'PT15M'
-    query: 'traces\n| where message startswith "step=invalid "\n| parse-kv message as (step:string, reason:string, queue:string) ${kv}\n| where step == "invalid"\n| project timestamp, queue, reason'
-  }
-  {
     name: 'broker-no-access'
     displayName: 'Broker refuses this organisation a resource in BrokerResources'
     description: 'BrokerCatchUp was refused the list of a Broker resource (401 NoAccessToResource or 403): no file sent on it is caught up until the resource, the organisation\'s access or MaskinportenScopes (altinn:broker.read) is fixed. The line names the resource and the setting.'
@@ -130,14 +121,14 @@ var rules = [
     query: 'traces\n| where message startswith "step=catchup-no-access "\n| parse-kv message as (step:string, resourceId:string, setting:string, status:long, detail:string) ${kv}\n| where step == "catchup-no-access"\n| project timestamp, resourceId, setting, status, detail'
   }
   {
-    name: 'event-refused'
-    displayName: 'A queued event was refused'
-    description: 'An instance stage refused a queued message that can never succeed (not a CloudEvent, or its source is not an instance on AltinnAppsBaseUrl): nothing was fetched for it. The line names the event and the reason.'
-    severity: 2
+    name: 'message-refused'
+    displayName: 'A queued message was refused and moved to poison by the code'
+    description: 'An instance stage or BrokerProcessor refused a message that can never succeed (not a CloudEvent, a source that is not an instance on AltinnAppsBaseUrl, an app outside AcceptedApps, a Broker event that cannot be Broker\'s own) and moved it to its poison queue itself, with the reason (the host\'s poison line is not written for it). See `npm run aos -- poison list`.'
+    severity: 1
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
-    // The event and instance ids come with the pipeline's common fields (spread into the line), so the whole line is projected too.
-    query: 'traces\n| where message startswith "step=refused "\n| parse-kv message as (step:string, reason:string) ${kv}\n| where step == "refused"\n| project timestamp, reason, message'
+    // The event and instance ids come with the stage's common fields (spread into the line), so the whole line is projected too.
+    query: 'traces\n| where message startswith "step=refused "\n| parse-kv message as (step:string, reason:string, queue:string) ${kv}\n| where step == "refused"\n| project timestamp, queue, reason, message'
   }
 ]
 

@@ -78,6 +78,8 @@ param reconcileApps string
 param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
+param acceptedApps string
+param poisonKeeperSchedule string
 
 var blobServiceUri = 'https://${storageAccountName}.blob.${environment().suffixes.storage}'
 var queueServiceUri = 'https://${storageAccountName}.queue.${environment().suffixes.storage}'
@@ -133,6 +135,8 @@ var appSettings = {
   ReconcileSchedule: reconcileSchedule
   SubscriptionsSchedule: subscriptionsSchedule
   BrokerResources: brokerResources
+  AcceptedApps: acceptedApps
+  PoisonKeeperSchedule: poisonKeeperSchedule
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

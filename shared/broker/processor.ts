@@ -4,9 +4,12 @@
  * the overview as filetransfer.json LAST, then confirm the download to Broker.
  *
  * Outcomes, and what the queue sees:
- * - not a valid CloudEvent: logged, put on broker-inbound-poison as received, done (retrying cannot help);
- * - not ours (type, resource, source, role, resourceinstance), or the overview names another resource: logged, dropped;
- *   Broker's echoes of our own confirmation and `filepurged` are among these (info);
+ * - not a valid CloudEvent: refused (step=refused) onto broker-inbound-poison as received, without expiry and with
+ *   the reason recorded for `aos poison list` (shared/refusal.ts), done (retrying cannot help);
+ * - not ours (type, resource, role), or the overview names another resource: logged, dropped; Broker's echoes of our
+ *   own confirmation and `filepurged` are among these (info);
+ * - for one of our resources but unusable (a source that is not Broker's, a resourceinstance that is not a file
+ *   transfer id): refused onto broker-inbound-poison with the reason, like a message that is not a CloudEvent;
  * - `fileneverconfirmeddownloaded` for us: logged at error as step=broker-never-confirmed, recorded in the ledger
  *   (the status page lists it), dropped (an operator looks at the poison queue: the file was never stored or never
  *   confirmed);
@@ -36,11 +39,12 @@ import { InvalidCloudEventError, parseCloudEvent, type CloudEvent } from '../clo
 import type { AppConfig } from '../config';
 import { brokerFileSubject, ledgerOf, viaOf, type LedgerSubject, type LedgerWriter } from '../ledger';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
-import { containers, poisonQueueOf, queues } from '../names';
+import { containers, queues } from '../names';
 import type { Storage } from '../storage';
 import { downloadResumable, type ResumableDownloadOptions } from './download';
 import { handOffBrokerFile } from '../handoff/brokerFile';
-import { decideBrokerEvent } from './event';
+import { invocationOf, messageEventId, refuseIntoPoison } from '../refusal';
+import { decideBrokerEvent, type IgnoreReason } from './event';
 import { CONFIRMED_METADATA, contentDisposition, fileBlobName, metadataText, overviewBlobName } from './layout';
 
 export interface BrokerProcessorDeps {
@@ -57,6 +61,7 @@ export interface BrokerProcessorDeps {
 export type BrokerOutcome =
     | { outcome: 'invalid' }
     | { outcome: 'ignored'; reason: string }
+    | { outcome: 'refused'; reason: string }
     | { outcome: 'skipped'; reason: string; fileTransferId: string }
     | { outcome: 'never-confirmed'; fileTransferId: string }
     | {
@@ -79,6 +84,8 @@ export class BrokerNotReadyError extends Error {
 }
 
 const NOT_YET_PUBLISHED = new Set(['initialized', 'uploadstarted', 'uploadprocessing']);
+/** Decisions about an event on one of our resources that no retry can make usable. */
+const unusable = new Set<IgnoreReason>(['source', 'resourceinstance']);
 const GONE = new Set(['cancelled', 'purged', 'failed']);
 
 let warnedAboutScope = false;
@@ -159,10 +166,13 @@ export async function processBrokerMessage(
 ): Promise<BrokerOutcome> {
     const { event, text, problem } = parseMessage(message);
     if (!event) {
-        errorStep(logger, 'invalid', { reason: problem, queue: poisonQueueOf(queues.brokerInbound) });
-        const poison = deps.storage.queue(poisonQueueOf(queues.brokerInbound));
-        await poison.createIfNotExists();
-        await deps.storage.enqueue(poisonQueueOf(queues.brokerInbound), text);
+        await refuseIntoPoison(deps.storage, logger, {
+            queue: queues.brokerInbound,
+            text,
+            reason: `not a CloudEvent: ${problem}`,
+            eventId: messageEventId(message),
+            ...invocationOf(logger),
+        });
         return { outcome: 'invalid' };
     }
 
@@ -170,9 +180,20 @@ export async function processBrokerMessage(
         brokerResources: deps.config.brokerResources,
         fileTransferBase: deps.broker.fileTransferBase,
     });
+    if (!decision.accept && unusable.has(decision.reason)) {
+        // It names one of our resources but cannot be Broker's own event: kept in poison for a person to look at.
+        await refuseIntoPoison(deps.storage, logger, {
+            queue: queues.brokerInbound,
+            text,
+            reason: `${decision.reason}: ${decision.detail}`,
+            eventId: event.id,
+            ...invocationOf(logger),
+            fields: { eventId: event.id, type: event.type, resource: event.resource },
+        });
+        return { outcome: 'refused', reason: decision.reason };
+    }
     if (!decision.accept) {
-        // A Broker event from another source is odd enough to be seen: Broker's own come from the platform origin.
-        (decision.reason === 'source' ? warnStep : logStep)(logger, 'ignored', {
+        logStep(logger, 'ignored', {
             eventId: event.id,
             type: event.type,
             resource: event.resource,

@@ -9,6 +9,7 @@
  * so (`stored`, with the manifest it has in memory), which spares the reads; EventsConfirmation,
  * which knows nothing, reads.
  */
+import { ledgerOf, recordGone } from '../ledger';
 import { errorMessage, logStep, warnStep } from '../log';
 import { queues } from '../names';
 import { instanceBlobName } from './layout';
@@ -48,6 +49,7 @@ export async function confirmInstance(
     const completed = await apps.complete(ref.url, { logger });
     if (!completed) {
         warnStep(logger, 'instance-gone', { ...fields, reason: 'complete answered 404; nothing to confirm' });
+        await recordGone(ledgerOf(pipeline.storage), logger, message.subject);
         return 'gone';
     }
     logStep(logger, 'confirmed', {

@@ -5,3 +5,4 @@ export * from './deferred';
 export * from './runs';
 export * from './via';
 export * from './subjects';
+export * from './settled';

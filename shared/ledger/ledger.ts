@@ -52,6 +52,11 @@ export interface LedgerEntry {
     poisonedAt?: Date;
     /** A Broker file: Broker reported it expired without our confirmation (`fileneverconfirmeddownloaded`). */
     neverConfirmedAt?: Date;
+    /** Altinn answered 404 for the instance: there is nothing left to store or confirm (settled.ts). */
+    goneAt?: Date;
+    /** Not for this system (an app outside AcceptedApps): its event went to poison with the reason (settled.ts). */
+    refusedAt?: Date;
+    refusedReason?: string;
     /** When reconciliation last queued it (shared/reconcile/requeue.ts). */
     reconcileQueuedAt?: Date;
     /** When its wait for Altinn's malware scan began (shared/instances/scanWait.ts). */
@@ -212,10 +217,25 @@ export class Ledger {
             .sort((a, b) => (b.neverConfirmedAt?.getTime() ?? 0) - (a.neverConfirmedAt?.getTime() ?? 0));
     }
 
-    /** Entries of the scope not confirmed yet, oldest first sight first. */
+    /**
+     * Entries of the scope not confirmed yet, oldest first sight first. Those settled without a
+     * confirmation (gone in Altinn, refused) are not waiting for anything: listSettled has them.
+     */
     async listUnconfirmed(scope: LedgerScope): Promise<LedgerEntry[]> {
         const entries = await this.#query(`${scopeFilter(scope)} and confirmed eq false`);
-        return entries.sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+        return entries
+            .filter((entry) => !entry.goneAt && !entry.refusedAt)
+            .sort((a, b) => (a.firstSeenAt?.getTime() ?? 0) - (b.firstSeenAt?.getTime() ?? 0));
+    }
+
+    /**
+     * Entries of the scope gone in Altinn or refused, and not confirmed. A table cannot ask whether
+     * a property exists, so each fact is asked for as a date range from the epoch.
+     */
+    async listSettled(scope: LedgerScope): Promise<LedgerEntry[]> {
+        const ever = odata`${new Date(0)}`;
+        const entries = await this.#query(`${scopeFilter(scope)} and (goneAt ge ${ever} or refusedAt ge ${ever})`);
+        return entries.filter((entry) => !entry.confirmed);
     }
 
     async #query(filter: string): Promise<LedgerEntry[]> {
@@ -301,6 +321,9 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
+        goneAt: date('goneAt'),
+        refusedAt: date('refusedAt'),
+        refusedReason: text('refusedReason'),
         reconcileQueuedAt: date('reconcileQueuedAt'),
         scanPendingSince: date('scanPendingSince'),
     };

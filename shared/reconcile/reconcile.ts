@@ -12,7 +12,7 @@
  * GET of the instance, no data download) and confirmed.
  *
  * Each run writes one line per app, which the unconfirmed-instance alert parses:
- * `step=reconcile-run app={org}/{app} found= queued= unconfirmed= oldestUnconfirmedHours= inFlight= scanPending= poisoned=`
+ * `step=reconcile-run app={org}/{app} found= queued= unconfirmed= oldestUnconfirmedHours= inFlight= scanPending= poisoned= settled=`
  * or, when Storage could not be read to the end, `step=reconcile-failed app={org}/{app} error=…`.
  */
 import type { AppConfig, AppRef } from '../config';
@@ -119,7 +119,7 @@ export async function reconcileApp(
         app,
         found: 0,
         queued: 0,
-        skipped: { 'in-flight': 0, 'scan-pending': 0, poisoned: 0 },
+        skipped: { 'in-flight': 0, 'scan-pending': 0, poisoned: 0, settled: 0 },
         oldestUnconfirmedHours: 0,
         events: [],
         truncated: false,
@@ -189,6 +189,7 @@ export async function reconcileApp(
             inFlight: result.skipped['in-flight'],
             scanPending: result.skipped['scan-pending'],
             poisoned: result.skipped.poisoned,
+            settled: result.skipped.settled,
         });
     }
     await recordRun(ledger, logger, {
@@ -206,7 +207,7 @@ export async function reconcileApp(
 }
 
 /**
- * The app's unconfirmed ledger entries by instance id (one query of its partition). When the ledger
+ * The app's unconfirmed ledger entries by instance id (queries of its partition). When the ledger
  * cannot be read, nothing is known to be on its way, and everything Storage lists is queued: the
  * pipeline is idempotent, so that costs requests, never a submission.
  */
@@ -217,8 +218,11 @@ async function ledgerEntries(
     logger: StepLogger,
 ): Promise<Map<string, LedgerEntry>> {
     try {
-        const entries = await ledgerOf(deps.storage).listUnconfirmed({ kind: 'instance', org, app });
-        return new Map(entries.map((entry) => [entry.id.toLowerCase(), entry]));
+        const ledger = ledgerOf(deps.storage);
+        const scope = { kind: 'instance' as const, org, app };
+        // listUnconfirmed leaves out what is settled (gone, refused): those are asked for on their own.
+        const [unconfirmed, settled] = await Promise.all([ledger.listUnconfirmed(scope), ledger.listSettled(scope)]);
+        return new Map([...unconfirmed, ...settled].map((entry) => [entry.id.toLowerCase(), entry]));
     } catch (error) {
         warnStep(logger, 'reconcile-ledger-unreadable', {
             app: `${org}/${app}`,

@@ -4,6 +4,9 @@
  * for good:
  *
  * - not in the ledger, or confirmed there (Altinn does not know it yet): queued;
+ * - settled without a confirmation (shared/ledger/settled.ts): gone (Altinn answered 404 for it) or
+ *   refused (an app outside AcceptedApps, its event in poison with the reason): never queued again,
+ *   since no retry changes that;
  * - waiting for Altinn's malware scan (`scanPendingSince`, written when the wait begins): skipped while
  *   the wait can last (ScanWaitHours) and a little after, since that wait is a loop of its own on
  *   events-inbound and a second copy would start a second loop;
@@ -23,7 +26,7 @@ export const inFlightMs = 3 * 3_600_000;
 /** How often an instance in a poison queue is queued again by reconciliation. */
 export const poisonedRequeueMs = 24 * 3_600_000;
 
-export type SkipReason = 'in-flight' | 'scan-pending' | 'poisoned';
+export type SkipReason = 'in-flight' | 'scan-pending' | 'poisoned' | 'settled';
 
 export type RequeueDecision = { queue: true } | { queue: false; reason: SkipReason };
 
@@ -32,6 +35,7 @@ const latest = (...dates: (Date | undefined)[]): number =>
 
 export function requeueDecision(entry: LedgerEntry | undefined, now: Date, scanWaitMs: number): RequeueDecision {
     if (!entry || entry.confirmed) return { queue: true };
+    if (entry.goneAt || entry.refusedAt) return { queue: false, reason: 'settled' };
     const age = (since: number) => now.getTime() - since;
     if (entry.scanPendingSince && age(entry.scanPendingSince.getTime()) < scanWaitMs + inFlightMs) {
         return { queue: false, reason: 'scan-pending' };

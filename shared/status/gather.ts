@@ -12,6 +12,7 @@ import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { redactTexts } from './privacy';
+import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
@@ -34,6 +35,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         }
     };
 
+    const settledPart = part('the ledger (gone or refused instances)', () => settledStatuses(ledger), []);
     const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
         await Promise.all([
             part(
@@ -57,10 +59,12 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 unknownToFiles: [],
             }),
         ]);
+    const settled = await settledPart;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
         apps,
+        settled,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
         runs,

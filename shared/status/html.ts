@@ -12,6 +12,7 @@ import type {
     PoisonQueueStatus,
     RunStatus,
     ScopeStatus,
+    SettledStatus,
     StatusReport,
 } from './report';
 import { neverConfirmedWindowDays } from './report';
@@ -94,6 +95,23 @@ function scopeTable(
     );
 }
 
+function settledTable(rows: SettledStatus[]) {
+    return table<SettledStatus>(
+        'settled',
+        'Not confirmed, and not waiting: Altinn answered 404 (gone), or the app is not in AcceptedApps (refused, in poison)',
+        [
+            { head: 'App', cell: (row) => row.scope },
+            { head: 'Gone (404)', cell: (row) => row.gone, numeric: true },
+            { head: 'Refused', cell: (row) => row.refused, numeric: true },
+            { head: 'Latest', cell: (row) => when(row.latestAt) },
+            { head: 'Latest id', cell: (row) => row.latestId },
+        ],
+        rows,
+        () => false,
+        'No instance gone in Altinn or refused.',
+    );
+}
+
 function neverConfirmedTable(files: NeverConfirmedFileStatus[]) {
     return table<NeverConfirmedFileStatus>(
         'broker-never-confirmed',
@@ -155,7 +173,7 @@ function cursorsTable(cursors: CatchUpCursorStatus[]) {
 function poisonTable(queues: PoisonQueueStatus[]) {
     return table<PoisonQueueStatus>(
         'poison',
-        'Messages that failed every attempt (they expire after 7 days)',
+        "Messages that failed every attempt, or were refused: kept until replayed or dropped (PoisonKeeper keeps the host's 7-day copies)",
         [
             { head: 'Poison queue', cell: (queue) => queue.poisonQueue },
             { head: 'Messages (approximate)', cell: (queue) => queue.messages, numeric: true },
@@ -251,7 +269,7 @@ tr.bad td{background:#fdecea}
 export function renderStatusHtml(report: StatusReport): string {
     const sections = [
         attentionSection(report),
-        `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}</section>`,
+        `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}\n${settledTable(report.settled)}</section>`,
         `<section><h2>Broker resources</h2>${scopeTable('broker', 'Files per Broker resource', 'Resource', report.brokerResources, report.windowHours, 'No Broker resource configured or seen yet.')}\n${neverConfirmedTable(report.neverConfirmedFiles)}</section>`,
         `<section><h2>Reconciliation and catch-up</h2>${runsTable(report.runs)}\n${cursorsTable(report.catchUpCursors)}</section>`,
         `<section><h2>Poison queues</h2>${poisonTable(report.poisonQueues)}</section>`,

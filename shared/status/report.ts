@@ -38,6 +38,19 @@ export interface NeverConfirmedFileStatus {
     poisoned: boolean;
 }
 
+/** Per app, instances settled without a confirmation (shared/status/settledPart.ts), at any age. */
+export interface SettledStatus {
+    /** `{org}/{app}`. */
+    scope: string;
+    /** Altinn answered 404: nothing left to store or confirm. */
+    gone: number;
+    /** The app is not in AcceptedApps: the event is in a poison queue with the reason. */
+    refused: number;
+    /** The most recently settled one. */
+    latestId?: string;
+    latestAt?: string;
+}
+
 export interface RunStatus {
     kind: 'reconciliation' | 'catchup';
     subject: string;
@@ -104,6 +117,8 @@ export interface StatusReport {
     generatedAt: string;
     windowHours: number;
     apps: ScopeStatus[];
+    /** Instances out of the not-confirmed count because Altinn no longer has them or they were refused. */
+    settled: SettledStatus[];
     brokerResources: ScopeStatus[];
     /** Broker files purged unconfirmed in the last `neverConfirmedWindowDays` days, newest first. */
     neverConfirmedFiles: NeverConfirmedFileStatus[];

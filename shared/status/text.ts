@@ -30,6 +30,15 @@ export function renderStatusText(report: StatusReport): string[] {
         }
     }
 
+    if (report.settled.length > 0) {
+        lines.push('', 'Not confirmed, and not waiting (out of the counts above):');
+        for (const row of report.settled) {
+            lines.push(
+                `  ${row.scope}: gone in Altinn (404) ${row.gone}, refused (AcceptedApps) ${row.refused}; latest ${row.latestId ?? '-'} at ${when(row.latestAt)}`,
+            );
+        }
+    }
+
     if (report.neverConfirmedFiles.length > 0) {
         lines.push('', `Broker files purged without our confirmation (last ${neverConfirmedWindowDays} days):`);
         for (const file of report.neverConfirmedFiles) {
@@ -51,7 +60,7 @@ export function renderStatusText(report: StatusReport): string[] {
         lines.push(`  catch-up cursor ${cursor.app}: moved ${when(cursor.updated)}, after ${cursor.after ?? '-'}`);
     }
 
-    lines.push('', 'Poison queues:');
+    lines.push('', 'Poison queues (kept until replayed or dropped):');
     for (const queue of report.poisonQueues) lines.push(`  ${queue.poisonQueue}: ${queue.messages}`);
 
     const { active, failed, pending, checkedAt } = report.subscriptions;

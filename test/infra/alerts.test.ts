@@ -32,7 +32,7 @@ function schedules(infra: Infra): { name: string; frequency?: string; window?: s
 }
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, Broker messages poisoned by the code, Broker resources refused and refused events', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, Broker resources refused and messages the code refused into poison', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -41,9 +41,8 @@ describe('alert rules', () => {
             'run-failed',
             'broker-never-confirmed',
             'infected',
-            'broker-message-invalid',
             'broker-no-access',
-            'event-refused',
+            'message-refused',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
         expect(steps).toEqual(
@@ -56,7 +55,6 @@ describe('alert rules', () => {
                 'reconcile-failed',
                 'broker-never-confirmed',
                 'infected',
-                'invalid',
                 'catchup-no-access',
                 'refused',
                 'reconcile-truncated',
@@ -64,12 +62,14 @@ describe('alert rules', () => {
         );
     });
 
-    it('read the code: a Broker message poisoned by the code, a refused Broker resource and a refused event are errors', () => {
+    it('read the code: a message refused into poison (an instance stage or BrokerProcessor) and a refused Broker resource are errors', () => {
         const steps = loggedSteps();
-        for (const step of ['invalid', 'catchup-no-access', 'refused']) {
+        for (const step of ['catchup-no-access', 'refused']) {
             expect({ step, levels: steps.get(step)?.levels }).toEqual({ step, levels: new Set(['error']) });
         }
-        expect([...(steps.get('invalid')?.fields ?? [])]).toEqual(expect.arrayContaining(['reason', 'queue']));
+        // One line for both: refuseIntoPoison (shared/refusal.ts) names the poison queue and the reason.
+        expect([...(steps.get('refused')?.fields ?? [])]).toEqual(expect.arrayContaining(['reason', 'queue']));
+        expect(steps.get('refused')?.files).toEqual(new Set([expect.stringMatching(/shared\/refusal\.ts$/)]));
         expect([...(steps.get('catchup-no-access')?.fields ?? [])]).toEqual(
             expect.arrayContaining(['resourceId', 'setting']),
         );

@@ -22,6 +22,7 @@ export const quickQueueSettings = {
     CatchUpSchedule: '0 0 0 1 1 *',
     ReconcileSchedule: '0 0 0 1 1 *',
     SubscriptionsSchedule: '0 0 0 1 1 *',
+    PoisonKeeperSchedule: '0 0 0 1 1 *',
     AzureFunctionsJobHost__extensions__queues__maxDequeueCount: '2',
     AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
     AzureFunctionsJobHost__extensions__queues__maxPollingInterval: '00:00:00.500',

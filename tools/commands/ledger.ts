@@ -1,7 +1,7 @@
 /**
  * `aos ledger show <instanceId|instanceGuid|fileTransferId> [--json]`: what the ledger knows of one
- * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure and
- * whether it went to a poison queue (shared/ledger).
+ * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure,
+ * whether it went to a poison queue, and whether Altinn no longer has it or it was refused (shared/ledger).
  */
 import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
 import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
@@ -32,6 +32,9 @@ export function formatEntry(entry: LedgerEntry): string {
         lines.push(`  never confirmed  ${time(entry.neverConfirmedAt)}  (Broker purged it without our confirmation)`);
     }
     if (entry.poisonedAt) lines.push(`  poisoned      ${time(entry.poisonedAt)}  (see npm run aos -- poison list)`);
+    if (entry.goneAt)
+        lines.push(`  gone          ${time(entry.goneAt)}  (Altinn answered 404: nothing to store or confirm)`);
+    if (entry.refusedAt) lines.push(`  refused       ${time(entry.refusedAt)}  ${entry.refusedReason ?? ''}`.trimEnd());
     return lines.join('\n');
 }
 

@@ -27,7 +27,7 @@ export function formatPoison(messages: PoisonMessage[]): string {
             [
                 `${m.queue}-poison  ${m.messageId}  age ${formatAge(m.ageSeconds)}`,
                 `  event ${m.eventId ?? '(not a CloudEvent)'}  ${m.eventType ?? ''}  ${m.subject ?? ''}`.trimEnd(),
-                `  error ${m.lastError ?? '(not recorded)'}${m.failedAt ? `  at ${m.failedAt}` : ''}`,
+                `  ${m.refused ? 'refused' : 'error'} ${m.lastError ?? '(not recorded)'}${m.failedAt ? `  at ${m.failedAt}` : ''}`,
             ].join('\n'),
         )
         .join('\n');

@@ -48,12 +48,12 @@ export const reconcileCommand: Command = {
             const results = await runReconcile(deps, stderrLogger(io), { dryRun });
             for (const result of results) {
                 const name = `${result.org}/${result.app}`;
-                const { 'in-flight': inFlight, 'scan-pending': scanPending, poisoned } = result.skipped;
-                const left = inFlight + scanPending + poisoned;
+                const { 'in-flight': inFlight, 'scan-pending': scanPending, poisoned, settled } = result.skipped;
+                const left = inFlight + scanPending + poisoned + settled;
                 const leftAlone =
                     left === 0
                         ? ''
-                        : ` Left alone ${left} the ledger shows on their way (in flight ${inFlight}, waiting for a malware scan ${scanPending}, poisoned within the day ${poisoned}: see npm run aos -- poison list).`;
+                        : ` Left alone ${left} the ledger shows on their way (in flight ${inFlight}, waiting for a malware scan ${scanPending}, poisoned within the day ${poisoned}: see npm run aos -- poison list; gone in Altinn or refused ${settled}).`;
                 if (dryRun) {
                     io.out(
                         `${name}: ${result.found} instance(s) complete and not confirmed; would queue ${result.events.length}:${leftAlone}`,

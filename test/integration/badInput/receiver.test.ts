@@ -1,5 +1,8 @@
 import { QueueClient } from '@azure/storage-queue';
 import { formatFields } from '../../../shared/log';
+import { queues } from '../../../shared/names';
+import { listPoison } from '../../../shared/poison';
+import { createStorage } from '../../../shared/storage';
 import { startHostProcess, repoRoot, type HostProcess } from '../../support/host';
 import { startReceiver, waitUntil, type Receiver } from '../../support/simulator';
 import { blobNames, startStack, type Stack } from '../subscriptions/stack';
@@ -18,8 +21,9 @@ import {
  * over real HTTP, through the local Functions host running the app's real functions (a child
  * process), with Azurite and the Altinn simulator behind it. Each case gets its documented answer;
  * nothing is queued for a refused one; an event that is well-formed but odd is queued and then
- * refused, skipped or found gone by EventsProcessor, without a request to a foreign origin and
- * without a confirmation; and no input starts a log line of its own. Needs `npm run build`.
+ * refused (into events-inbound-poison, with the reason), skipped or found gone by EventsProcessor,
+ * without a request to a foreign origin and without a confirmation; and no input starts a log line
+ * of its own. Needs `npm run build`.
  */
 
 jest.setTimeout(60_000);
@@ -141,14 +145,19 @@ describe('downstream', () => {
         expect(foreign.received).toEqual([]);
     });
 
-    test('nothing is left in a queue or a poison queue, and nothing is stored', async () => {
+    test('each refused event is in events-inbound-poison with its reason; nothing else is left in a queue, and nothing is stored', async () => {
+        const refused = accepted.filter(({ testCase }) => testCase.expect.processor === 'refused');
+        const storage = createStorage({ AzureWebJobsStorage: stack.azurite.connectionString });
+        const poisoned = await listPoison(storage, [queues.eventsInbound]);
+        expect(poisoned.map((m) => m.eventId).sort()).toEqual(refused.map(({ eventId }) => eventId).sort());
+        expect(poisoned.every((m) => m.refused && m.lastError !== undefined)).toBe(true);
         for (const name of ['events-inbound', 'events-confirmation', 'events-feedback', 'broker-inbound']) {
             for (const queue of [name, `${name}-poison`]) {
                 const client = new QueueClient(stack.azurite.connectionString, queue);
                 if (!(await client.exists())) continue;
                 expect({ queue, messages: (await client.getProperties()).approximateMessagesCount }).toEqual({
                     queue,
-                    messages: 0,
+                    messages: queue === 'events-inbound-poison' ? refused.length : 0,
                 });
             }
         }

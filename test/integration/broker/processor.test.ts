@@ -3,6 +3,8 @@ import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { ChecksumMismatchError } from '../../../shared/broker/download';
 import { BrokerNotReadyError, processBrokerMessage } from '../../../shared/broker/processor';
 import { ledgerOf } from '../../../shared/ledger';
+import { queues } from '../../../shared/names';
+import { listPoison } from '../../../shared/poison';
 import { invocationContext } from '../../support/functions';
 import { bearer } from '../../support/simulator';
 import {
@@ -438,14 +440,30 @@ describe('events that are not ours', () => {
             [{ ...published, resource: undefined }, 'resource'],
             [senderEvent!, 'role'],
             [{ ...published, data: { Role: 'Sender' } }, 'role'],
-            [{ ...published, source: 'https://evil.example/broker/api/v1/filetransfer' }, 'source'],
-            [{ ...published, resourceinstance: '../../x' }, 'resourceinstance'],
         ];
         for (const [event, reason] of cases) {
             const run = await h.process(event, fast);
             expect(run.outcome).toEqual({ outcome: 'ignored', reason });
             expect(run.logs[0].message).toMatch(new RegExp(`^step=ignored .*reason=${reason}`));
         }
+        // On our resource but unusable: refused into the poison queue with the reason, never fetched.
+        const unusable: [Record<string, unknown>, string][] = [
+            [
+                { ...published, id: 'forged-source', source: 'https://evil.example/broker/api/v1/filetransfer' },
+                'source',
+            ],
+            [{ ...published, id: 'forged-instance', resourceinstance: '../../x' }, 'resourceinstance'],
+        ];
+        for (const [event, reason] of unusable) {
+            const run = await h.process(event, fast);
+            expect(run.outcome).toEqual({ outcome: 'refused', reason });
+            expect(run.logs[0].message).toMatch(new RegExp(`^step=refused .*reason="?${reason}: `));
+        }
+        const poisoned = await listPoison(h.storage, [queues.brokerInbound]);
+        expect(poisoned.filter((m) => m.eventId?.startsWith('forged-')).map((m) => [m.eventId, m.refused])).toEqual([
+            ['forged-source', true],
+            ['forged-instance', true],
+        ]);
         const counters = h.sim.counters();
         expect(counters.requests['broker.overview']).toBeUndefined();
         expect(counters.requests['broker.download']).toBeUndefined();
@@ -461,6 +479,15 @@ describe('events that are not ours', () => {
         const run = await h.process('{"not":"an event"}', fast);
         expect(run.outcome).toEqual({ outcome: 'invalid' });
         expect(await h.peek(poisonQueue)).toContain('{"not":"an event"}');
+        expect(run.logs[0].message).toMatch(/^step=refused .*reason="not a CloudEvent: /);
+        // Never to expire, and the reason beside it for `aos poison list`.
+        const { peekedMessageItems } = await h.storage.queue(poisonQueue).peekMessages({ numberOfMessages: 32 });
+        expect(peekedMessageItems.at(-1)?.expiresOn.getUTCFullYear()).toBe(9999);
+        const listed = await listPoison(h.storage, [queues.brokerInbound]);
+        expect(listed.at(-1)).toMatchObject({
+            refused: true,
+            lastError: expect.stringMatching(/^not a CloudEvent: /) as unknown,
+        });
     });
 
     it('names the sender organisation only in the subject; a transfer to someone else is refused and skipped without a token refresh', async () => {

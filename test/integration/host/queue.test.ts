@@ -108,6 +108,9 @@ test('after maxDequeueCount failures the original message text moves unchanged t
     await host.waitForOutput(/Message has reached MaxDequeueCount of 3\. Moving message to queue 'flaky-poison'\./);
     const poison = await waitForPeek('flaky-poison');
     expect(poison).toEqual([original]);
+    // With storage's default time-to-live, 7 days, as the host adds it (QueueProcessor.CopyMessageToPoisonQueueAsync).
+    const [copy] = (await queue('flaky-poison').peekMessages()).peekedMessageItems;
+    expect(copy.expiresOn.getTime() - copy.insertedOn.getTime()).toBe(7 * 24 * 3_600_000);
     expect((await queue('flaky').peekMessages()).peekedMessageItems).toHaveLength(0);
     // No fourth attempt.
     await sleep(visibilityTimeoutMs + 500);

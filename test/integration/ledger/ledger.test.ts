@@ -13,11 +13,12 @@ const logger = {
     error: (l: unknown) => lines.push(String(l)),
 };
 
+// Azurite starts slowly on a loaded machine (the full suite timed out here at jest's default 5 s).
 beforeAll(async () => {
     azurite = await startAzurite();
-});
+}, 30_000);
 afterAll(async () => {
-    await azurite.stop();
+    await azurite?.stop();
 });
 beforeEach(() => (lines.length = 0));
 

@@ -42,13 +42,11 @@ afterAll(async () => {
 });
 
 /** The instance event of `created` as EventsProcessor accepts it, with its invocation context. */
-function processorMessage(created: Parameters<typeof eventOf>[0]) {
+async function processorMessage(created: Parameters<typeof eventOf>[0]) {
     const { context } = invocationContext('EventsProcessor');
-    const message = acceptInstanceEvent(
-        acceptQueuedEvent(eventOf(created), context)!,
-        h.services.config.appsBaseUrl,
-        context,
-    )!;
+    const pipeline = pipelineFor(h.services, context);
+    const queued = await acceptQueuedEvent(pipeline, queues.eventsInbound, eventOf(created), context);
+    const message = (await acceptInstanceEvent(pipeline, queued!))!;
     return { context, message };
 }
 
@@ -67,7 +65,7 @@ async function storedInstance() {
             { dataType: 'vedlegg', content: 'vedlegg', contentType: 'application/pdf', filename: 'v.pdf' },
         ],
     });
-    const { context, message } = processorMessage(created);
+    const { context, message } = await processorMessage(created);
     expect((await storeInstance(pipelineFor(h.services, context), message)).kind).toBe('stored');
     await h.enqueue(eventOf(created), queues.eventsConfirmation);
     return created;
@@ -105,7 +103,7 @@ test('with the manifest in memory (the processor calling confirmInstance after w
     const created = await storedInstance();
     const folder = `ttd/cost-app/${created.instanceGuid}`;
     const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
-    const { context, message } = processorMessage(created);
+    const { context, message } = await processorMessage(created);
     const pipeline = pipelineFor(recorded(), context);
     const justStored = { elements: manifest.elements.length, bytes: 0, manifest };
     const requests = await requestsOf(() => confirmInstance(pipeline, message, justStored));

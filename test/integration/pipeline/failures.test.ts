@@ -7,6 +7,7 @@ import { AltinnAccessError } from '../../../shared/altinn/apps';
 import { AltinnHttpError } from '../../../shared/altinn/errors';
 import { ForeignOriginError } from '../../../shared/altinn/origins';
 import { DataElementGoneError, InstanceNotStoredError } from '../../../shared/instances';
+import { readFailure } from '../../../shared/failures';
 import { queues } from '../../../shared/names';
 import { clientRegistration, createClientCredentials, clientKeySettings } from '../../support/simulator';
 import {
@@ -200,7 +201,7 @@ describe('failure policy', () => {
         ],
     ];
     test.each(forged)(
-        'a source with %s is refused at error level, dropped, and nothing is requested',
+        'a source with %s is refused at error level into events-inbound-poison, and nothing is requested',
         async (_what, make, reason) => {
             const source = make(h.sim.appsUrl, randomUUID(), foreign.url);
             await h.enqueue(eventFor(source, 'app.instance.process.completed', 'forged-1'));
@@ -214,6 +215,8 @@ describe('failure policy', () => {
             expect(h.sim.counters().requests).toEqual({});
             expect(h.sim.counters().grantsIssued).toBe(0);
             expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+            expect((await h.peek('events-inbound-poison')).at(-1)).toBe(run.text);
+            expect((await readFailure(h.services.storage, queues.eventsInbound, 'forged-1'))?.error).toContain(reason);
         },
     );
 

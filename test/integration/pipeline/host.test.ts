@@ -3,17 +3,11 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import { listPoison } from '../../../shared/poison';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
-import { startAzurite, type AzuriteInstance } from '../../support/azurite';
-import { quickQueueSettings, repoRoot, startHostProcess, type HostProcess } from '../../support/host';
+import type { AzuriteInstance } from '../../support/azurite';
+import type { HostProcess } from '../../support/host';
+import { startPipelineHost, type PipelineHost } from '../../support/pipelineHost';
 import { peekTexts, waitForSome } from '../../support/queues';
-import {
-    clientRegistration,
-    createClientCredentials,
-    startTestSimulator,
-    waitUntil,
-    SERVICEOWNER_SCOPES,
-    clientSettings,
-} from '../../support/simulator';
+import { waitUntil } from '../../support/simulator';
 
 /*
  * The pipeline as deployed: the project's own registrations (package.json main) run by the local
@@ -26,26 +20,14 @@ jest.setTimeout(90_000);
 let azurite: AzuriteInstance;
 let sim: Simulator;
 let host: HostProcess;
+let stack: PipelineHost;
 
 beforeAll(async () => {
-    [azurite, sim] = await Promise.all([startAzurite(), startTestSimulator()]);
-    const creds = createClientCredentials();
-    await sim.control.registerClient(clientRegistration(creds, SERVICEOWNER_SCOPES));
-    host = await startHostProcess({
-        appRoot: repoRoot,
-        env: {
-            AzureWebJobsStorage: azurite.connectionString,
-            ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
-            ...quickQueueSettings,
-            ScanRecheckSeconds: '1',
-        },
-    });
+    stack = await startPipelineHost({ ScanRecheckSeconds: '1' });
+    ({ azurite, sim, host } = stack);
 });
 
-afterAll(async () => {
-    await host?.stop(10_000);
-    await Promise.all([sim?.stop(), azurite?.stop()]);
-});
+afterAll(() => stack?.stop());
 
 function queue(name: string): QueueClient {
     return new QueueClient(azurite.connectionString, name);

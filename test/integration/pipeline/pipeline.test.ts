@@ -2,6 +2,8 @@ import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { type CreatedInstance } from '../../../dev/simulator/types';
 import { queues } from '../../../shared/names';
+import { listPoison } from '../../../shared/poison';
+import { decodeQueueMessage } from '../../../shared/storage';
 import type { Manifest } from '../../../shared/instances';
 import { connectionStringFor } from '../../support/azurite';
 import { startStorageRecorder } from '../../support/storageRecorder';
@@ -350,16 +352,34 @@ test('the validation event and types not configured are dropped with a log line,
     expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
 });
 
-test('a message that is not a CloudEvent is refused at error level and not retried', async () => {
+test('a message that is not a CloudEvent is refused into events-inbound-poison as received, never to expire, with the reason', async () => {
+    const notEvent = { specversion: '1.0', id: 'no-source', type: 'app.instance.process.completed' };
     await h.enqueue('this is not json');
-    await h.enqueue({ specversion: '1.0', id: 'no-source', type: 'app.instance.process.completed' });
+    await h.enqueue(notEvent);
     for (let i = 0; i < 2; i++) {
         const run = await h.deliver(queues.eventsInbound, processor);
         expect(run.error).toBeUndefined();
         expect(run.logs.map((log) => log.level)).toEqual(['error']);
-        expect(run.logs[0].message).toMatch(/^step=refused /);
+        expect(run.logs[0].message).toMatch(/^step=refused .*reason="not a CloudEvent: .*queue=events-inbound-poison/);
     }
     expect(h.sim.counters().requests).toEqual({});
+
+    const { peekedMessageItems } = await h.queue('events-inbound-poison').peekMessages({ numberOfMessages: 32 });
+    expect(peekedMessageItems.map((item) => decodeQueueMessage(item.messageText))).toEqual([
+        'this is not json',
+        JSON.stringify(notEvent),
+    ]);
+    // Time-to-live -1: storage reports the end of year 9999 (the default would be 7 days from now).
+    expect(peekedMessageItems.map((item) => item.expiresOn.toISOString())).toEqual([
+        '9999-12-31T23:59:59.000Z',
+        '9999-12-31T23:59:59.000Z',
+    ]);
+    // `aos poison list` shows why: the one without an id by its message id, the other by its event id.
+    const listed = await listPoison(h.services.storage, [queues.eventsInbound]);
+    expect(listed.map((m) => [m.eventId, m.refused, m.lastError?.startsWith('not a CloudEvent: ')])).toEqual([
+        [undefined, true, true],
+        ['no-source', true, true],
+    ]);
 });
 
 test('after a failed complete, a retry of the message reads the store and downloads nothing again', async () => {

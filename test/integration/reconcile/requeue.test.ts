@@ -1,6 +1,6 @@
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { createStorageApi } from '../../../shared/altinn/storage';
-import { ledgerOf } from '../../../shared/ledger';
+import { ledgerOf, recordGone, recordRefused } from '../../../shared/ledger';
 import { queues } from '../../../shared/names';
 import { inFlightMs, poisonedRequeueMs, runReconcile, type ReconcileDeps } from '../../../shared/reconcile';
 import { invocationContext } from '../../support/functions';
@@ -87,7 +87,7 @@ it('loses nothing to ties at a page boundary, and across runs queues each instan
     const second = await reconcile(new Date(Date.now() + 3_600_000));
     expect(second.result).toMatchObject({ found: 7, queued: 0, skipped: { 'in-flight': 7 } });
     expect(steps(second.logs, 'reconcile-run')[0].message).toMatch(
-        / found=7 queued=0 .* inFlight=7 scanPending=0 poisoned=0$/,
+        / found=7 queued=0 .* inFlight=7 scanPending=0 poisoned=0 settled=0$/,
     );
     expect(await queuedIds()).toEqual(expected);
 
@@ -141,6 +141,26 @@ it('queues a poisoned instance at most once a day', async () => {
         queued: 0,
         skipped: { poisoned: 1 },
     });
+});
+
+it('never queues again an instance the ledger has settled: gone in Altinn, or refused (outside AcceptedApps)', async () => {
+    const gone = await h.sim.control.createInstance({ app, process: 'completed' });
+    const refused = await h.sim.control.createInstance({ app, process: 'completed' });
+    const ledger = ledgerOf(h.services.storage);
+    const subject = (c: typeof gone) => ({
+        kind: 'instance' as const,
+        org: 'ttd',
+        app,
+        partyId: String(c.partyId),
+        instanceGuid: c.instanceGuid,
+    });
+    const { context } = invocationContext('EventsProcessor');
+    await recordGone(ledger, context, subject(gone));
+    await recordRefused(ledger, context, subject(refused), 'ttd/requeue-app is not in AcceptedApps');
+    const { result, logs } = await reconcile(new Date(Date.now() + 7 * 24 * 3_600_000));
+    expect(result).toMatchObject({ found: 2, queued: 0, skipped: { settled: 2 } });
+    expect(steps(logs, 'reconcile-run')[0].message).toMatch(/ settled=2$/);
+    expect(await h.peek(queues.eventsInbound)).toEqual([]);
 });
 
 it('starts no second wait for an instance whose malware scan is Pending', async () => {

@@ -34,6 +34,7 @@ it('reports the ledger as unavailable when its table service does not answer, an
         'the ledger (Broker files never confirmed)',
         'the ledger (Broker resources)',
         'the ledger (apps)',
+        'the ledger (gone or refused instances)',
         'the ledger (runs)',
     ]);
     expect(report.attention).toEqual(

@@ -21,6 +21,7 @@ test('defaults follow the Storage extension when host.json says nothing', () => 
             messageEncoding: 'base64',
         },
         blobs: { poisonBlobThreshold: 5, maxDegreeOfParallelism: 8 },
+        singleton: { listenerLockPeriodMs: 60_000, listenerLockRecoveryPollingIntervalMs: 60_000 },
         routePrefix: 'api',
         functionTimeoutMs: undefined,
     });
@@ -54,6 +55,16 @@ test('refuses values the host would refuse', () => {
         /must be 'base64' or 'none'/,
     );
     expect(() => parseHostConfig({ extensions: { queues: { maxDequeueCount: 0 } } })).toThrow(/maxDequeueCount/);
+    // A storage lease lasts 15 to 60 s (SingletonOptions); recovery polling is at least 15 s.
+    expect(() => parseHostConfig({ singleton: { listenerLockPeriod: '00:02:00' } })).toThrow(/listenerLockPeriod/);
+    expect(() => parseHostConfig({ singleton: { listenerLockRecoveryPollingInterval: '00:00:05' } })).toThrow(
+        /listenerLockRecoveryPollingInterval/,
+    );
+    expect(
+        parseHostConfig({
+            Singleton: { ListenerLockPeriod: '00:00:15', listenerLockRecoveryPollingInterval: '00:05:00' },
+        }).singleton,
+    ).toEqual({ listenerLockPeriodMs: 15_000, listenerLockRecoveryPollingIntervalMs: 300_000 });
 });
 
 test('AzureFunctionsJobHost__ settings override host.json values, matching keys case-insensitively', () => {

@@ -1,5 +1,13 @@
 import { InvocationContext } from '@azure/functions';
-import { acceptInstanceEvent, acceptQueuedEvent, queueAfterStore } from '../../../shared/instances/pipeline';
+import type { AppConfig, AppRef } from '../../../shared/config';
+import {
+    acceptInstanceEvent,
+    acceptQueuedEvent,
+    isAccepted,
+    queueAfterStore,
+} from '../../../shared/instances/pipeline';
+import { queues } from '../../../shared/names';
+import { createStorage } from '../../../shared/storage';
 import { ByteCountError, ByteCounter } from '../../../shared/instances/store';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -24,38 +32,52 @@ const event = {
     data: { n: 1 },
 };
 
-test('a parsed queue message becomes the event, its JSON text and the attempt from dequeueCount', () => {
+/**
+ * The accepting path touches no storage (refusals, which write to the poison queue, are tested
+ * against Azurite in test/integration/poison/refusals.test.ts).
+ */
+const storage = createStorage({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' });
+
+function pipelineOf(appsBaseUrl: string, acceptedApps?: AppRef[]) {
+    const { ctx } = context();
+    return { config: { appsBaseUrl, acceptedApps } as AppConfig, storage, logger: ctx };
+}
+
+test('a parsed queue message becomes the event, its JSON text and the attempt from dequeueCount', async () => {
     // The library lets the payload's id overwrite the metadata's: the attempt is read from dequeueCount only.
     const { ctx } = context({ dequeueCount: 3, id: event.id, queueTrigger: event });
-    const message = acceptQueuedEvent(event, ctx)!;
+    const message = (await acceptQueuedEvent({ storage }, queues.eventsInbound, event, ctx))!;
     expect(message.event).toBe(event);
     expect(JSON.parse(message.text)).toEqual(event);
     expect(Object.keys(JSON.parse(message.text) as object)).toEqual(Object.keys(event));
     expect(message.fields).toEqual({ eventId: 'e-1', attempt: 3 });
+    expect(message.queue).toBe(queues.eventsInbound);
 });
 
-test.each([
-    ['a string that was not JSON', 'not json'],
-    ['a number', 123],
-    ['an object without a source', { ...event, source: undefined }],
-])('%s is refused at error level', (_what, item) => {
-    const { ctx, logs } = context({ dequeueCount: 1 });
-    expect(acceptQueuedEvent(item, ctx)).toBeUndefined();
-    expect(logs.map((log) => log.level)).toEqual(['error']);
-    expect(logs[0].message).toMatch(/^step=refused reason="not a CloudEvent: /);
-});
-
-test('an instance event carries eventId and instanceId in its log fields; a forged source is refused', () => {
-    const { ctx, logs } = context();
-    const message = acceptQueuedEvent(event, ctx)!;
-    expect(acceptInstanceEvent(message, 'https://ttd.apps.example', ctx)?.fields).toEqual({
+test('an instance event carries eventId and instanceId in its log fields', async () => {
+    const { ctx } = context();
+    const message = (await acceptQueuedEvent({ storage }, queues.eventsFeedback, event, ctx))!;
+    expect((await acceptInstanceEvent(pipelineOf('https://ttd.apps.example'), message))?.fields).toEqual({
         eventId: 'e-1',
         instanceId: '1/0f5d3a28-7cde-4d6c-a7a2-2d8d1b2d8a11',
         attempt: undefined,
     });
-    expect(acceptInstanceEvent(message, 'https://other.apps.example', ctx)).toBeUndefined();
-    expect(logs.map((log) => log.level)).toEqual(['error']);
-    expect(logs[0].message).toMatch(/^step=refused eventId=e-1 reason=/);
+});
+
+test('AcceptedApps lets in the apps it names (any case), and every app when unset', () => {
+    const ref = { org: 'ttd', app: 'app' };
+    expect(isAccepted(undefined, ref)).toBe(true);
+    expect(
+        isAccepted(
+            [
+                { org: 'ttd', app: 'other' },
+                { org: 'TTD', app: 'App' },
+            ],
+            ref,
+        ),
+    ).toBe(true);
+    expect(isAccepted([{ org: 'ttd', app: 'other' }], ref)).toBe(false);
+    expect(isAccepted([], ref)).toBe(false);
 });
 
 test('the feedback event type goes to events-feedback, everything else to events-confirmation', () => {

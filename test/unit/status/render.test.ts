@@ -5,6 +5,7 @@ function report(overrides: Partial<StatusReport> = {}): StatusReport {
         generatedAt: '2026-12-01T02:43:44.123Z',
         windowHours: 24,
         apps: [],
+        settled: [],
         brokerResources: [],
         neverConfirmedFiles: [],
         runs: [],
