@@ -1,7 +1,7 @@
 /**
  * BrokerCatchUp: on the catch-up schedule, queues a synthetic published event for every Broker
  * file transfer on a configured resource that we have not confirmed yet, so that a lost webhook
- * never loses a file.
+ * never loses a file. CatchUpEnabled=false turns it off, as it does EventsCatchUp.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import { createBrokerClient, type BrokerClient } from '../shared/altinn/broker';
@@ -13,6 +13,7 @@ let broker: BrokerClient | undefined;
 
 export async function brokerCatchUp(_timer: Timer, context: InvocationContext): Promise<void> {
     const { config, storage, altinn } = getServices();
+    if (!config.recovery.catchUp) return;
     broker ??= createBrokerClient(altinn.http, config);
     await runBrokerCatchUp({ config, storage, broker, tokens: altinn.tokens }, context);
 }

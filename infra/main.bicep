@@ -10,6 +10,10 @@
 // (output MASKINPORTEN_KEY_COMMAND) and drop the first subscription file into the
 // add-subscriptions container (docs/deploy.md). Subscription files are picked up by timer
 // functions (SubscriptionsSchedule), so no Event Grid subscription and no system key is needed.
+//
+// Every parameter is mapped to an azd environment variable in main.parameters.json
+// (`${VAR=default}`, or `${VAR}` where the default is computed here), so that `azd env set`
+// reaches each one; test/infra/parameters.test.ts keeps the two files in step.
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------
@@ -105,10 +109,89 @@ param logRetentionInDays int = 30
 @description('Days a deleted Key Vault or secret can be recovered. Fixed once the vault exists.')
 param keyVaultSoftDeleteRetentionInDays int = 90
 
+// ---------------------------------------------------------------------------------------------
+// Network isolation (app/network.bicep, app/privateEndpoints.bicep)
+// ---------------------------------------------------------------------------------------------
+
+@description('Puts the function app in a virtual network and reaches Storage (blob, queue, table) and Key Vault only through private endpoints, with their public network access disabled, as the anchor template\'s vnetEnabled does. The webhook stays reachable for Altinn.')
+param vnetEnabled bool = false
+
+@description('With vnetEnabled: the virtual network\'s address space.')
+param vnetAddressPrefix string = '10.0.0.0/16'
+
+@description('With vnetEnabled: the subnet of the private endpoints.')
+param privateEndpointSubnetPrefix string = '10.0.1.0/24'
+
+@description('With vnetEnabled: the subnet of the function app\'s virtual network integration (delegated to Microsoft.App/environments).')
+param appSubnetPrefix string = '10.0.2.0/24'
+
+@description('Comma separated IPv4 ranges that may call the function app: Altinn Events\' outbound address for the webhook (production 20.100.46.139/32, TT02 20.100.24.41/32, docs.altinn.studio/events/subscribe-to-events) and your operators\' for the status page. Empty: any address.')
+param allowedInboundIpRanges string = ''
+
+// ---------------------------------------------------------------------------------------------
+// Retention and backup (app/storage.bicep, app/retention.bicep)
+// ---------------------------------------------------------------------------------------------
+
 @minValue(1)
 @maxValue(365)
-@description('Days a deleted or overwritten blob (a stored submission, for example) can be recovered.')
+@description('Days a deleted or overwritten blob (a stored submission, for example), or a deleted container, can be recovered.')
 param blobSoftDeleteRetentionInDays int = 7
+
+@description('Blob versioning: an overwritten or deleted blob keeps its previous version.')
+param blobVersioning bool = false
+
+@minValue(0)
+@description('With blobVersioning: days after which a previous version is deleted. 0: kept until deleted by hand.')
+param previousVersionsDeleteAfterDays int = 0
+
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+@description('Storage redundancy. Production: Standard_ZRS (three zones of the region) or Standard_GZRS (and the paired region).')
+param storageSkuName string = 'Standard_LRS'
+
+@minValue(0)
+@description('Days after they are stored when submissions in container inbound move to the Cool tier. 0: never.')
+param inboundCoolAfterDays int = 0
+
+@minValue(0)
+@description('Days after they are stored when submissions in container inbound are deleted. 0: never.')
+param inboundDeleteAfterDays int = 0
+
+@minValue(0)
+@description('Days after they are stored when Broker files in container broker move to the Cool tier. 0: never.')
+param brokerCoolAfterDays int = 0
+
+@minValue(0)
+@description('Days after they are stored when Broker files in container broker are deleted. 0: never.')
+param brokerDeleteAfterDays int = 0
+
+@minValue(0)
+@description('Days after they are stored when infected elements in container quarantine are deleted. 0: never.')
+param quarantineDeleteAfterDays int = 0
+
+@description('A CanNotDelete lock on the storage account: nobody (azd down included) can delete it, and with it every submission, until the lock is removed.')
+param storageDeleteLock bool = false
+
+// ---------------------------------------------------------------------------------------------
+// Operators (app/rbac.bicep)
+// ---------------------------------------------------------------------------------------------
+
+@description('Object id of the operators\' Entra group: read access to submissions and the ledger, poison replay, subscription files, the logs (Storage Explorer, npm run aos -- --account). Empty: none.')
+param operatorPrincipalId string = ''
+
+@allowed([
+  'Group'
+  'User'
+  'ServicePrincipal'
+])
+@description('What operatorPrincipalId is.')
+param operatorPrincipalType string = 'Group'
 
 // ---------------------------------------------------------------------------------------------
 // Alerts (app/alerts.bicep)
@@ -120,6 +203,17 @@ param alertEmail string = ''
 @minValue(1)
 @description('Hours an instance complete in Altinn may stay unconfirmed by this system before it raises an alert.')
 param alertUnconfirmedHours int = 24
+
+@description('Resource id of an existing action group (on-call routing, a ticket system) every alert also notifies. Empty: only the email of alertEmail.')
+param actionGroupId string = ''
+
+@minValue(1)
+@description('Days before the Maskinporten certificate expires when an alert is raised.')
+param alertCertificateExpiryDays int = 30
+
+@minValue(1)
+@description('Hours a hand-off message may wait on instances-received before an alert is raised.')
+param alertHandoffWaitingHours int = 24
 
 // ---------------------------------------------------------------------------------------------
 // App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
@@ -203,8 +297,11 @@ param scanWaitHours int = 24
 @description('ScanRecheckSeconds: how long the event of an instance with a Pending scan waits before the instance is looked at again.')
 param scanRecheckSeconds int = 300
 
-@description('CatchUpApps: apps whose events the catch-up fetches, as org/app, comma separated. Empty: no catch-up.')
+@description('CatchUpApps: the apps of this deployment, as org/app, comma separated (with azd: ALTINN_APPS). Catch-up and reconciliation run for them unless catchUpEnabled or reconcileEnabled is false. Empty: nothing recovers a lost webhook push, and the status page says so.')
 param catchUpApps string = ''
+
+@description('CatchUpEnabled: false turns the catch-up off (EventsCatchUp and BrokerCatchUp).')
+param catchUpEnabled bool = true
 
 @description('CatchUpSchedule: six-field NCRONTAB schedule (UTC) of the catch-up timers.')
 param catchUpSchedule string = '0 */10 * * * *'
@@ -215,6 +312,9 @@ param catchUpFrom string = ''
 @description('ReconcileApps: apps reconciled against Altinn Storage, as org/app, comma separated. Empty: CatchUpApps.')
 param reconcileApps string = ''
 
+@description('ReconcileEnabled: false turns reconciliation against Altinn Storage off.')
+param reconcileEnabled bool = true
+
 @description('ReconcileSchedule: six-field NCRONTAB schedule (UTC) of reconciliation against Altinn Storage.')
 param reconcileSchedule string = '0 0 * * * *'
 
@@ -223,6 +323,9 @@ param subscriptionsSchedule string = '0 */1 * * * *'
 
 @description('BrokerResources: Broker resource ids whose files are downloaded, comma separated. Empty: no Broker.')
 param brokerResources string = ''
+
+@description('HandoffWatchSchedule: six-field NCRONTAB schedule (UTC) on which the age of the oldest hand-off message is logged.')
+param handoffWatchSchedule string = '0 */15 * * * *'
 
 @description('AcceptedApps: apps whose events are processed, as org/app, comma separated; events for others go to poison with the reason. Empty: every app.')
 param acceptedApps string = ''
@@ -240,6 +343,8 @@ var tags = {
   'azd-env-name': environmentName
 }
 var appName = toLower(!empty(functionAppName) ? functionAppName : '${abbrs.webSitesFunctions}aos-${resourceToken}')
+var storageName = !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+var vaultName = !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
 // The Flex Consumption deployment package container, named as in the quickstart.
 var deploymentContainerName = 'app-package-${take(appName, 32)}-${take(toLower(uniqueString(appName, resourceToken)), 7)}'
 
@@ -279,11 +384,14 @@ module storage './app/storage.bicep' = {
   name: 'storage'
   scope: rg
   params: {
-    name: !empty(storageAccountName) ? storageAccountName : '${abbrs.storageStorageAccounts}${resourceToken}'
+    name: storageName
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
     blobSoftDeleteRetentionInDays: blobSoftDeleteRetentionInDays
+    blobVersioning: blobVersioning
+    skuName: storageSkuName
+    publicNetworkAccess: !vnetEnabled
   }
 }
 
@@ -291,10 +399,75 @@ module keyVault './app/keyvault.bicep' = {
   name: 'keyvault'
   scope: rg
   params: {
-    name: !empty(keyVaultName) ? keyVaultName : '${abbrs.keyVaultVaults}${resourceToken}'
+    name: vaultName
     location: location
     tags: tags
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    publicNetworkAccess: !vnetEnabled
+  }
+}
+
+module network './app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: vnetAddressPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+    appSubnetPrefix: appSubnetPrefix
+  }
+}
+
+module privateEndpoints './app/privateEndpoints.bicep' = if (vnetEnabled) {
+  name: 'privateEndpoints'
+  scope: rg
+  params: {
+    namePrefix: '${abbrs.networkPrivateEndpoints}${resourceToken}'
+    location: location
+    tags: tags
+    virtualNetworkId: network!.outputs.id
+    subnetId: network!.outputs.privateEndpointSubnetId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module audit './app/audit.bicep' = {
+  name: 'audit'
+  scope: rg
+  params: {
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsId
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module retention './app/retention.bicep' = {
+  name: 'retention'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    containerRetention: [
+      {
+        container: 'inbound'
+        coolAfterDays: inboundCoolAfterDays
+        deleteAfterDays: inboundDeleteAfterDays
+      }
+      {
+        container: 'broker'
+        coolAfterDays: brokerCoolAfterDays
+        deleteAfterDays: brokerDeleteAfterDays
+      }
+      {
+        container: 'quarantine'
+        coolAfterDays: 0
+        deleteAfterDays: quarantineDeleteAfterDays
+      }
+    ]
+    previousVersionsDeleteAfterDays: blobVersioning ? previousVersionsDeleteAfterDays : 0
+    deleteLock: storageDeleteLock
   }
 }
 
@@ -307,16 +480,20 @@ module rbac './app/rbac.bicep' = {
     keyVaultName: keyVault.outputs.name
     identityPrincipalId: identity.outputs.principalId
     deployerPrincipalId: principalId
+    logAnalyticsName: monitoring.outputs.logAnalyticsName
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
   }
 }
 
 module functionApp './app/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
-  // The host starts as soon as the app exists; with its roles in place first it does not
-  // begin with failed storage calls.
+  // The host starts as soon as the app exists; with its roles (and, with vnetEnabled, the private
+  // endpoints) in place first it does not begin with failed storage calls.
   dependsOn: [
     rbac
+    privateEndpoints
   ]
   params: {
     name: appName
@@ -331,6 +508,8 @@ module functionApp './app/functionapp.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    allowedInboundIpRanges: allowedInboundIpRanges
     altinnPlatformBaseUrl: altinnPlatformBaseUrl
     altinnAppsBaseUrl: altinnAppsBaseUrl
     maskinportenBaseUrl: maskinportenBaseUrl
@@ -353,12 +532,15 @@ module functionApp './app/functionapp.bicep' = {
     scanWaitHours: scanWaitHours
     scanRecheckSeconds: scanRecheckSeconds
     catchUpApps: catchUpApps
+    catchUpEnabled: catchUpEnabled
     catchUpSchedule: catchUpSchedule
     catchUpFrom: catchUpFrom
     reconcileApps: reconcileApps
+    reconcileEnabled: reconcileEnabled
     reconcileSchedule: reconcileSchedule
     subscriptionsSchedule: subscriptionsSchedule
     brokerResources: brokerResources
+    handoffWatchSchedule: handoffWatchSchedule
     acceptedApps: acceptedApps
     poisonKeeperSchedule: poisonKeeperSchedule
   }
@@ -374,6 +556,9 @@ module alerts './app/alerts.bicep' = {
     namePrefix: 'aos-${resourceToken}'
     alertEmail: alertEmail
     alertUnconfirmedHours: alertUnconfirmedHours
+    actionGroupId: actionGroupId
+    alertCertificateExpiryDays: alertCertificateExpiryDays
+    alertHandoffWaitingHours: alertHandoffWaitingHours
   }
 }
 

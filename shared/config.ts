@@ -63,13 +63,25 @@ export interface AppConfig {
     scanWaitMs: number;
     /** How long a message waits invisible before an instance with a Pending scan is checked again. */
     scanRecheckDelayMs: number;
+    /** The deployment's apps (CatchUpApps): caught up, and reconciled unless ReconcileApps names others. */
     catchUpApps: AppRef[];
     catchUpFrom?: Date;
     /** ReconcileApps, or CatchUpApps when it is unset. */
     reconcileApps: AppRef[];
+    /** Whether the recovery timers run at all (CatchUpEnabled, ReconcileEnabled; both on unless turned off). */
+    recovery: RecoverySwitches;
     brokerResources: string[];
+    /** InstanceMemoryMB: the memory one instance has; undefined when unset (the process's own limit is used). */
+    instanceMemoryMB?: number;
     /** AcceptedApps: the apps whose events are processed; undefined: every app. */
     acceptedApps?: AppRef[];
+}
+
+export interface RecoverySwitches {
+    /** EventsCatchUp and BrokerCatchUp. */
+    catchUp: boolean;
+    /** InstancesReconcile. */
+    reconcile: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -135,6 +147,10 @@ function parseInteger(
         throw new ConfigError(name, `must be a whole number from ${min} to ${max}, not "${value}"`);
     }
     return parsed;
+}
+
+function optionalInteger(name: SettingName, value: string | undefined, min: number, max: number): number | undefined {
+    return value === undefined ? undefined : parseInteger(name, value, min, min, max);
 }
 
 function parseApps(name: SettingName, value: string | undefined): AppRef[] {
@@ -251,7 +267,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
             read(env, 'ReconcileApps') ? 'ReconcileApps' : 'CatchUpApps',
             read(env, 'ReconcileApps') ?? read(env, 'CatchUpApps'),
         ),
+        recovery: {
+            catchUp: parseBoolean('CatchUpEnabled', read(env, 'CatchUpEnabled'), true),
+            reconcile: parseBoolean('ReconcileEnabled', read(env, 'ReconcileEnabled'), true),
+        },
         brokerResources: parseList(read(env, 'BrokerResources')),
+        instanceMemoryMB: optionalInteger('InstanceMemoryMB', read(env, 'InstanceMemoryMB'), 128, 1_048_576),
         acceptedApps:
             read(env, 'AcceptedApps') === undefined ? undefined : parseApps('AcceptedApps', read(env, 'AcceptedApps')),
     };

@@ -140,9 +140,16 @@ export const settings = {
         default: '300',
     },
     CatchUpApps: {
-        description: 'Apps whose events the catch-up fetches from the Events query API, as org/app, comma separated.',
+        description:
+            "The deployment's apps (org/app, comma separated): caught up from the Events query API and, unless ReconcileApps names others, reconciled with Altinn Storage. Unset: nothing recovers a lost webhook push (the status page says so).",
         example: 'ttd/apps-test',
         optional: true,
+    },
+    CatchUpEnabled: {
+        description:
+            'false turns the catch-up off (EventsCatchUp and BrokerCatchUp): events whose webhook push was lost are then never fetched again. The status page warns while it is off.',
+        example: 'true',
+        default: 'true',
     },
     CatchUpSchedule: {
         description: 'Six-field NCRONTAB schedule of the catch-up timers.',
@@ -160,6 +167,12 @@ export const settings = {
         example: 'ttd/apps-test',
         optional: true,
     },
+    ReconcileEnabled: {
+        description:
+            'false turns reconciliation off: an instance complete in Altinn that no event announced is then never found. The status page warns while it is off.',
+        example: 'true',
+        default: 'true',
+    },
     ReconcileSchedule: {
         description: 'Six-field NCRONTAB schedule of reconciliation against Altinn Storage.',
         example: '0 0 * * * *',
@@ -173,6 +186,18 @@ export const settings = {
     BrokerResources: {
         description: 'Broker resource ids whose published files are downloaded, comma separated. Unset: no Broker.',
         example: 'ttd-broker-resource',
+        optional: true,
+    },
+    HandoffWatchSchedule: {
+        description:
+            'Six-field NCRONTAB schedule on which HandoffWatch logs how long the oldest instances-received message has waited (step=handoff-waiting).',
+        example: '0 */15 * * * *',
+        default: '0 */15 * * * *',
+    },
+    InstanceMemoryMB: {
+        description:
+            "Memory of one instance in MB (Bicep: the plan's instanceMemoryMB). At start-up the app warns (step=memory-short) when the worst case of its concurrency does not fit. Unset: the process's memory limit.",
+        example: '2048',
         optional: true,
     },
     AcceptedApps: {

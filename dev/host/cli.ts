@@ -7,9 +7,10 @@
  * no new triggers, in-flight invocations finish (up to 30 s), then exit 0; a second signal
  * exits at once.
  */
+import { randomUUID } from 'node:crypto';
 import { startHost, type RunningHost } from './host';
 import { LocalSettingsError } from '../../shared/localSettings';
-import { HostStartupError, errorMessage } from './log';
+import { HostStartupError, errorMessage, hostStartupErrorLine } from './log';
 
 interface CliOptions {
     /** Undefined: local.settings.json Host.LocalHttpPort, else 7071. */
@@ -98,6 +99,6 @@ main().catch((error: unknown) => {
             : error instanceof Error
               ? (error.stack ?? error.message)
               : errorMessage(error);
-    process.stderr.write(`Host start failed: ${detail}\n`);
+    process.stderr.write(`${hostStartupErrorLine(randomUUID())}\nHost start failed: ${detail}\n`);
     process.exit(1);
 });

@@ -40,3 +40,12 @@ export function errorMessage(error: unknown): string {
 export class HostStartupError extends Error {
     override readonly name = 'HostStartupError';
 }
+
+/**
+ * The Functions host's error when a start-up attempt fails, word for word (azure-functions-host,
+ * src/WebJobs.Script.WebHost/Diagnostics/Extensions/ScriptHostServiceLoggerExtension.cs, EventId 515
+ * ErrorOccuredDuringStartupOperation): the host-start alert (infra/app/alerts.bicep) matches it.
+ */
+export function hostStartupErrorLine(operationId: string): string {
+    return `A host error has occurred during startup operation '${operationId}'.`;
+}

@@ -4,8 +4,9 @@
 // the Functions host's own line for a message moved to a poison queue. test/infra/alerts.test.ts
 // checks every query against lines formatted by the code's own formatter with the step names the
 // code uses, so a renamed step or field breaks the test rather than silently the alert.
-// Every rule counts `traces` rows, so host.json keeps traces out of Application Insights' adaptive
-// sampling (samplingSettings.excludedTypes): a sampled-out line would be a missed alert. Each rule's
+// Every rule counts `traces` rows (host-start-failed `exceptions` too), so host.json keeps both out of
+// Application Insights' adaptive sampling (samplingSettings.excludedTypes): a sampled-out row would be a
+// missed alert. Each rule's
 // window equals its frequency, so one line raises one alert, not one per overlapping window.
 
 @description('Application Insights component whose traces the rules query.')
@@ -26,6 +27,17 @@ param alertEmail string = ''
 @minValue(1)
 @description('An instance complete in Altinn and not confirmed by this system for longer than this many hours raises an alert (from the reconciliation run line).')
 param alertUnconfirmedHours int = 24
+
+@description('Resource id of an existing action group (the agency\'s on-call routing, a ticket system, Teams) that every rule notifies as well. Empty: only this deployment\'s own action group.')
+param actionGroupId string = ''
+
+@minValue(1)
+@description('The Maskinporten certificate expiring within this many days raises an alert (from the signing-key line the app writes when it loads the key).')
+param alertCertificateExpiryDays int = 30
+
+@minValue(1)
+@description('A hand-off message waiting on instances-received for longer than this many hours (the case systems are not taking them) raises an alert.')
+param alertHandoffWaitingHours int = 24
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -102,6 +114,37 @@ var rules = [
     query: 'traces\n| where message startswith "step=broker-never-confirmed "\n| parse-kv message as (step:string, fileTransferId:string, resourceId:string) ${kv}\n| where step == "broker-never-confirmed"\n| project timestamp, fileTransferId, resourceId'
   }
   {
+    name: 'certificate-expiring'
+    displayName: 'The Maskinporten certificate expires soon'
+    description: 'The certificate sent with the Maskinporten grant (x5c) expires within ${alertCertificateExpiryDays} days; when it has expired no token can be had and nothing is downloaded. Order a new enterprise certificate and rotate the key (docs/deploy.md, "Rotate the Maskinporten key").'
+    severity: 2
+    evaluationFrequency: 'P1D'
+    windowSize: 'P1D'
+    // The app writes the line each time it loads the key (a new process, and again after MaskinportenKeyMaxAgeMinutes).
+    query: 'traces\n| where message startswith "step=signing-key "\n| parse-kv message as (step:string, kid:string, certificateExpiresAt:string, certificateExpiresInDays:real) ${kv}\n| where step == "signing-key" and certificateExpiresInDays < ${alertCertificateExpiryDays}\n| summarize arg_min(certificateExpiresInDays, *) by kid\n| project kid, certificateExpiresAt, certificateExpiresInDays'
+  }
+  {
+    name: 'handoff-waiting'
+    displayName: 'Hand-off messages are not being taken'
+    description: 'The oldest message on instances-received has waited longer than ${alertHandoffWaitingHours} hours: the case systems are not taking hand-offs. Messages do not expire (time-to-live -1), so nothing is lost, but nothing is being processed either. See the queue in Storage Explorer.'
+    severity: 2
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    query: 'traces\n| where message startswith "step=handoff-waiting "\n| parse-kv message as (step:string, queue:string, messages:long, oldestHours:real) ${kv}\n| where step == "handoff-waiting" and oldestHours > ${alertHandoffWaitingHours}\n| project timestamp, queue, messages, oldestHours'
+  }
+  {
+    name: 'host-start-failed'
+    displayName: 'The Functions host failed to start'
+    description: 'The Functions host could not start the app (a function that fails to load, a missing setting the host needs, a broken deployment): no webhook is answered and no queue is read until it does. The error is in the exceptions (or traces) beside this line.'
+    severity: 1
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    // The host's own error (azure-functions-host ScriptHostServiceLoggerExtension.cs, EventId 515), logged with its
+    // exception: Application Insights keeps such a log in exceptions with the text in customDimensions.FormattedMessage
+    // and the template in prop__{OriginalFormat} (azure-webjobs-sdk LogConstants), without one in traces.message.
+    query: 'union traces, exceptions\n| extend text = coalesce(message, tostring(customDimensions.FormattedMessage), tostring(customDimensions["prop__{OriginalFormat}"]))\n| where text startswith "A host error has occurred during startup operation"\n| project timestamp, cloud_RoleInstance, text, outerMessage'
+  }
+  {
     name: 'infected'
     displayName: 'A data element was infected'
     description: 'Altinn\'s malware scan found a data element Infected: its bytes are in container quarantine (at the same path as in inbound), not in inbound, and the manifest marks it quarantined; the instance is stored and confirmed. The line names the instance and the element. Deal with the file before anyone opens it.'
@@ -131,6 +174,18 @@ var rules = [
     query: 'traces\n| where message startswith "step=refused "\n| parse-kv message as (step:string, reason:string, queue:string) ${kv}\n| where step == "refused"\n| project timestamp, queue, reason, message'
   }
 ]
+
+// This deployment's group (email), and the agency's own group when given.
+var actionGroupIds = concat(
+  [
+    actionGroup.id
+  ],
+  empty(actionGroupId)
+    ? []
+    : [
+        actionGroupId
+      ]
+)
 
 resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
   for rule in rules: {
@@ -165,9 +220,7 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
       // Every occurrence is a new problem to look at; nothing resolves by itself.
       autoMitigate: false
       actions: {
-        actionGroups: [
-          actionGroup.id
-        ]
+        actionGroups: actionGroupIds
       }
     }
   }

@@ -49,6 +49,12 @@ param maximumInstanceCount int = 40
 @description('Memory per instance, in MB.')
 param instanceMemoryMB int = 2048
 
+@description('With vnetEnabled: the subnet of the virtual network integration (network.bicep); empty: none. All outbound traffic then leaves through the network, where Storage and Key Vault have private endpoints.')
+param virtualNetworkSubnetId string = ''
+
+@description('Comma separated IPv4 ranges (CIDR) that may call the app: Altinn Events\' outbound address for the webhook, and the operators\' addresses for the status page. Empty: any address (the function keys still guard every route).')
+param allowedInboundIpRanges string = ''
+
 // Values of the settings in shared/settings.ts (described in main.bicep).
 param altinnPlatformBaseUrl string
 param altinnAppsBaseUrl string
@@ -72,12 +78,15 @@ param httpRetryBudgetSeconds int
 param scanWaitHours int
 param scanRecheckSeconds int
 param catchUpApps string
+param catchUpEnabled bool
 param catchUpSchedule string
 param catchUpFrom string
 param reconcileApps string
+param reconcileEnabled bool
 param reconcileSchedule string
 param subscriptionsSchedule string
 param brokerResources string
+param handoffWatchSchedule string
 param acceptedApps string
 param poisonKeeperSchedule string
 
@@ -129,15 +138,22 @@ var appSettings = {
   ScanWaitHours: string(scanWaitHours)
   ScanRecheckSeconds: string(scanRecheckSeconds)
   CatchUpApps: catchUpApps
+  CatchUpEnabled: catchUpEnabled ? 'true' : 'false'
   CatchUpSchedule: catchUpSchedule
   CatchUpFrom: catchUpFrom
   ReconcileApps: reconcileApps
+  ReconcileEnabled: reconcileEnabled ? 'true' : 'false'
   ReconcileSchedule: reconcileSchedule
   SubscriptionsSchedule: subscriptionsSchedule
   BrokerResources: brokerResources
+  HandoffWatchSchedule: handoffWatchSchedule
+  // The plan's instance memory, for the start-up memory check (shared/memory).
+  InstanceMemoryMB: string(instanceMemoryMB)
   AcceptedApps: acceptedApps
   PoisonKeeperSchedule: poisonKeeperSchedule
 }
+
+var inboundRanges = filter(map(split(allowedInboundIpRanges, ','), range => trim(range)), range => !empty(range))
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
@@ -170,12 +186,25 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: 'Enabled'
+    // Only what Flex Consumption accepts: it refuses ftpsState, alwaysOn, linuxFxVersion and the
+    // other classic runtime and scale properties with ARM error 51021 (the list and its sources:
+    // test/infra/support/flex.ts). FTP needs no ftpsState here: basic-auth publishing is off below.
     siteConfig: {
-      alwaysOn: false
       minTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
+      // Inbound access restrictions on the app's own host (the webhook and the status page); the scm
+      // site, which azd deploys through, keeps its own (Entra only: basic auth is off below).
+      ipSecurityRestrictions: [
+        for (range, i) in inboundRanges: {
+          name: 'allowed-${i}'
+          ipAddress: range
+          action: 'Allow'
+          priority: 100 + i
+        }
+      ]
+      ipSecurityRestrictionsDefaultAction: empty(inboundRanges) ? 'Allow' : 'Deny'
     }
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     functionAppConfig: {
       deployment: {
         storage: {

@@ -19,6 +19,9 @@ param tags object = {}
 @description('Days a deleted vault or secret can be recovered. Cannot be changed once the vault exists.')
 param softDeleteRetentionInDays int = 90
 
+@description('false (vnetEnabled): public network access is disabled and the vault is reached only through its private endpoint (privateEndpoints.bicep).')
+param publicNetworkAccess bool = true
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -36,10 +39,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDeployment: false
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
     networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
+      bypass: publicNetworkAccess ? 'AzureServices' : 'None'
     }
   }
 }

@@ -20,6 +20,16 @@
 //   - Storage Blob Data Contributor on the add-subscriptions and remove-subscriptions
 //     containers only, to drop subscription files (shared keys are disabled, so
 //     `az storage blob upload --auth-mode login` needs a data role).
+// The operators (operatorPrincipalId, a group), when given, may see what arrived and put right what
+// failed, with Storage Explorer or `npm run aos -- … --account <storage account>`, and nothing more:
+//   - Storage Blob Data Reader on the storage account: read every stored submission, Broker file,
+//     manifest and the state blobs (catch-up cursors, subscription files); write nothing.
+//   - Storage Table Data Reader on the ledger table: read what was seen, stored, confirmed, handed off.
+//   - Storage Queue Data Contributor on the storage account: list and read poison messages, replay
+//     them to their queue and delete them (`aos poison replay`), read hand-off messages.
+//   - Storage Blob Data Contributor on add-subscriptions and remove-subscriptions, as the deployer,
+//     and on aos-state, where a replay removes the failure record of the message it puts back.
+//   - Log Analytics Reader on the workspace: the traces, alerts' queries and the audit logs.
 
 @description('Storage account of the app.')
 param storageAccountName string
@@ -36,6 +46,20 @@ param identityPrincipalId string
 @description('Object id of the deployer (user, group or service principal). Empty: no assignments for people.')
 param deployerPrincipalId string = ''
 
+@description('Log Analytics workspace the operators may query.')
+param logAnalyticsName string
+
+@description('Object id of the operators (an Entra group). Empty: no operator roles.')
+param operatorPrincipalId string = ''
+
+@allowed([
+  'Group'
+  'User'
+  'ServicePrincipal'
+])
+@description('What operatorPrincipalId is.')
+param operatorPrincipalType string = 'Group'
+
 // Built-in role definition ids: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 var roleDefinitionIds = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
@@ -45,9 +69,13 @@ var roleDefinitionIds = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6' // Key Vault Secrets User
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7' // Key Vault Secrets Officer
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // Storage Blob Data Contributor
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1' // Storage Blob Data Reader
+  storageTableDataReader: '76199698-9eea-4c19-bc75-cec21354c6b6' // Storage Table Data Reader
+  logAnalyticsReader: '73c42c96-874c-492b-b04d-ab87d138a893' // Log Analytics Reader
 }
 
 var grantDeployer = !empty(deployerPrincipalId)
+var grantOperator = !empty(operatorPrincipalId)
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -62,7 +90,23 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
     resource removeSubscriptions 'containers' existing = {
       name: 'remove-subscriptions'
     }
+
+    resource state 'containers' existing = {
+      name: 'aos-state'
+    }
   }
+
+  resource tableService 'tableServices' existing = {
+    name: 'default'
+
+    resource ledger 'tables' existing = {
+      name: 'ledger'
+    }
+  }
+}
+
+resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
+  name: logAnalyticsName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -156,5 +200,79 @@ resource deployerRemoveSubscriptionsContributor 'Microsoft.Authorization/roleAss
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
     principalId: deployerPrincipalId
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operators (optional): read what arrived, replay poison, manage subscriptions, read the logs.
+// ---------------------------------------------------------------------------------------------
+
+resource operatorBlobDataReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage.id, operatorPrincipalId, roleDefinitionIds.storageBlobDataReader)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorLedgerReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage::tableService::ledger.id, operatorPrincipalId, roleDefinitionIds.storageTableDataReader)
+  scope: storage::tableService::ledger
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageTableDataReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage.id, operatorPrincipalId, roleDefinitionIds.storageQueueDataContributor)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageQueueDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorAddSubscriptionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage::blobService::addSubscriptions.id, operatorPrincipalId, roleDefinitionIds.storageBlobDataContributor)
+  scope: storage::blobService::addSubscriptions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorRemoveSubscriptionsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage::blobService::removeSubscriptions.id, operatorPrincipalId, roleDefinitionIds.storageBlobDataContributor)
+  scope: storage::blobService::removeSubscriptions
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorStateContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(storage::blobService::state.id, operatorPrincipalId, roleDefinitionIds.storageBlobDataContributor)
+  scope: storage::blobService::state
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.storageBlobDataContributor)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
+  }
+}
+
+resource operatorLogAnalyticsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantOperator) {
+  name: guid(logAnalytics.id, operatorPrincipalId, roleDefinitionIds.logAnalyticsReader)
+  scope: logAnalytics
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionIds.logAnalyticsReader)
+    principalId: operatorPrincipalId
+    principalType: operatorPrincipalType
   }
 }

@@ -21,6 +21,23 @@ param deploymentContainerName string
 @description('Days a deleted or overwritten blob, or a deleted container, can be recovered.')
 param blobSoftDeleteRetentionInDays int = 7
 
+@description('Blob versioning: every overwrite or deletion keeps the previous version (deleted after retention.bicep\'s previousVersionsDeleteAfterDays, if set).')
+param blobVersioning bool = false
+
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+@description('Redundancy. LRS keeps three copies in one datacentre; ZRS across zones of the region; GRS/GZRS also in the paired region.')
+param skuName string = 'Standard_LRS'
+
+@description('false (vnetEnabled): public network access is disabled and the account is reached only through its private endpoints (privateEndpoints.bicep).')
+param publicNetworkAccess bool = true
+
 // Every queue in shared/names.ts (queues), each with the poison queue the Functions host moves a
 // message to after maxDequeueCount failed attempts (poisonQueueOf). The host would create a
 // poison queue on first use; provisioning it makes it visible and monitorable from day one.
@@ -63,7 +80,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_LRS'
+    name: skuName
   }
   properties: {
     accessTier: 'Hot'
@@ -73,12 +90,18 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
     dnsEndpointType: 'Standard'
-    networkAcls: {
-      defaultAction: 'Allow'
-      bypass: 'AzureServices'
-    }
+    // Public, or private endpoints only, as the anchor template sets its storage for vnetEnabled.
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
+    networkAcls: publicNetworkAccess
+      ? {
+          defaultAction: 'Allow'
+          bypass: 'AzureServices'
+        }
+      : {
+          defaultAction: 'Deny'
+          bypass: 'None'
+        }
   }
 }
 
@@ -86,6 +109,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01'
   parent: storage
   name: 'default'
   properties: {
+    isVersioningEnabled: blobVersioning
     deleteRetentionPolicy: {
       enabled: true
       days: blobSoftDeleteRetentionInDays

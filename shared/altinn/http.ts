@@ -31,7 +31,7 @@ export interface AltinnTokenProvider {
      * A valid Altinn token. `forceRefresh` fetches a new one; with `rejectedToken` only if the
      * cached token is still that one, so that many requests failing with 401 at once cause a single refresh.
      */
-    getAltinnToken(options?: { forceRefresh?: boolean; rejectedToken?: string }): Promise<string>;
+    getAltinnToken(options?: { forceRefresh?: boolean; rejectedToken?: string; logger?: StepLogger }): Promise<string>;
 }
 
 /** A body that can be sent again (string, bytes, or a factory called per attempt), or a stream that cannot. */
@@ -119,7 +119,8 @@ export interface AltinnHttpOptions {
     dispatcher?: Dispatcher;
 }
 
-const MAX_CONNECTIONS_PER_ORIGIN = 16;
+/** Connections the Altinn client keeps per origin; downloads beyond it wait, holding no buffer (shared/memory counts on it). */
+export const MAX_CONNECTIONS_PER_ORIGIN = 16;
 const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
 const USER_AGENT = 'altinn-application-owner-system-ts';
 
@@ -165,7 +166,7 @@ export function createAltinnHttp(
 
         for (;;) {
             attempts++;
-            const token = auth === 'altinn' ? await tokens!.getAltinnToken() : undefined;
+            const token = auth === 'altinn' ? await tokens!.getAltinnToken({ logger: request.logger }) : undefined;
             let failure: AltinnHttpErrorInit;
             let retryAfterMs: number | undefined;
             try {
@@ -196,7 +197,7 @@ export function createAltinnHttp(
                     }
                     // A token Altinn no longer accepts (revoked, clock skew): one fresh token, one more try.
                     refreshed = true;
-                    await tokens!.getAltinnToken({ forceRefresh: true, rejectedToken: token });
+                    await tokens!.getAltinnToken({ forceRefresh: true, rejectedToken: token, logger: request.logger });
                     continue;
                 }
                 if ((status >= 200 && status < 300) || request.allowStatus?.includes(status)) {

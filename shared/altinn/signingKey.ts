@@ -3,6 +3,11 @@
  * the shapes people actually hold it: PEM key plus certificate(s), a private JWK, or the PKCS#12
  * Key Vault returns for an imported certificate. Errors name the setting and what is wrong,
  * never any key material.
+ *
+ * The key id travels with the key: a JWK's own `kid`, or the Key Vault secret's tag `kid`, wins over
+ * the MaskinportenKid setting. A rotation is then one step (a new secret version carrying its kid),
+ * and no instance ever signs with the new key under the old kid (docs/deploy.md, "Rotate the
+ * Maskinporten key").
  */
 import {
     createPrivateKey,
@@ -24,13 +29,22 @@ export interface SigningKey {
     x5c?: string[];
     /** Registered key id: when set, the grant carries kid instead of x5c. */
     kid?: string;
+    /** Where kid came from: the JWK itself, the Key Vault secret's tag, or the MaskinportenKid setting. */
+    kidFrom?: 'key' | 'secret-tag' | 'setting';
+    /** When the certificate of the key (the first of x5c) stops being valid. */
+    certificateExpiresAt?: Date;
     alg: 'RS256';
 }
 
 export interface SecretValue {
     value?: string;
     contentType?: string;
+    /** The secret's tags; `kid` names the key id of the key it holds. */
+    tags?: Record<string, string>;
 }
+
+/** The Key Vault secret tag that carries the key id of a PEM or PKCS#12 key (`az keyvault secret set --tags kid=…`). */
+export const kidTag = 'kid';
 
 /** Reads one Key Vault secret; the default uses the function app's managed identity. */
 export type SecretReader = (vaultUri: string, secretName: string) => Promise<SecretValue>;
@@ -43,7 +57,7 @@ export interface LoadSigningKeyOptions {
 
 const readKeyVaultSecret: SecretReader = async (vaultUri, secretName) => {
     const secret = await new SecretClient(vaultUri, new DefaultAzureCredential()).getSecret(secretName);
-    return { value: secret.value, contentType: secret.properties.contentType };
+    return { value: secret.value, contentType: secret.properties.contentType, tags: secret.properties.tags };
 };
 
 /** Loads and checks the key the Maskinporten grant is signed with. */
@@ -69,6 +83,7 @@ export async function loadSigningKey(
         describe: where,
         contentType: secret.contentType,
         kid: maskinporten.kid,
+        taggedKid: secret.tags?.[kidTag]?.trim() || undefined,
         now,
     });
 }
@@ -96,7 +111,10 @@ export interface ParseContext {
     /** How to name the value in errors; defaults to "the key". */
     describe?: string;
     contentType?: string;
+    /** MaskinportenKid. */
     kid?: string;
+    /** The Key Vault secret's `kid` tag. */
+    taggedKid?: string;
     now?: Date;
 }
 
@@ -209,7 +227,14 @@ function finish(
             throw fail(`has a certificate that expired on ${new Date(leaf.validTo).toISOString()}`);
         }
     }
-    const kid = context.kid ?? keyKid;
+    // The kid that came with the key material first: a setting lags behind a rotation.
+    const [kid, kidFrom] = keyKid
+        ? [keyKid, 'key' as const]
+        : context.taggedKid
+          ? [context.taggedKid, 'secret-tag' as const]
+          : context.kid
+            ? [context.kid, 'setting' as const]
+            : [undefined, undefined];
     if (!kid && chain.length === 0) {
         throw fail(
             'has no CERTIFICATE: without MaskinportenKid (or a kid in the JWK) the grant needs a certificate for x5c',
@@ -219,6 +244,8 @@ function finish(
         privateKey,
         x5c: chain.length ? chain.map((cert) => cert.raw.toString('base64')) : undefined,
         kid,
+        kidFrom,
+        certificateExpiresAt: chain.length ? new Date(chain[0].validTo) : undefined,
         alg: 'RS256',
     };
 }

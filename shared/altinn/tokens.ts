@@ -2,11 +2,17 @@
  * Maskinporten JWT grant and the exchange for an Altinn token, cached until shortly before
  * expiry, with one refresh in flight at a time however many callers ask. Token values never
  * reach a log line or an error message.
+ *
+ * The signing key is loaded again once it is an hour old (keyMaxAgeMs), so that a rotated key
+ * (a new Key Vault secret version, carrying its kid) is taken up by every running instance within
+ * the hour, without a restart; each load logs step=signing-key with the kid and the certificate's
+ * expiry (the certificate-expiring alert reads it) to the logger of the call that caused it (an
+ * invocation's, so that it reaches Application Insights).
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { AppConfig, MaskinportenConfig } from '../config';
-import { logStep, type StepLogger } from '../log';
+import { errorMessage, logStep, warnStep, type StepLogger } from '../log';
 import { AltinnHttpError } from './errors';
 import { createAltinnHttp, type AltinnHttp, type AltinnHttpConfig, type AltinnTokenProvider } from './http';
 import { decodeJwtClaims } from './jwt';
@@ -14,6 +20,9 @@ import { loadSigningKey, type SigningKey } from './signingKey';
 
 const GRANT_LIFETIME_S = 60; // Maskinporten allows at most 120
 const REFRESH_MARGIN_MS = 60_000;
+/** How long a loaded signing key is used before it is read again. */
+export const SIGNING_KEY_MAX_AGE_MS = 60 * 60_000;
+const DAY_MS = 24 * 60 * 60_000;
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 export type TokenProviderConfig = AltinnHttpConfig & Pick<AppConfig, 'maskinporten' | 'testMode'>;
@@ -25,12 +34,20 @@ export interface TokenProviderOptions {
     signingKey?: SigningKey | (() => Promise<SigningKey>);
     /** Clock in ms, injectable so that tests can move past expiry. */
     now?: () => number;
+    /** How long a loaded key is used before it is loaded again; default an hour. */
+    keyMaxAgeMs?: number;
+    /** Where lines go when the caller passes no logger of its own. */
+    logger?: StepLogger;
+}
+
+/** Per call: the invocation whose request caused a refresh gets its lines. */
+interface CallLogger {
     logger?: StepLogger;
 }
 
 export interface MaskinportenTokenProvider extends AltinnTokenProvider {
     /** The Maskinporten access token itself (for the exchange, or an API that takes it directly). */
-    getMaskinportenToken(options?: { forceRefresh?: boolean }): Promise<string>;
+    getMaskinportenToken(options?: { forceRefresh?: boolean; logger?: StepLogger }): Promise<string>;
 }
 
 /** Why a token could not be had. Names the client and scopes; `transient` as in AltinnHttpError. */
@@ -78,23 +95,48 @@ export function createTokenProvider(
     const now = options.now ?? Date.now;
     const { clientId, scopes } = config.maskinporten;
     const who = `Maskinporten client ${clientId} with scopes "${scopes.join(' ')}"`;
-    let key: Promise<SigningKey> | undefined;
+    const keyMaxAgeMs = options.keyMaxAgeMs ?? SIGNING_KEY_MAX_AGE_MS;
+    let key: { loaded: Promise<SigningKey>; at: number } | undefined;
     let maskinporten: Cached | undefined;
     let maskinportenInFlight: Promise<Cached> | undefined;
     let altinn: Cached | undefined;
     let altinnInFlight: Promise<Cached> | undefined;
 
-    function signingKey(): Promise<SigningKey> {
+    function loadKey(logger: StepLogger): Promise<SigningKey> {
         const given = options.signingKey;
-        key ??= (
-            typeof given === 'function' ? given() : given ? Promise.resolve(given) : loadSigningKey(config.maskinporten)
-        )
-            // A failed load (Key Vault briefly unreachable) is tried again on the next call.
-            .catch((error: unknown) => {
-                key = undefined;
-                throw error;
+        const loading =
+            typeof given === 'function'
+                ? given()
+                : given
+                  ? Promise.resolve(given)
+                  : loadSigningKey(config.maskinporten);
+        return loading.then((loaded) => {
+            // Never the key: its id, and when its certificate (x5c) expires, for the certificate-expiring alert.
+            const expires = loaded.certificateExpiresAt;
+            logStep(logger, 'signing-key', {
+                kid: loaded.kid,
+                kidFrom: loaded.kidFrom,
+                certificateExpiresAt: expires?.toISOString(),
+                certificateExpiresInDays: expires && daysUntil(expires, now()),
             });
-        return key;
+            return loaded;
+        });
+    }
+
+    function signingKey(logger: StepLogger): Promise<SigningKey> {
+        const previous = key;
+        if (previous && now() - previous.at < keyMaxAgeMs) return previous.loaded;
+        const entry = { at: now(), loaded: loadKey(logger) };
+        key = entry;
+        entry.loaded = entry.loaded.catch(async (error: unknown) => {
+            // Tried again on the next call. Until a load succeeds, a key that worked is kept.
+            if (key === entry) key = previous;
+            if (!previous) throw error;
+            const kept = await previous.loaded;
+            warnStep(logger, 'signing-key-reload-failed', { kid: kept.kid, error: errorMessage(error) });
+            return kept;
+        });
+        return entry.loaded;
     }
 
     /**
@@ -127,8 +169,8 @@ export function createTokenProvider(
         );
     }
 
-    async function grant(): Promise<Cached> {
-        const signing = await signingKey();
+    async function grant(logger: StepLogger): Promise<Cached> {
+        const signing = await signingKey(logger);
         let body;
         try {
             body = await http.requestJson<{ access_token?: unknown; expires_in?: unknown }>({
@@ -151,7 +193,11 @@ export function createTokenProvider(
             throw new TokenError(`Maskinporten answered ${who} without an access_token`, false, body.status);
         }
         const entry = cacheEntry(token, body.json?.expires_in);
-        logStep(options.logger ?? silent, 'maskinporten-token', { clientId, validForS: validFor(entry) });
+        logStep(options.logger ?? silent, 'maskinporten-token', {
+            clientId,
+            kid: signing.kid,
+            validForS: validFor(entry),
+        });
         return entry;
     }
 
@@ -188,36 +234,41 @@ export function createTokenProvider(
         return Math.round((entry.refreshAt - now()) / 1000);
     }
 
-    async function maskinportenToken(forceRefresh: boolean): Promise<{ entry: Cached; fresh: boolean }> {
+    async function maskinportenToken(
+        forceRefresh: boolean,
+        logger: StepLogger,
+    ): Promise<{ entry: Cached; fresh: boolean }> {
         if (!forceRefresh && maskinporten && now() < maskinporten.refreshAt)
             return { entry: maskinporten, fresh: false };
-        maskinportenInFlight ??= grant()
+        maskinportenInFlight ??= grant(logger)
             .then((entry) => (maskinporten = entry))
             .finally(() => (maskinportenInFlight = undefined));
         return { entry: await maskinportenInFlight, fresh: true };
     }
 
-    async function refreshAltinn(forceRefresh: boolean): Promise<Cached> {
-        const first = await maskinportenToken(forceRefresh);
+    async function refreshAltinn(forceRefresh: boolean, logger: StepLogger): Promise<Cached> {
+        const first = await maskinportenToken(forceRefresh, logger);
         try {
             return await exchange(first.entry.token);
         } catch (error) {
             // A cached Maskinporten token Altinn refuses is retried once with a new grant.
             if (first.fresh || !(error instanceof TokenError) || error.status !== 401) throw error;
-            return exchange((await maskinportenToken(true)).entry.token);
+            return exchange((await maskinportenToken(true, logger)).entry.token);
         }
     }
 
+    const loggerFor = (call: CallLogger): StepLogger => call.logger ?? options.logger ?? silent;
+
     return {
-        async getMaskinportenToken({ forceRefresh = false } = {}) {
-            return (await maskinportenToken(forceRefresh)).entry.token;
+        async getMaskinportenToken({ forceRefresh = false, ...call } = {}) {
+            return (await maskinportenToken(forceRefresh, loggerFor(call))).entry.token;
         },
-        async getAltinnToken({ forceRefresh = false, rejectedToken } = {}) {
+        async getAltinnToken({ forceRefresh = false, rejectedToken, ...call } = {}) {
             const fresh = altinn && now() < altinn.refreshAt;
             if (fresh && (!forceRefresh || (rejectedToken !== undefined && altinn!.token !== rejectedToken))) {
                 return altinn!.token; // cached, or already replaced since the caller's token was refused
             }
-            altinnInFlight ??= refreshAltinn(forceRefresh)
+            altinnInFlight ??= refreshAltinn(forceRefresh, loggerFor(call))
                 .then((entry) => (altinn = entry))
                 .finally(() => (altinnInFlight = undefined));
             return (await altinnInFlight).token;
@@ -226,3 +277,8 @@ export function createTokenProvider(
 }
 
 const silent: StepLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Days from now until `at`, rounded down to a tenth (negative once it has passed). */
+function daysUntil(at: Date, nowMs: number): number {
+    return Math.floor(((at.getTime() - nowMs) / DAY_MS) * 10) / 10;
+}

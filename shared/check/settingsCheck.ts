@@ -7,6 +7,7 @@ import { altinnEnvironmentOf, maskinportenEnvironmentOf } from '../altinn/enviro
 import { ConfigError, loadConfig, type AppConfig } from '../config';
 import { timerSchedule } from '../schedules';
 import { settingNames, settings, type SettingName } from '../settings';
+import { recoveryWarnings } from '../status/recoveryPart';
 import { failed, ok, timed, warning, type CheckResult, type Finding } from './report';
 
 type Env = Record<string, string | undefined>;
@@ -88,6 +89,15 @@ function oddValues(config: AppConfig, env: Env, now: Date): [string, Finding][] 
             warning(
                 'recovery is off: neither CatchUpApps nor ReconcileApps is set, so an event Altinn fails to push is never fetched and an instance without an event is never found',
                 'set CatchUpApps to the apps you receive (org/app, comma separated); ReconcileApps defaults to it',
+            ),
+        ]);
+    } else if (recoveryWarnings(config).length > 0) {
+        // Turned off explicitly (CatchUpEnabled, ReconcileEnabled), or not both for the same apps: as the status page says it.
+        found.push([
+            'Recovery (catch-up and reconciliation)',
+            warning(
+                recoveryWarnings(config).join(' '),
+                'set CatchUpEnabled and ReconcileEnabled to true (with azd: CATCH_UP_ENABLED, RECONCILE_ENABLED), and ReconcileApps to the apps of CatchUpApps or unset',
             ),
         ]);
     } else {

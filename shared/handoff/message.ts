@@ -7,6 +7,10 @@
  * Delivery is at least once: a repeated confirmation (a retried stage, an event delivered twice)
  * sends the same message again, with the same id (instanceId or fileTransferId) and the same
  * receivedAt, so a consumer recognises repeats by id.
+ *
+ * The messages never expire (time-to-live -1): with Azure Queue Storage's default of 7 days, a case
+ * system connected late, or down for a week, would lose hand-offs without a trace. HandoffWatch
+ * (watch.ts) reports how long the oldest has waited instead.
  */
 import { errorStep, logStep, type LogFields, type StepLogger } from '../log';
 import { queues } from '../names';
@@ -82,7 +86,7 @@ export async function handOff(
     fields: LogFields,
 ): Promise<void> {
     const started = Date.now();
-    await storage.enqueueCreating(receivedQueue, receivedText(message, logger, fields));
+    await storage.enqueueCreating(receivedQueue, receivedText(message, logger, fields), { neverExpires: true });
     logStep(logger, 'handed-off', {
         ...fields,
         queue: receivedQueue,

@@ -33,6 +33,7 @@ export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
     for (const active of report.subscriptions.active) {
         if (active.problem) notes.push(`Subscription ${active.name}: ${active.problem}`);
     }
+    notes.push(...(report.recovery?.warnings ?? []));
     for (const { part, error } of report.unavailable) notes.push(`Could not read ${part}: ${error}`);
     return notes;
 }

@@ -12,12 +12,14 @@ import { catchUpCursorStatuses } from './catchUpPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { redactTexts } from './privacy';
+import { recoveryStatus } from './recoveryPart';
 import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
 import { subscriptionsStatus } from './subscriptionsPart';
 
 export interface StatusDeps {
-    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'>;
+    /** `recovery` is absent when the settings are not known (an operator's `aos status --account`). */
+    config: Pick<AppConfig, 'catchUpApps' | 'reconcileApps' | 'brokerResources'> & Partial<Pick<AppConfig, 'recovery'>>;
     storage: Storage;
     now?: () => Date;
 }
@@ -59,6 +61,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
                 unknownToFiles: [],
             }),
         ]);
+    const { recovery } = deps.config;
     const settled = await settledPart;
     const report = {
         generatedAt: now.toISOString(),
@@ -71,6 +74,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         catchUpCursors,
         poisonQueues,
         subscriptions,
+        recovery: recovery && recoveryStatus({ ...deps.config, recovery }),
         unavailable,
     };
     return redactTexts({ ...report, attention: attentionOf(report) });

@@ -2,6 +2,7 @@
 export * from './attention';
 export * from './gather';
 export * from './html';
+export * from './recoveryPart';
 export * from './report';
 export * from './text';
 export * from './submissionPart';

@@ -4,6 +4,8 @@
  * same whether it is read by a script or rendered as HTML.
  */
 
+import type { RecoveryStatus } from './recoveryPart';
+
 /** How far back "received, stored, confirmed" count. */
 export const statusWindowHours = 24;
 
@@ -126,6 +128,8 @@ export interface StatusReport {
     catchUpCursors: CatchUpCursorStatus[];
     poisonQueues: PoisonQueueStatus[];
     subscriptions: SubscriptionsStatus;
+    /** Whether lost webhook pushes are recovered (recoveryPart.ts); absent when the settings are not known. */
+    recovery?: RecoveryStatus;
     /** What needs a person: one sentence each. Empty when all is well. */
     attention: string[];
     /** Parts that could not be read (the rest of the report stands). */

@@ -40,6 +40,9 @@ describe('alert rules', () => {
             'subscription-problem',
             'run-failed',
             'broker-never-confirmed',
+            'certificate-expiring',
+            'handoff-waiting',
+            'host-start-failed',
             'infected',
             'broker-no-access',
             'message-refused',
@@ -77,11 +80,15 @@ describe('alert rules', () => {
 
     it('count only rows that Application Insights never samples away (host.json excludes their type from sampling)', async () => {
         expect(checkAlertsNotSampled(await loadInfra())).toEqual([]);
-        const sampled = await loadInfra({ [files.hostJson]: replaceOnce('"Request;Trace"', '"Request"') });
+        const sampled = await loadInfra({ [files.hostJson]: replaceOnce('"Request;Trace;Exception"', '"Request"') });
         const problems = checkAlertsNotSampled(sampled);
-        expect(problems).toHaveLength(alertRules(sampled).length);
+        // Every rule reads traces; host-start-failed reads exceptions too.
+        expect(problems).toHaveLength(alertRules(sampled).length + 1);
         expect(problems[0]).toBe(
             'alert poison-message counts traces rows, which host.json samples (samplingSettings.excludedTypes does not name Trace)',
+        );
+        expect(problems).toContain(
+            'alert host-start-failed counts exceptions rows, which host.json samples (samplingSettings.excludedTypes does not name Exception)',
         );
         const off = await loadInfra({ [files.hostJson]: replaceOnce('"isEnabled": true', '"isEnabled": false') });
         expect(checkAlertsNotSampled(off)).toEqual([]);

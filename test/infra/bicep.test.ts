@@ -9,11 +9,15 @@ describe('Bicep templates', () => {
     it('are main.bicep and one local module per concern', () => {
         expect(bicepFiles()).toEqual([
             'infra/app/alerts.bicep',
+            'infra/app/audit.bicep',
             'infra/app/functionapp.bicep',
             'infra/app/identity.bicep',
             'infra/app/keyvault.bicep',
             'infra/app/monitoring.bicep',
+            'infra/app/network.bicep',
+            'infra/app/privateEndpoints.bicep',
             'infra/app/rbac.bicep',
+            'infra/app/retention.bicep',
             'infra/app/storage.bicep',
             'infra/main.bicep',
         ]);

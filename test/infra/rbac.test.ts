@@ -27,6 +27,9 @@ describe('Role assignments', () => {
                 '4633458b-17de-408a-b874-0445c86b69e6', // Key Vault Secrets User
                 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7', // Key Vault Secrets Officer (deployer)
                 'ba92f5b4-2d11-453d-a403-e96b0029c9fe', // Storage Blob Data Contributor (deployer, two containers)
+                '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1', // Storage Blob Data Reader (operators)
+                '76199698-9eea-4c19-bc75-cec21354c6b6', // Storage Table Data Reader (operators, the ledger)
+                '73c42c96-874c-492b-b04d-ab87d138a893', // Log Analytics Reader (operators)
             ]),
         );
     });

@@ -17,8 +17,8 @@ const usage = `Usage:
  */
 function configuredScopes(io: CliIo): StatusDeps['config'] {
     try {
-        const { catchUpApps, reconcileApps, brokerResources } = loadConfig(settingsOf(io));
-        return { catchUpApps, reconcileApps, brokerResources };
+        const { catchUpApps, reconcileApps, brokerResources, recovery } = loadConfig(settingsOf(io));
+        return { catchUpApps, reconcileApps, brokerResources, recovery };
     } catch (error) {
         io.err(`(settings not complete, showing the apps the ledger has seen: ${errorMessage(error)})`);
         return { catchUpApps: [], reconcileApps: [], brokerResources: [] };

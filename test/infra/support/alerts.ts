@@ -4,6 +4,8 @@
  * loggedSteps.ts), the fields it parses and compares are fields those lines carry, and its
  * `startswith` prefix is the prefix of such a line as shared/log.ts formats it.
  */
+import { randomUUID } from 'node:crypto';
+import { hostStartupErrorLine } from '../../../dev/host/log';
 import { poisonMoveLine } from '../../../dev/host/queueListener';
 import { maxDequeueCount } from '../../../shared/failures';
 import { formatFields } from '../../../shared/log';
@@ -16,7 +18,7 @@ export const alertsFile = 'infra/app/alerts.bicep';
 
 export interface AlertRule {
     name: string;
-    /** The KQL with the template's interpolations (${kv}, ${alertUnconfirmedHours}) resolved. */
+    /** The KQL with the template's interpolations (${kv}, and each param as its default) resolved. */
     query: string;
 }
 
@@ -31,8 +33,8 @@ export const pinnedSteps: Record<string, { fields: string[]; level: Level }> = {
     'broker-never-confirmed': { fields: ['fileTransferId', 'resourceId'], level: 'error' },
 };
 
-/** The rule that matches the Functions host's own line, not a step of this code. */
-export const hostLineRule = 'poison-message';
+/** The rules that match the Functions host's own lines, not a step of this code. */
+export const hostLineRules = ['poison-message', 'host-start-failed'];
 
 export function alertsBicep(infra: Infra): BicepFile {
     const file = infra.bicep.find((candidate) => candidate.file === alertsFile);
@@ -43,13 +45,13 @@ export function alertsBicep(infra: Infra): BicepFile {
 export function alertRules(infra: Infra): AlertRule[] {
     const file = alertsBicep(infra);
     const kv = stringLiteral(file.variable('kv')) ?? '';
-    const hoursDefault = file.params().get('alertUnconfirmedHours')?.defaultValue?.text ?? '';
+    const params = file.params();
     return arrayItems(file.variable('rules')).map((item) => {
         const props = objectProperties(item);
         const queryNode = props.get('query');
         const query = (queryNode ? stringTemplate(queryNode) : '')
             .replaceAll('${kv}', kv)
-            .replaceAll('${alertUnconfirmedHours}', hoursDefault);
+            .replace(/\$\{(\w+)\}/g, (whole, name: string) => params.get(name)?.defaultValue?.text ?? whole);
         return { name: stringLiteral(props.get('name')) ?? '', query };
     });
 }
@@ -81,7 +83,7 @@ export function comparedFields(query: string): string[] {
 }
 
 function startsWithLiteral(query: string): string | undefined {
-    return /message\s+startswith\s+"([^"]*)"/.exec(query)?.[1];
+    return /\b(?:message|text)\s+startswith\s+"([^"]*)"/.exec(query)?.[1];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -154,9 +156,25 @@ function checkHostLineRule(rule: AlertRule): string[] {
     return problems;
 }
 
+/** The host's start-up failure, as the local host prints it word for word (dev/host/log.ts). */
+function checkHostStartRule(rule: AlertRule): string[] {
+    const line = hostStartupErrorLine(randomUUID());
+    const prefix = startsWithLiteral(rule.query);
+    if (prefix === undefined || !line.startsWith(prefix)) {
+        return [`alert ${rule.name}: the host's line "${line}" does not start with "${String(prefix)}"`];
+    }
+    return /\bexceptions\b/.test(rule.query)
+        ? []
+        : [`alert ${rule.name}: the host logs this error with its exception, so the query must read exceptions too`];
+}
+
 export function checkAlertQueries(infra: Infra): string[] {
     return alertRules(infra).flatMap((rule) =>
-        rule.name === hostLineRule ? checkHostLineRule(rule) : checkStepRule(rule),
+        rule.name === 'poison-message'
+            ? checkHostLineRule(rule)
+            : rule.name === 'host-start-failed'
+              ? checkHostStartRule(rule)
+              : checkStepRule(rule),
     );
 }
 
@@ -169,8 +187,12 @@ export function checkAlertWiring(infra: Infra): string[] {
     const scopes = arrayItems(property(ruleResource?.body, 'properties', 'scopes')).map((node) => node.text);
     if (scopes.join() !== 'applicationInsights.id')
         problems.push(`${alertsFile}: rules must be scoped to applicationInsights.id`);
-    const groups = arrayItems(property(ruleResource?.body, 'properties', 'actions', 'actionGroups')).map((n) => n.text);
-    if (groups.join() !== 'actionGroup.id') problems.push(`${alertsFile}: rules must notify actionGroup.id`);
+    // Inline, or a variable the rules name.
+    const groups = property(ruleResource?.body, 'properties', 'actions', 'actionGroups')?.text ?? '';
+    const wiring = file.variable(groups)?.text ?? groups;
+    if (!wiring.includes('actionGroup.id') || !/empty\(actionGroupId\)/.test(wiring)) {
+        problems.push(`${alertsFile}: rules must notify actionGroup.id, and actionGroupId when it is given`);
+    }
     const group = file.resources().find((r) => r.type.startsWith('Microsoft.Insights/actionGroups@'));
     const receivers = property(group?.body, 'properties', 'emailReceivers')?.text ?? '';
     if (!/^empty\(alertEmail\)\s*\?\s*\[\]/.test(receivers)) {

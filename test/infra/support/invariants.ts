@@ -373,7 +373,7 @@ export function checkStorageAccount(infra: Infra): string[] {
 export interface ExpectedAssignment {
     role: string;
     roleDefinitionId: string;
-    principal: 'identityPrincipalId' | 'deployerPrincipalId';
+    principal: 'identityPrincipalId' | 'deployerPrincipalId' | 'operatorPrincipalId';
     /** The scope symbol in rbac.bicep. */
     scope: string;
 }
@@ -426,6 +426,37 @@ export const expectedAssignments: ExpectedAssignment[] = [
         roleDefinitionId: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
         principal: 'deployerPrincipalId',
         scope: `storage::blobService::removeSubscriptions`,
+    },
+    // The operators (issue 20 item 5): read what arrived and the ledger, replay poison, manage subscriptions, read the logs.
+    {
+        role: 'Storage Blob Data Reader',
+        roleDefinitionId: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+        principal: 'operatorPrincipalId',
+        scope: 'storage',
+    },
+    {
+        role: 'Storage Table Data Reader',
+        roleDefinitionId: '76199698-9eea-4c19-bc75-cec21354c6b6',
+        principal: 'operatorPrincipalId',
+        scope: 'storage::tableService::ledger',
+    },
+    {
+        role: 'Storage Queue Data Contributor',
+        roleDefinitionId: '974c5e8b-45b9-4653-ba55-5f855dd0fb88',
+        principal: 'operatorPrincipalId',
+        scope: 'storage',
+    },
+    ...['addSubscriptions', 'removeSubscriptions', 'state'].map((container): ExpectedAssignment => ({
+        role: 'Storage Blob Data Contributor',
+        roleDefinitionId: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+        principal: 'operatorPrincipalId',
+        scope: `storage::blobService::${container}`,
+    })),
+    {
+        role: 'Log Analytics Reader',
+        roleDefinitionId: '73c42c96-874c-492b-b04d-ab87d138a893',
+        principal: 'operatorPrincipalId',
+        scope: 'logAnalytics',
     },
 ];
 
@@ -503,6 +534,9 @@ export function checkRoleAssignments(infra: Infra): string[] {
         if (assignment.principal === 'deployerPrincipalId' && assignment.condition !== 'grantDeployer') {
             problems.push(`${assignment.symbol}: the deployer's roles must be conditional on grantDeployer`);
         }
+        if (assignment.principal === 'operatorPrincipalId' && assignment.condition !== 'grantOperator') {
+            problems.push(`${assignment.symbol}: the operators' roles must be conditional on grantOperator`);
+        }
     }
 
     // The scopes are the resources the module is given, and the containers are the code's.
@@ -510,6 +544,7 @@ export function checkRoleAssignments(infra: Infra): string[] {
         storage: ['Microsoft.Storage/storageAccounts@', 'storageAccountName'],
         applicationInsights: ['Microsoft.Insights/components@', 'applicationInsightsName'],
         keyVault: ['Microsoft.KeyVault/vaults@', 'keyVaultName'],
+        logAnalytics: ['Microsoft.OperationalInsights/workspaces@', 'logAnalyticsName'],
     };
     for (const [symbol, [type, param]] of Object.entries(scopes)) {
         const resource = infra.rbac.resource(symbol);
@@ -522,10 +557,12 @@ export function checkRoleAssignments(infra: Infra): string[] {
     for (const [symbol, container] of [
         ['addSubscriptions', containers.addSubscriptions],
         ['removeSubscriptions', containers.removeSubscriptions],
+        ['state', containers.state],
+        ['ledger', tables.ledger],
     ]) {
         const resource = infra.rbac.resource(symbol);
         if (!resource?.existing || stringLiteral(property(resource.body, 'name')) !== container) {
-            problems.push(`${files.rbac}: ${symbol} must be the existing ${container} container`);
+            problems.push(`${files.rbac}: ${symbol} must be the existing ${container} container or table`);
         }
     }
     return problems;
@@ -647,9 +684,9 @@ export function checkNoSecrets(infra: Infra): string[] {
                 problems.push(`${file.file}: hard-coded host in '${text}'; use environment()`);
         }
     }
-    // Parameter values are azd environment references only, never literal values.
+    // Parameter values are azd environment references only (with the param's default), never literal values.
     for (const [name, value] of Object.entries(parameterValues(infra))) {
-        if (typeof value !== 'string' || !/^\$\{[A-Z0-9_]+\}$/.test(value)) {
+        if (typeof value !== 'string' || !/^\$\{[A-Z0-9_]+(=[^}]*)?\}$/.test(value)) {
             problems.push(
                 `${files.parameters}: ${name} must be an azd \${VARIABLE} reference, not ${JSON.stringify(value)}`,
             );

@@ -39,14 +39,22 @@ export function checkAlertsNotSampled(infra: Infra): string[] {
             .map((type) => type.trim().toLowerCase())
             .filter(Boolean),
     );
-    return alertRules(infra).flatMap((rule) => {
-        const table = /^\s*(\w+)/.exec(rule.query)?.[1] ?? '';
-        const type = tableTypes[table];
-        if (!type) return [`alert ${rule.name} counts rows of ${table}, whose telemetry type is unknown`];
-        return excluded.has(type.toLowerCase())
-            ? []
-            : [
-                  `alert ${rule.name} counts ${table} rows, which host.json samples (samplingSettings.excludedTypes does not name ${type})`,
-              ];
-    });
+    return alertRules(infra).flatMap((rule) =>
+        tablesOf(rule.query).flatMap((table) => {
+            const type = tableTypes[table];
+            if (!type) return [`alert ${rule.name} counts rows of ${table}, whose telemetry type is unknown`];
+            return excluded.has(type.toLowerCase())
+                ? []
+                : [
+                      `alert ${rule.name} counts ${table} rows, which host.json samples (samplingSettings.excludedTypes does not name ${type})`,
+                  ];
+        }),
+    );
+}
+
+/** The tables a query starts from: `traces | …`, or `union traces, exceptions | …`. */
+function tablesOf(query: string): string[] {
+    const union = /^\s*union\s+([\w\s,]+?)\s*(?:\||$)/.exec(query);
+    if (union) return union[1].split(',').map((table) => table.trim());
+    return [/^\s*(\w+)/.exec(query)?.[1] ?? ''];
 }

@@ -44,13 +44,15 @@ afterAll(async () => {
 async function cli(...args: string[]) {
     const out: string[] = [];
     const err: string[] = [];
+    // The token provider's line about the key it loaded (its kid and certificate expiry), kept apart.
+    const key: string[] = [];
     const code = await runAos(['subscriptions', ...args], {
         env: { AzureWebJobsStorage: stack.env.AzureWebJobsStorage },
         cwd: dir,
         out: (line) => out.push(line),
-        err: (line) => err.push(line),
+        err: (line) => (line.startsWith('step=signing-key ') ? key : err).push(line),
     });
-    return { code, out: out.join('\n'), err: err.join('\n') };
+    return { code, out: out.join('\n'), err: err.join('\n'), key };
 }
 
 function file(name: string, value: unknown): string {
@@ -68,6 +70,9 @@ const request = () => ({
 it('add validates, registers and writes active-subscriptions/{name}.json; list shows it; remove deletes both', async () => {
     const added = await cli('add', file('ttd-apps-test.json', request()));
     expect(added.err).toBe('');
+    expect(added.key).toEqual([
+        expect.stringMatching(/^step=signing-key certificateExpiresAt=\S+ certificateExpiresInDays=/),
+    ]);
     expect(added.code).toBe(0);
     const [subscription] = await stack.sim.control.listSubscriptions();
     expect(added.out).toContain(

@@ -135,8 +135,21 @@ describe('JWK', () => {
         expect(parsed.kid).toBe('jwk-kid');
     });
 
-    it('lets MaskinportenKid override the kid of the JWK', () => {
-        expect(parseSigningKey(JSON.stringify(jwk), { ...inline, kid: 'configured' }).kid).toBe('configured');
+    it("keeps the JWK's own kid over MaskinportenKid, which lags behind a rotation", () => {
+        const parsed = parseSigningKey(JSON.stringify(jwk), { ...inline, kid: 'configured', taggedKid: 'tagged' });
+        expect(parsed).toMatchObject({ kid: 'jwk-kid', kidFrom: 'key' });
+    });
+
+    it("takes the Key Vault secret's kid tag over MaskinportenKid for a key that carries none", () => {
+        const pem = pkcs8Pem(key);
+        expect(parseSigningKey(pem, { ...inline, kid: 'configured', taggedKid: 'tagged' })).toMatchObject({
+            kid: 'tagged',
+            kidFrom: 'secret-tag',
+        });
+        expect(parseSigningKey(pem, { ...inline, kid: 'configured' })).toMatchObject({
+            kid: 'configured',
+            kidFrom: 'setting',
+        });
     });
 
     it('takes x5c from the JWK when it has no kid', () => {

@@ -1,22 +1,7 @@
-import { attentionOf, renderStatusHtml, renderStatusText, type StatusReport } from '../../../shared/status';
+import { renderStatusHtml, renderStatusText } from '../../../shared/status';
+import { statusReport } from '../../support/statusReport';
 
-function report(overrides: Partial<StatusReport> = {}): StatusReport {
-    const base: Omit<StatusReport, 'attention'> = {
-        generatedAt: '2026-12-01T02:43:44.123Z',
-        windowHours: 24,
-        apps: [],
-        settled: [],
-        brokerResources: [],
-        neverConfirmedFiles: [],
-        runs: [],
-        catchUpCursors: [],
-        poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 0 }],
-        subscriptions: { active: [], failed: [], pending: [], unknownToFiles: [] },
-        unavailable: [],
-        ...overrides,
-    };
-    return { ...base, attention: attentionOf(base) };
-}
+const report = statusReport;
 
 describe('the status page', () => {
     it('escapes every value, so that text from files, Altinn or errors cannot become markup', () => {
