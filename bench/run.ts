@@ -1,12 +1,14 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --figures coldstart,throughput,memory,latency]
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --catchup-instances 200
+ *                   --figures coldstart,throughput,memory,latency,catchup]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
  * prints: throughput beside the storage floor, what each instance costs (storage requests by
  * kind, counted by a proxy in front of Azurite, and CPU of the host and of Azurite), the host's
  * peak memory while a large data element passes, token grants and exchanges per 1000 events,
- * and the time to store an instance of 20 slow data elements; and the cold start of the deployment
- * package against the unbundled build (bench/coldStart.ts).
+ * and the time to store an instance of 20 slow data elements; the cold start of the deployment
+ * package against the unbundled build (bench/coldStart.ts); and the Altinn requests per instance
+ * with the catch-up on (bench/catchUpCost.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +26,7 @@ import { startSimulator, type Simulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
 import { freePort } from '../dev/ports';
 import { settings } from '../shared/settings';
+import { catchUpCost } from './catchUpCost';
 import { measureColdStart } from './coldStart';
 import { startCountingProxy, type CountingProxy } from './countingProxy';
 import { processCpuMs } from './processCpu';
@@ -49,7 +52,8 @@ const { values } = parseArgs({
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
         starts: { type: 'string', default: '7' },
-        figures: { type: 'string', default: 'coldstart,throughput,memory,latency' },
+        'catchup-instances': { type: 'string', default: '200' },
+        figures: { type: 'string', default: 'coldstart,throughput,memory,latency,catchup' },
     },
 });
 const figures = new Set(values.figures.split(',').map((name) => name.trim()));
@@ -424,6 +428,12 @@ async function main(): Promise<void> {
                 `${slowElements} elements × ${latencyMs} ms latency stored in ${slow.ms} ms from the event published, ${slow.processorMs} ms of it in EventsProcessor (DownloadConcurrency ${downloadConcurrency}; serial ${slowElements * latencyMs} ms)`,
                 slow.ms < 1000 ? 'ok (< 1 s)' : 'SLOW (≥ 1 s)',
             ]);
+        }
+        if (host && figures.has('catchup')) {
+            // On a stack of its own: the host above is stopped first, so that the two share no cores.
+            await stopChild(host.child, 40_000);
+            host = undefined;
+            rows.push(await catchUpCost(Number(values['catchup-instances'])));
         }
         printTable(['figure', 'result', 'target'], rows);
     } finally {

@@ -1,13 +1,21 @@
 /**
  * EventsConfirmation: confirms to Altinn (POST complete) an instance that is stored, so that
- * Altinn may purge it.
+ * Altinn may purge it, and hands it off unless this version was handed off before.
  */
 import { app, type InvocationContext } from '@azure/functions';
+import { deferredWriter, ledgerOf } from '../shared/ledger';
 import { queues, storageConnection } from '../shared/names';
 import { recordingFailures } from '../shared/failures';
 import { getServices, type Services } from '../shared/services';
 import { getStorage } from '../shared/storage';
-import { acceptInstanceEvent, acceptQueuedEvent, confirmInstance, failLoudly, pipelineFor } from '../shared/instances';
+import {
+    acceptInstanceEvent,
+    acceptQueuedEvent,
+    confirmInstance,
+    failLoudly,
+    historyOf,
+    pipelineFor,
+} from '../shared/instances';
 
 export function createEventsConfirmation(services: () => Services = getServices) {
     return async function eventsConfirmation(queueItem: unknown, context: InvocationContext): Promise<void> {
@@ -16,8 +24,15 @@ export function createEventsConfirmation(services: () => Services = getServices)
         if (!message) return;
         const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
+        // Confirmed, handed off and handled go to the ledger in one write when the invocation ends.
+        const ledger = deferredWriter(ledgerOf(pipeline.storage), context);
+        const stage = { ...pipeline, ledger };
 
-        await failLoudly(context, event.fields, () => confirmInstance(pipeline, event));
+        try {
+            await failLoudly(context, event.fields, () => confirmInstance(stage, event, historyOf(stage, event)));
+        } finally {
+            await ledger.flush();
+        }
     };
 }
 

@@ -1,6 +1,7 @@
 /**
  * EventsFeedback: uploads the feedback element to the instance and moves its process on, then
- * hands the event on to confirmation. Without feedback settings it only hands on.
+ * hands the event on to confirmation when the process has ended; when it stands in another task,
+ * nothing is confirmed and that is recorded (its own completed event confirms it later).
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { ledgerOf, recordGone } from '../shared/ledger';
@@ -15,6 +16,8 @@ import {
     failLoudly,
     handOn,
     pipelineFor,
+    processWithoutFeedback,
+    recordNotEnded,
     sendFeedback,
 } from '../shared/instances';
 
@@ -28,11 +31,13 @@ export function createEventsFeedback(services: () => Services = getServices) {
 
         await failLoudly(context, event.fields, async () => {
             const feedback = pipeline.config.feedback;
-            if (!feedback) {
+            if (!feedback)
                 logStep(context, 'feedback-skipped', { ...event.fields, reason: 'feedback is not configured' });
-            } else if ((await sendFeedback(pipeline, event, feedback)) === 'gone') {
-                return recordGone(ledgerOf(pipeline.storage), context, event.subject);
-            }
+            const outcome = feedback
+                ? await sendFeedback(pipeline, event, feedback)
+                : await processWithoutFeedback(pipeline, event);
+            if (outcome.kind === 'gone') return recordGone(ledgerOf(pipeline.storage), context, event.subject);
+            if (!outcome.ended) return recordNotEnded(pipeline, event, outcome.task, 'feedback');
             await handOn(pipeline, queues.eventsConfirmation, event);
         });
     };

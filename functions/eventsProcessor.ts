@@ -2,7 +2,9 @@
  * EventsProcessor: for each app event on events-inbound, stores the instance (every data
  * element, manifest.json, then instance.json), then hands the event on to feedback, or, when no
  * feedback is wanted, confirms it at once (events-confirmation takes over only if that fails).
- * While Altinn still scans an element for malware, the event comes back later.
+ * While Altinn still scans an element for malware, or the process has not ended (for an event that
+ * would confirm it), the event comes back later. A repeat of what is already stored, confirmed and
+ * handed off changes nothing (step=already-done).
  */
 import { app, type InvocationContext } from '@azure/functions';
 import { deferredWriter, ledgerOf, recordGone, viaOf } from '../shared/ledger';
@@ -16,10 +18,16 @@ import {
     acceptQueuedEvent,
     confirmNowOrHandOn,
     failLoudly,
+    handledBefore,
     handOn,
+    historyOf,
     pipelineFor,
+    processCompletedType,
     queueAfterStore,
+    settledBy,
+    storedByAnotherCopy,
     storeInstance,
+    waitForProcessEnd,
     waitForScan,
 } from '../shared/instances';
 
@@ -38,6 +46,8 @@ export function createEventsProcessor(services: () => Services = getServices) {
         }
         const event = await acceptInstanceEvent(pipeline, message);
         if (!event) return;
+        const history = historyOf(pipeline, event);
+        if (await handledBefore(pipeline, event, history)) return;
         // First seen, stored and confirmed go to the ledger together when the invocation ends
         // (one insert), also when it fails, so that the failure is recorded on an entry with its first sight.
         const ledger = deferredWriter(ledgerOf(pipeline.storage), context);
@@ -46,13 +56,20 @@ export function createEventsProcessor(services: () => Services = getServices) {
 
         try {
             await failLoudly(context, event.fields, async () => {
-                const stored = await storeInstance(stage, event);
+                const next = queueAfterStore(event.event, stage.config);
+                const confirming = next === queues.eventsConfirmation;
+                const stored = await storeInstance(stage, event, {
+                    waitForEnd: confirming && event.event.type === processCompletedType,
+                    settled: settledBy(stage, event, history),
+                });
                 if (stored.kind === 'gone') return recordGone(ledgerOf(stage.storage), context, event.subject);
+                if (stored.kind === 'already-done') return ledger.discard();
+                if (stored.kind === 'not-ended') return waitForProcessEnd(stage, event, stored.instance);
                 if (stored.kind === 'scan-pending') return waitForScan(stage, event, stored.pending);
                 await ledger.stored(event.subject, stored);
-                const next = queueAfterStore(event.event, stage.config);
-                if (next === queues.eventsFeedback) await handOn(stage, next, event);
-                else await confirmNowOrHandOn(stage, event, stored);
+                if (storedByAnotherCopy(stage, event, stored)) return;
+                if (!confirming) await handOn(stage, next, event);
+                else await confirmNowOrHandOn(stage, event, history, stored);
             });
         } finally {
             await ledger.flush();

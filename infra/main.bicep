@@ -215,6 +215,11 @@ param alertCertificateExpiryDays int = 30
 @description('Hours a hand-off message may wait on instances-received before an alert is raised.')
 param alertHandoffWaitingHours int = 24
 
+@minValue(1)
+@maxValue(24)
+@description('Hours an instance confirmed to Altinn may go without its instances-received message before it raises an alert.')
+param alertNotHandedOffHours int = 1
+
 // ---------------------------------------------------------------------------------------------
 // App settings read by the code (shared/settings.ts). Defaults target TT02; see docs/deploy.md
 // for production values.
@@ -296,6 +301,11 @@ param scanWaitHours int = 24
 @maxValue(3600)
 @description('ScanRecheckSeconds: how long the event of an instance with a Pending scan waits before the instance is looked at again.')
 param scanRecheckSeconds int = 300
+
+@minValue(1)
+@maxValue(10020)
+@description('ProcessEndWaitMinutes: how long a completed event for an instance whose process has not ended is checked again before it is recorded and left for catch-up and reconciliation.')
+param processEndWaitMinutes int = 60
 
 @description('CatchUpApps: the apps of this deployment, as org/app, comma separated (with azd: ALTINN_APPS). Catch-up and reconciliation run for them unless catchUpEnabled or reconcileEnabled is false. Empty: nothing recovers a lost webhook push, and the status page says so.')
 param catchUpApps string = ''
@@ -531,6 +541,7 @@ module functionApp './app/functionapp.bicep' = {
     httpRetryBudgetSeconds: httpRetryBudgetSeconds
     scanWaitHours: scanWaitHours
     scanRecheckSeconds: scanRecheckSeconds
+    processEndWaitMinutes: processEndWaitMinutes
     catchUpApps: catchUpApps
     catchUpEnabled: catchUpEnabled
     catchUpSchedule: catchUpSchedule
@@ -559,6 +570,7 @@ module alerts './app/alerts.bicep' = {
     actionGroupId: actionGroupId
     alertCertificateExpiryDays: alertCertificateExpiryDays
     alertHandoffWaitingHours: alertHandoffWaitingHours
+    alertNotHandedOffHours: alertNotHandedOffHours
   }
 }
 

@@ -63,6 +63,8 @@ export interface AppConfig {
     scanWaitMs: number;
     /** How long a message waits invisible before an instance with a Pending scan is checked again. */
     scanRecheckDelayMs: number;
+    /** How long a completed event for an instance whose process has not ended is checked again (ProcessEndWaitMinutes). */
+    processEndWaitMs: number;
     /** The deployment's apps (CatchUpApps): caught up, and reconciled unless ReconcileApps names others. */
     catchUpApps: AppRef[];
     catchUpFrom?: Date;
@@ -261,6 +263,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
         // Altinn scans an element when it is uploaded, so most scans end long before the process
         // completes; a recheck costs one GET of the instance.
         scanRecheckDelayMs: 1000 * parseInteger('ScanRecheckSeconds', read(env, 'ScanRecheckSeconds'), 300, 1, 3600),
+        // A queue message lives 7 days; the last recheck must come before that.
+        processEndWaitMs:
+            60_000 * parseInteger('ProcessEndWaitMinutes', read(env, 'ProcessEndWaitMinutes'), 60, 1, 7 * 24 * 60 - 60),
         catchUpApps: parseApps('CatchUpApps', read(env, 'CatchUpApps')),
         catchUpFrom: parseDate('CatchUpFrom', read(env, 'CatchUpFrom')),
         reconcileApps: parseApps(

@@ -139,6 +139,12 @@ export const settings = {
         example: '300',
         default: '300',
     },
+    ProcessEndWaitMinutes: {
+        description:
+            'How long a completed event for an instance whose process has not ended is checked again (pauses from 1 min up to 1 h) before it is recorded and left for catch-up and reconciliation; nothing is confirmed meanwhile.',
+        example: '60',
+        default: '60',
+    },
     CatchUpApps: {
         description:
             "The deployment's apps (org/app, comma separated): caught up from the Events query API and, unless ReconcileApps names others, reconciled with Altinn Storage. Unset: nothing recovers a lost webhook push (the status page says so).",

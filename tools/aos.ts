@@ -39,7 +39,8 @@ export const commands: Record<string, CommandEntry> = {
         command: statusCommand,
     },
     ledger: {
-        summary: 'show <id>: what the ledger knows of an instance or Broker file',
+        summary:
+            'show <id>: what the ledger knows of an instance or Broker file; not-handed-off, not-ended: instances to look at',
         command: ledgerCommand,
     },
     check: {

@@ -133,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
     if (!values.keep && !values['work-dir'] && failed.length === 0) rmSync(workDir, { recursive: true, force: true });
     if (failed.length > 0) {
         console.log(
-            `\nchaos: FAILED: ${failed.map((r) => r.scenario).join(', ')} (an instance lost, or confirmed without its data)`,
+            `\nchaos: FAILED: ${failed.map((r) => r.scenario).join(', ')} (an instance lost, confirmed without its data, or stored otherwise than Altinn has it)`,
         );
         return 1;
     }

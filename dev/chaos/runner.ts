@@ -35,8 +35,10 @@ export interface ScenarioResult extends Measurement {
     expectedPoison: number;
     notes: string[];
     seconds: number;
-    /** lost = 0 and no confirmation without data: what the exit code depends on. */
+    /** lost = 0, no confirmation without data and nothing the scenario's verify found: what the exit code depends on. */
     ok: boolean;
+    /** What the scenario's verify found wrong. */
+    problems: string[];
     /** Where the host log and Azurite's data were kept, if they were. */
     keptIn?: string;
 }
@@ -123,7 +125,9 @@ export async function runScenario(
         await scenario.after?.(run);
         const measured = await measure(run, seen);
         summarise(run, measured);
-        const ok = measured.lost.length === 0 && measured.confirmedWithoutData.length === 0;
+        const problems = (await scenario.verify?.(run)) ?? [];
+        for (const problem of problems) run.note(`PROBLEM: ${problem}`);
+        const ok = measured.lost.length === 0 && measured.confirmedWithoutData.length === 0 && problems.length === 0;
         failed = !ok;
         return {
             scenario: scenario.name,
@@ -132,6 +136,7 @@ export async function runScenario(
             notes,
             seconds: (Date.now() - started) / 1000,
             ok,
+            problems,
             keptIn: runner.keep || !ok ? workDir : undefined,
             ...measured,
         };

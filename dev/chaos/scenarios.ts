@@ -10,6 +10,7 @@ import { listPoison } from '../../shared/poison';
 import type { CreatedInstance, FaultInput, SimulatorOptions } from '../simulator';
 import type { ChaosStack } from './stack';
 import { completedType } from './stack';
+import { checkEveryInstance, postToEveryHost, startSecondHost } from './twoHosts';
 
 export interface ChaosOptions {
     /** Instances submitted per scenario. */
@@ -61,6 +62,8 @@ export interface Scenario {
     after?(run: Run): Promise<void>;
     /** Creates submission `index`; undefined: the default (a completed instance, its event published). */
     create?(run: Run, index: number): Promise<Created> | undefined;
+    /** After the measurement: what is wrong beyond lost and confirmed without data (each fails the scenario). */
+    verify?(run: Run): Promise<string[]>;
 }
 
 /** Seconds of submissions before and after the failure. */
@@ -261,12 +264,28 @@ const elementNeverDownloads: Scenario = {
     },
 };
 
+const twoHosts: Scenario = {
+    name: 'two-hosts',
+    title: 'two hosts, every event posted to both at the same moment',
+    expectedPoison: () => 0,
+    before: startSecondHost,
+    create(run, index) {
+        return (async () => {
+            const instance = await createSubmission(run, index, false);
+            await postToEveryHost(run, instance.url);
+            return toCreated(instance);
+        })();
+    },
+    verify: checkEveryInstance,
+};
+
 export const scenarios: readonly Scenario[] = [
     altinnFaults,
     hostKill,
     storageOutage,
     webhookDown,
     elementNeverDownloads,
+    twoHosts,
 ];
 
 export function scenarioNamed(name: string): Scenario {

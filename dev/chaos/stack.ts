@@ -29,6 +29,9 @@ export interface StackOptions {
 }
 
 export class ChaosStack {
+    /** Hosts started beside the first (addHost), on the same storage, as Flex scales out. */
+    readonly moreHosts: ChaosHost[] = [];
+
     private constructor(
         readonly azurite: ChaosAzurite,
         readonly sim: Simulator,
@@ -37,6 +40,7 @@ export class ChaosStack {
         readonly blobs: BlobServiceClient,
         readonly webhook: string,
         readonly settings: Record<string, string>,
+        readonly workDir: string,
     ) {}
 
     static async start(options: StackOptions): Promise<ChaosStack> {
@@ -84,7 +88,7 @@ export class ChaosStack {
             });
             await subscriptionsValidated(sim, webhook, 1, 60_000);
             const storage = createStorage({ AzureWebJobsStorage: azurite.connectionString });
-            return new ChaosStack(azurite, sim, host, storage, blobs, webhook, settings);
+            return new ChaosStack(azurite, sim, host, storage, blobs, webhook, settings, options.workDir);
         } catch (error) {
             await host?.stop().catch(() => undefined);
             await sim?.stop().catch(() => undefined);
@@ -97,7 +101,23 @@ export class ChaosStack {
         return this.blobs.getContainerClient(containers.inbound);
     }
 
+    /** Another host with the same settings on the same Azurite and simulator; its webhook is `webhookOf(host)`. */
+    async addHost(): Promise<ChaosHost> {
+        const number = this.moreHosts.length + 2;
+        const host = new ChaosHost(await freePort(), this.settings, join(this.workDir, `host-${number}.log`));
+        this.moreHosts.push(host);
+        await host.start();
+        return host;
+    }
+
+    webhookOf(host: ChaosHost): string {
+        const url = new URL(this.webhook);
+        url.port = String(host.port);
+        return url.toString();
+    }
+
     async stop(): Promise<void> {
+        await Promise.all(this.moreHosts.map((host) => host.stop().catch(() => undefined)));
         await this.host.stop().catch(() => undefined);
         await this.sim.stop().catch(() => undefined);
         await this.azurite.stop().catch(() => undefined);

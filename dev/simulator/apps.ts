@@ -76,6 +76,7 @@ async function getInstance(core: SimCore, ctx: RequestContext): Promise<void> {
         sendEmpty(ctx.res, 403);
         return;
     }
+    core.counters.instanceRead(instanceId(instance));
     sendJson(ctx.res, 200, instanceResponseJson(core.origins, instance));
 }
 

@@ -8,6 +8,7 @@ export class Counters {
     private authorizationHeaders: Record<Listener, number> = { platform: 0, apps: 0, maskinporten: 0 };
     private grantsByClient = new Map<string, number>();
     private completes = new Map<string, number>();
+    private instanceReads = new Map<string, number>();
     private faultsApplied = new Map<string, number>();
     grantsIssued = 0;
     grantsRejected = 0;
@@ -20,6 +21,7 @@ export class Counters {
         this.authorizationHeaders = { platform: 0, apps: 0, maskinporten: 0 };
         this.grantsByClient.clear();
         this.completes.clear();
+        this.instanceReads.clear();
         this.faultsApplied.clear();
         this.grantsIssued = 0;
         this.grantsRejected = 0;
@@ -52,6 +54,10 @@ export class Counters {
         this.completes.set(instanceId, (this.completes.get(instanceId) ?? 0) + 1);
     }
 
+    instanceRead(instanceId: string): void {
+        this.instanceReads.set(instanceId, (this.instanceReads.get(instanceId) ?? 0) + 1);
+    }
+
     fault(endpoint: string): void {
         this.faultsApplied.set(endpoint, (this.faultsApplied.get(endpoint) ?? 0) + 1);
     }
@@ -81,6 +87,7 @@ export class Counters {
             grantsByClient: Object.fromEntries(this.grantsByClient),
             exchanges: this.exchanges,
             completes: Object.fromEntries(this.completes),
+            instanceReads: Object.fromEntries(this.instanceReads),
             faultsApplied: Object.fromEntries(this.faultsApplied),
             deliveries: deliveryCounters,
         };

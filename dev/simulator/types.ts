@@ -322,6 +322,8 @@ export interface CountersSnapshot {
     exchanges: number;
     /** Successful POST .../complete per instance id "{partyId}/{guid}". */
     completes: Record<string, number>;
+    /** Successful GETs of the instance document (app API) per instance id "{partyId}/{guid}". */
+    instanceReads: Record<string, number>;
     faultsApplied: Record<string, number>;
     /** subscriptionId -> eventId -> attempts */
     deliveries: Record<string, Record<string, DeliveryCounter>>;

@@ -39,6 +39,11 @@ param alertCertificateExpiryDays int = 30
 @description('A hand-off message waiting on instances-received for longer than this many hours (the case systems are not taking them) raises an alert.')
 param alertHandoffWaitingHours int = 24
 
+@minValue(1)
+@maxValue(24)
+@description('An instance confirmed to Altinn (complete) with no instances-received message for longer than this many hours raises an alert (from the confirmed and handed-off lines).')
+param alertNotHandedOffHours int = 1
+
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -153,6 +158,25 @@ var rules = [
     windowSize: 'PT15M'
     // The instance id comes with the pipeline's common fields (spread into the line), so the whole line is projected too.
     query: 'traces\n| where message startswith "step=infected "\n| parse-kv message as (step:string, dataElementId:string, dataType:string, container:string) ${kv}\n| where step == "infected"\n| project timestamp, dataElementId, dataType, container, message'
+  }
+  {
+    name: 'process-not-ended'
+    displayName: 'A completed event came for an instance whose process has not ended'
+    description: 'An app.instance.process.completed event (after ProcessEndWaitMinutes of rechecks), or process/next after feedback, left an instance whose process Altinn says has not ended: nothing was confirmed. Catch-up and reconciliation confirm it once the process ends; a forged event or a type filter set too wide is worth a look. See the status page and `npm run aos -- ledger not-ended`.'
+    severity: 2
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    query: 'traces\n| where message startswith "step=process-not-ended "\n| parse-kv message as (step:string, instanceId:string, eventType:string, task:string, after:string) ${kv}\n| where step == "process-not-ended"\n| project timestamp, instanceId, eventType, task, after'
+  }
+  {
+    name: 'not-handed-off'
+    displayName: 'An instance confirmed to Altinn was not handed off'
+    description: 'An instance was confirmed to Altinn (complete) more than ${alertNotHandedOffHours} hour(s) ago and no instances-received message followed: Altinn may purge it while no case system knows of it. Its event waits in events-confirmation or events-confirmation-poison. See the status page and `npm run aos -- ledger not-handed-off`.'
+    severity: 1
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT${alertNotHandedOffHours + 2}H'
+    // Each confirmation is looked at once, in the hour it turns alertNotHandedOffHours old; a hand-off at any time since counts.
+    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, instanceId:string) ${kv}\n| where step in ("confirmed", "handed-off", "handoff-skipped") and isnotempty(instanceId)\n| summarize confirmedAt = minif(timestamp, step == "confirmed"), handedOffAt = maxif(timestamp, step in ("handed-off", "handoff-skipped")) by instanceId\n| where confirmedAt between ((ago(${alertNotHandedOffHours}h) - 1h) .. ago(${alertNotHandedOffHours}h)) and isnull(handedOffAt)\n| project confirmedAt, instanceId'
   }
   {
     name: 'broker-no-access'

@@ -77,6 +77,7 @@ param httpTimeoutSeconds int
 param httpRetryBudgetSeconds int
 param scanWaitHours int
 param scanRecheckSeconds int
+param processEndWaitMinutes int
 param catchUpApps string
 param catchUpEnabled bool
 param catchUpSchedule string
@@ -137,6 +138,7 @@ var appSettings = {
   HttpRetryBudgetSeconds: string(httpRetryBudgetSeconds)
   ScanWaitHours: string(scanWaitHours)
   ScanRecheckSeconds: string(scanRecheckSeconds)
+  ProcessEndWaitMinutes: string(processEndWaitMinutes)
   CatchUpApps: catchUpApps
   CatchUpEnabled: catchUpEnabled ? 'true' : 'false'
   CatchUpSchedule: catchUpSchedule

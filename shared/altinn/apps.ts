@@ -390,7 +390,7 @@ async function readText(body: Readable): Promise<string> {
 }
 
 /** status.substatus of an instance document (app-lib answers complete with the updated instance); undefined when unreadable. */
-function substatusIn(text: string): Substatus | null | undefined {
+export function substatusIn(text: string): Substatus | null | undefined {
     try {
         const status = (JSON.parse(text) as Partial<Instance> | null)?.status as { substatus?: unknown } | undefined;
         const substatus = status?.substatus as Partial<Substatus> | null | undefined;

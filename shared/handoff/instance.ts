@@ -6,17 +6,20 @@ import type { Instance } from '../altinn/apps';
 import { dataBlobName, instanceBlobName } from '../instances/layout';
 import { manifestBlobName, type Manifest } from '../instances/manifest';
 import type { InstanceRef } from '../instances/source';
+import { instanceVersion } from '../instances/version';
 import { containers } from '../names';
 import type { InstanceReceived } from './message';
 
 type Place = Pick<InstanceRef, 'org' | 'app' | 'instanceGuid'>;
 
-export function instanceReceived(ref: Place, manifest: Manifest): InstanceReceived {
+/** `version`: what the caller knows the manifest describes, for a manifest written before manifests carried it. */
+export function instanceReceived(ref: Place, manifest: Manifest, version?: string): InstanceReceived {
     return {
         kind: 'instance',
         instanceId: manifest.instanceId,
         org: manifest.org,
         app: manifest.app,
+        version: manifest.version ?? version ?? null,
         receivedAt: manifest.storedAt,
         container: containers.inbound,
         instanceBlob: instanceBlobName(ref),
@@ -39,7 +42,7 @@ export function instanceReceived(ref: Place, manifest: Manifest): InstanceReceiv
  */
 export function instanceReceivedWithoutManifest(
     ref: Place & Pick<InstanceRef, 'instanceId'>,
-    instance: Pick<Instance, 'data'>,
+    instance: Pick<Instance, 'data' | 'process'>,
     storedAt: string,
 ): InstanceReceived {
     return {
@@ -47,6 +50,7 @@ export function instanceReceivedWithoutManifest(
         instanceId: ref.instanceId,
         org: ref.org,
         app: ref.app,
+        version: instanceVersion(instance),
         receivedAt: storedAt,
         container: containers.inbound,
         instanceBlob: instanceBlobName(ref),

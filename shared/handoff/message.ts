@@ -4,9 +4,11 @@
  * arrived and where its bytes are, so that a case system, a Logic App or a Function takes it from
  * there without polling Blob Storage. The contract is docs/instances-received.schema.json.
  *
- * Delivery is at least once: a repeated confirmation (a retried stage, an event delivered twice)
- * sends the same message again, with the same id (instanceId or fileTransferId) and the same
- * receivedAt, so a consumer recognises repeats by id.
+ * Delivery is at least once, and once per version where nothing races: an instance is handed off
+ * once for each version of it that is stored (the ledger remembers the version its last message
+ * described, shared/instances/once.ts). A lost ledger write, or two processors confirming the same
+ * version at the same moment, sends the same message again, with the same id (instanceId or
+ * fileTransferId), version and receivedAt, so a consumer recognises repeats by id and version.
  *
  * The messages never expire (time-to-live -1): with Azure Queue Storage's default of 7 days, a case
  * system connected late, or down for a week, would lose hand-offs without a trace. HandoffWatch
@@ -48,6 +50,11 @@ export interface InstanceReceived extends ReceivedCommon {
     instanceId: string;
     org: string;
     app: string;
+    /**
+     * The version of the instance the message describes (manifest.json's `version`); with
+     * instanceId the key a consumer deduplicates by. Null for an instance stored before versions.
+     */
+    version: string | null;
 }
 
 export interface BrokerFileReceived extends ReceivedCommon {
@@ -89,6 +96,8 @@ export async function handOff(
     await storage.enqueueCreating(receivedQueue, receivedText(message, logger, fields), { neverExpires: true });
     logStep(logger, 'handed-off', {
         ...fields,
+        instanceId: message.kind === 'instance' ? message.instanceId : undefined,
+        version: message.kind === 'instance' ? message.version : undefined,
         queue: receivedQueue,
         kind: message.kind,
         elements: message.elements?.length,

@@ -13,7 +13,7 @@
  * Memory stays near bufferSize × (maxConcurrency + 1), whatever the size of the stream.
  */
 import { randomUUID } from 'node:crypto';
-import type { BlobHTTPHeaders, BlockBlobClient } from '@azure/storage-blob';
+import type { BlobHTTPHeaders, BlobRequestConditions, BlockBlobClient } from '@azure/storage-blob';
 
 export interface BlockBlobWriteOptions {
     bufferSize: number;
@@ -24,6 +24,8 @@ export interface BlockBlobWriteOptions {
 export interface BlobCommit {
     headers: BlobHTTPHeaders;
     metadata: Record<string, string>;
+    /** Conditions on the Put Blob or Put Block List (staged blocks take none: they change nothing visible). */
+    conditions?: BlobRequestConditions;
 }
 
 /** How the blob was written: one Put Blob, or this many blocks and a Put Block List. */
@@ -84,16 +86,21 @@ export async function writeBlockBlob(
                 await stage(all.subarray(0, bufferSize));
             }
         }
-        const { headers, metadata } = commit();
+        const { headers, metadata, conditions } = commit();
         if (ids.length === 0) {
             const body = Buffer.concat(chunks, filled);
-            await blob.upload(body, body.length, { blobHTTPHeaders: headers, metadata, abortSignal: signal });
+            await blob.upload(body, body.length, {
+                blobHTTPHeaders: headers,
+                metadata,
+                conditions,
+                abortSignal: signal,
+            });
             return { kind: 'put' };
         }
         if (filled > 0) await stage(Buffer.concat(chunks, filled));
         await Promise.all(inFlight);
         throwIfFailed();
-        await blob.commitBlockList(ids, { blobHTTPHeaders: headers, metadata, abortSignal: signal });
+        await blob.commitBlockList(ids, { blobHTTPHeaders: headers, metadata, conditions, abortSignal: signal });
         return { kind: 'blocks', blocks: ids.length };
     } catch (error) {
         staging.abort(error);

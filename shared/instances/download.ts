@@ -4,38 +4,86 @@
  * Infected into container `quarantine`), write manifest.json with every element's size and
  * SHA-256, then write instance.json LAST, so that its presence means the whole instance is stored.
  *
+ * Before anything is stored, Altinn's document decides whether there is anything to do: a version
+ * already stored, confirmed and handed off is left as it is (`already-done`), and an instance whose
+ * process has not ended is not stored for a completed event (`not-ended`).
+ *
+ * An element already stored (same lastChanged, size and SHA-256 in its blob's metadata) is kept,
+ * also when instance.json was never written (a retry resumes where the last attempt stopped). No
+ * write puts an older version over a newer one (store.ts); a copy of the instance older than what
+ * is stored fails the attempt (StaleSnapshotError), and the retry fetches the current document.
+ *
  * Refusals happen before any data request: a data link outside the platform and apps origins,
  * one that does not point at its own element, or an instance document that is not the instance
  * the event names fails the message without a byte downloaded.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DataElement, Instance } from '../altinn/apps';
+import type { BlobRequestConditions } from '@azure/storage-blob';
+import type { DataElement, FetchedInstance, Instance } from '../altinn/apps';
 import { AltinnHttpError } from '../altinn/errors';
 import { redactUrl } from '../altinn/origins';
 import { backoffDelay, defaultBackoff, errorCode, isTransientCode } from '../altinn/retry';
 import { errorStep, logStep, warnStep } from '../log';
-import { encodeMetadataValue } from './layout';
+import { decodeMetadataValue, encodeMetadataValue } from './layout';
 import type { Manifest, ManifestElement } from './manifest';
 import { manifestEntry, placeOf } from './manifestEntry';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import { pendingScans } from './scanWait';
 import { isGuid, type InstanceRef } from './source';
 import { mayBeStoredAlready } from './storedBefore';
-import { ByteCountError } from './store';
+import { ByteCountError, isConflict, type BlobInfo, type DescribingWrite, type StoredInstance } from './store';
+import { compareChangeTimes, hasEnded, instanceVersion } from './version';
 
 export type StoreOutcome =
     | { kind: 'gone' }
+    /** This version is stored, confirmed and handed off (StoreOptions.settled said so); nothing was done. */
+    | { kind: 'already-done'; version: string }
+    /** The process has not ended, and confirmation was to follow: nothing was stored. */
+    | { kind: 'not-ended'; instance: Instance }
     | { kind: 'scan-pending'; pending: DataElement[] }
-    | {
-          kind: 'stored' | 'unchanged';
-          elements: number;
-          bytes: number;
-          downloaded: number;
-          /** When instance.json was written (for an unchanged instance: by the run that stored it). */
-          storedAt: Date;
-          /** The manifest just written (absent for an unchanged instance: it is in manifest.json). */
-          manifest?: Manifest;
-      };
+    | StoredOutcome;
+
+export interface StoredOutcome {
+    kind: 'stored' | 'unchanged';
+    elements: number;
+    bytes: number;
+    downloaded: number;
+    /** When instance.json was written (for an unchanged instance: by the run that stored it). */
+    storedAt: Date;
+    /** The manifest just written (absent for an unchanged instance: it is in manifest.json). */
+    manifest?: Manifest;
+    /** The version stored (version.ts). */
+    version: string;
+    /** Altinn's document, as fetched: whether it is confirmed, its substatus. */
+    fetched: FetchedInstance;
+    /**
+     * When another invocation wrote the instance.json that is there (this version; this one wrote
+     * none): the event it did so for (its metadata `eventid`). See once.ts storedByAnotherCopy.
+     */
+    storedFor?: string;
+}
+
+export interface StoreOptions {
+    /**
+     * The event says the process completed and confirmation follows: an instance whose process has
+     * not ended is not stored (kind 'not-ended'; processEnd.ts).
+     */
+    waitForEnd: boolean;
+    /** Whether this version of the instance is stored, confirmed and handed off already. */
+    settled?: (instance: Instance, version: string) => Promise<boolean>;
+}
+
+/**
+ * The document fetched is older than what another processor stored meanwhile (an element's or the
+ * instance's lastChanged there is later). Nothing older is written over it; the queue's retry
+ * fetches the document again.
+ */
+export class StaleSnapshotError extends Error {
+    constructor(instanceId: string, what: string) {
+        super(`Instance ${instanceId}: ${what} is newer in the store than in the document fetched; fetching again`);
+        this.name = 'StaleSnapshotError';
+    }
+}
 
 /** A data element the instance lists but Altinn no longer serves (404): nothing may be confirmed. */
 export class DataElementGoneError extends Error {
@@ -60,7 +108,11 @@ export class InstanceDocumentError extends Error {
 /** In-place attempts for one element whose body broke off (connection reset, truncated body). */
 const MAX_ELEMENT_ATTEMPTS = 3;
 
-export async function storeInstance(pipeline: Pipeline, message: InstanceEvent): Promise<StoreOutcome> {
+export async function storeInstance(
+    pipeline: Pipeline,
+    message: InstanceEvent,
+    options: StoreOptions = { waitForEnd: false },
+): Promise<StoreOutcome> {
     const { apps, store, logger, config } = pipeline;
     const { ref, fields } = message;
     const started = Date.now();
@@ -74,6 +126,9 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         return { kind: 'gone' };
     }
     const { instance, text } = fetched;
+    const version = instanceVersion(instance);
+    if (await options.settled?.(instance, version)) return { kind: 'already-done', version };
+    if (options.waitForEnd && !hasEnded(instance.process)) return { kind: 'not-ended', instance };
     const elements = instance.data ?? [];
     logStep(logger, 'instance-fetched', {
         ...fields,
@@ -87,14 +142,9 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
     if (scanning.length > 0) return { kind: 'scan-pending', pending: scanning };
 
     await store.ensureContainer();
-    const {
-        pending,
-        kept,
-        sameSet,
-        storedAt: storedBefore,
-    } = await elementsToDownload(pipeline, ref, elements, mayBeStoredAlready(instance, message, config));
+    const plan = await planStore(pipeline, ref, elements, mayBeStoredAlready(instance, message, config));
     const totalBytes = elements.reduce((sum, element) => sum + element.size, 0);
-    if (pending.length === 0 && sameSet) {
+    if (plan.pending.length === 0 && plan.stored?.version === version) {
         logStep(logger, 'instance-unchanged', {
             ...fields,
             elements: elements.length,
@@ -106,13 +156,17 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
             elements: elements.length,
             bytes: totalBytes,
             downloaded: 0,
-            storedAt: storedBefore ?? new Date(),
+            storedAt: plan.stored.storedAt ?? new Date(),
+            version,
+            fetched,
+            storedFor: plan.stored.eventId,
         };
     }
 
-    const entries = new Map(kept);
-    await forEachLimited(pending, config.downloadConcurrency, async (element, signal) => {
-        entries.set(element.id, await downloadElement(pipeline, message, element, links.get(element.id)!, signal));
+    const entries = new Map(plan.kept);
+    await forEachLimited(plan.pending, config.downloadConcurrency, async ({ element, conditions }, signal) => {
+        const link = links.get(element.id)!;
+        entries.set(element.id, await downloadElement(pipeline, message, element, link, conditions, signal));
     });
 
     const storedAt = new Date();
@@ -122,32 +176,54 @@ export async function storeInstance(pipeline: Pipeline, message: InstanceEvent):
         app: ref.app,
         storedAt: storedAt.toISOString(),
         lastChanged: instance.lastChanged ?? null,
+        version,
         elements: elements.map((element) => entries.get(element.id)!),
     };
-    await store.writeManifest(ref, manifest);
-    const instanceBytes = await store.writeInstance(ref, text, {
-        lastchanged: encodeMetadataValue(instance.lastChanged ?? ''),
-        eventid: encodeMetadataValue(message.event.id),
-        storedat: storedAt.toISOString(),
-        elements: String(elements.length),
-        bytes: String(totalBytes),
-    });
+    const described = { version, lastChanged: instance.lastChanged ?? null };
+    keepNewer(ref, 'manifest.json', await store.writeManifest(ref, manifest, described), version);
+    const written = await store.writeInstance(
+        ref,
+        text,
+        {
+            eventid: encodeMetadataValue(message.event.id),
+            storedat: storedAt.toISOString(),
+            elements: String(elements.length),
+            bytes: String(totalBytes),
+        },
+        described,
+    );
+    keepNewer(ref, 'instance.json', written, version);
     logStep(logger, 'instance-stored', {
         ...fields,
         elements: elements.length,
-        downloaded: pending.length,
+        downloaded: plan.pending.length,
         bytes: totalBytes,
-        instanceBytes,
+        instanceBytes: written.bytes,
+        version,
+        ...(written.outcome === 'written' ? {} : { alreadyThere: written.outcome }),
         durationMs: Date.now() - started,
     });
     return {
         kind: 'stored',
         elements: elements.length,
         bytes: totalBytes,
-        downloaded: pending.length,
+        downloaded: plan.pending.length,
         storedAt,
         manifest,
+        version,
+        fetched,
+        storedFor: written.outcome === 'written' ? undefined : written.storedEventId,
     };
+}
+
+/**
+ * A describing blob that another processor wrote meanwhile is fine when it is the same version;
+ * a newer one of another version means this copy is stale.
+ */
+function keepNewer(ref: InstanceRef, name: string, write: DescribingWrite, version: string): void {
+    if (write.outcome === 'newer' && write.storedVersion !== version) {
+        throw new StaleSnapshotError(ref.instanceId, `${name} (another version)`);
+    }
 }
 
 /**
@@ -180,50 +256,115 @@ function checkInstance(instance: Instance, ref: InstanceRef, linkOf: (element: D
     return links;
 }
 
+interface PendingElement {
+    element: DataElement;
+    /** Create (If-None-Match: *) where nothing is stored, replace (If-Match) the very blob found otherwise. */
+    conditions: BlobRequestConditions;
+}
+
+interface StorePlan {
+    pending: PendingElement[];
+    kept: Map<string, ManifestElement>;
+    /** instance.json as stored: its version, when it was stored, and for which event. */
+    stored?: { version: string; storedAt?: Date; eventId?: string };
+}
+
 /**
- * The elements to download: all of them, unless instance.json is already stored, in which case
- * those with the same id and lastChanged there and a blob of the right size and a `sha256` in the
- * right container are kept, with their manifest entry from the blob's metadata (no second read;
- * the instance's own lastChanged moves on with complete, so only the data elements are compared).
- * `sameSet` says whether the stored document lists exactly the same elements, `storedAt` when it
- * was stored. instance.json is not read when nothing can have been stored before (`lookInStore`
- * false, see storedBefore.ts).
+ * What is to be downloaded. On a first delivery (`lookInStore` false, see storedBefore.ts) nothing
+ * is read: every element is created, and one that exists already (another processor got there
+ * first) is looked at then. Otherwise every element's blob is looked at (one HEAD each), whether
+ * or not instance.json exists, and kept when it holds this very version: its metadata `lastchanged`
+ * is the element's, with the element's size and a `sha256` (a blob written before elements carried
+ * `lastchanged` is kept when the stored instance.json lists it with the same lastChanged). A blob
+ * of a later lastChanged means this document is stale. instance.json is read for its version.
  */
-async function elementsToDownload(
+async function planStore(
     { store }: Pipeline,
     ref: InstanceRef,
     elements: DataElement[],
     lookInStore: boolean,
-): Promise<{ pending: DataElement[]; kept: Map<string, ManifestElement>; sameSet: boolean; storedAt?: Date }> {
-    const stored = lookInStore ? await store.readInstance(ref) : undefined;
-    const previous = new Map<string, string>();
-    if (stored) {
-        try {
-            const document = JSON.parse(stored.text) as Instance;
-            for (const element of document.data ?? []) {
-                if (typeof element?.id === 'string' && typeof element.lastChanged === 'string') {
-                    previous.set(element.id, element.lastChanged);
-                }
-            }
-        } catch {
-            // An unreadable document is as good as none: everything is downloaded again.
-        }
+): Promise<StorePlan> {
+    if (!lookInStore) {
+        return { pending: elements.map((element) => ({ element, conditions: { ifNoneMatch: '*' } })), kept: new Map() };
     }
+    const stored = await store.readInstance(ref);
+    const listed = storedElementVersions(stored);
+    const blobs = await Promise.all(elements.map((element) => store.dataInfo(ref, element.id, placeOf(element))));
     const kept = new Map<string, ManifestElement>();
-    await Promise.all(
-        elements.map(async (element) => {
-            if (!element.lastChanged || previous.get(element.id) !== element.lastChanged) return;
-            const blob = await store.dataInfo(ref, element.id, placeOf(element));
-            const sha256 = blob?.metadata.sha256;
-            if (blob?.contentLength !== element.size || !sha256) return;
-            kept.set(element.id, manifestEntry(ref, element, { size: blob.contentLength, sha256 }));
-        }),
-    );
-    const pending = elements.filter((element) => !kept.has(element.id));
-    const sameSet =
-        stored !== undefined && previous.size === elements.length && elements.every((e) => previous.has(e.id));
-    const storedAt = stored?.metadata.storedat ? new Date(stored.metadata.storedat) : undefined;
-    return { pending, kept, sameSet, storedAt: storedAt && !Number.isNaN(storedAt.getTime()) ? storedAt : undefined };
+    const pending: PendingElement[] = [];
+    elements.forEach((element, index) => {
+        const blob = blobs[index];
+        if (heldVersion(ref, element, blob, listed) === 'this') {
+            kept.set(element.id, manifestEntry(ref, element, holding(blob!)));
+        } else {
+            pending.push({ element, conditions: blob ? { ifMatch: blob.etag } : { ifNoneMatch: '*' } });
+        }
+    });
+    return {
+        pending,
+        kept,
+        stored: stored && {
+            version: storedVersion(stored),
+            storedAt: storedAtOf(stored),
+            eventId: decodeMetadataValue(stored.metadata.eventid),
+        },
+    };
+}
+
+/** Which version of the element a blob holds: this one, an older (or unknown) one, or none. */
+function heldVersion(
+    ref: InstanceRef,
+    element: DataElement,
+    blob: BlobInfo | undefined,
+    listed: Map<string, string>,
+): 'this' | 'other' | 'none' {
+    if (!blob) return 'none';
+    const complete = blob.contentLength === element.size && Boolean(blob.metadata.sha256);
+    const lastChanged = decodeMetadataValue(blob.metadata.lastchanged);
+    if (lastChanged === undefined) {
+        // Stored before data blobs carried their element's lastChanged: instance.json says which version it is.
+        const sameAsListed = Boolean(element.lastChanged) && listed.get(element.id) === element.lastChanged;
+        return complete && sameAsListed ? 'this' : 'other';
+    }
+    const order = compareChangeTimes(lastChanged, element.lastChanged);
+    if (order > 0) throw new StaleSnapshotError(ref.instanceId, `data element ${element.id}`);
+    return order === 0 && complete ? 'this' : 'other';
+}
+
+function holding(blob: BlobInfo): { size: number; sha256: string } {
+    return { size: blob.contentLength, sha256: blob.metadata.sha256 };
+}
+
+/** The lastChanged of each element the stored instance.json lists. */
+function storedElementVersions(stored: StoredInstance | undefined): Map<string, string> {
+    const listed = new Map<string, string>();
+    if (!stored) return listed;
+    try {
+        const document = JSON.parse(stored.text) as Instance;
+        for (const element of document.data ?? []) {
+            if (typeof element?.id === 'string' && typeof element.lastChanged === 'string') {
+                listed.set(element.id, element.lastChanged);
+            }
+        }
+    } catch {
+        // An unreadable document is as good as none: every element is compared by its own metadata.
+    }
+    return listed;
+}
+
+/** The stored instance.json's version: its metadata, or (written before versions were) computed from the document. */
+function storedVersion(stored: StoredInstance): string {
+    if (stored.metadata.version) return stored.metadata.version;
+    try {
+        return instanceVersion(JSON.parse(stored.text) as Instance);
+    } catch {
+        return '';
+    }
+}
+
+function storedAtOf(stored: StoredInstance): Date | undefined {
+    const storedAt = stored.metadata.storedat ? new Date(stored.metadata.storedat) : undefined;
+    return storedAt && !Number.isNaN(storedAt.getTime()) ? storedAt : undefined;
 }
 
 /**
@@ -235,6 +376,7 @@ async function downloadElement(
     message: InstanceEvent,
     element: DataElement,
     link: URL,
+    conditions: BlobRequestConditions,
     signal: AbortSignal,
 ): Promise<ManifestElement> {
     const { ref, fields } = message;
@@ -249,7 +391,22 @@ async function downloadElement(
                 throw new ByteCountError(element.id, element.size, stream.contentLength, true);
             }
             const place = placeOf(element);
-            const { bytes, sha256 } = await store.storeData(ref, element, stream.body, signal, place);
+            let written: { bytes: number; sha256: string };
+            try {
+                written = await store.storeData(ref, element, stream.body, signal, place, conditions);
+            } catch (error) {
+                if (!isConflict(error)) throw error;
+                // Another processor stored the element meanwhile: its blob is as good when it is this version.
+                const blob = await store.dataInfo(ref, element.id, place);
+                if (heldVersion(ref, element, blob, new Map()) !== 'this') throw error;
+                logStep(logger, 'data-kept', {
+                    ...fields,
+                    dataElementId: element.id,
+                    reason: 'another processor stored this version of the element meanwhile',
+                });
+                return manifestEntry(ref, element, holding(blob!));
+            }
+            const { bytes, sha256 } = written;
             if (place === 'quarantine') {
                 errorStep(logger, 'infected', {
                     ...fields,

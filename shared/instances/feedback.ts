@@ -12,11 +12,16 @@
  *   process moved on → done. A 409 while the process still stands in that task is an error.
  * When the event type names no task, a repeat that finds its feedback already uploaded does not
  * call process/next either, because it cannot tell whether the earlier attempt did.
+ *
+ * The outcome says where the process stands afterwards, as process/next answered (app-lib's
+ * ProcessController.NextElement answers the new AppProcessState: `ended` set when the next element
+ * was the end event, otherwise the next task as currentTask) or as the instance was last fetched.
+ * Only an ended process goes on to confirmation (processEnd.ts).
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { Instance } from '../altinn/apps';
+import type { ProcessState } from '../altinn/apps';
 import { AltinnHttpError } from '../altinn/errors';
 import { fileExtension } from '../altinn/fileTypes';
 import { ConfigError, type FeedbackConfig } from '../config';
@@ -25,6 +30,7 @@ import { decodeMetadataValue, instanceBlobName } from './layout';
 import type { InstanceEvent, Pipeline } from './pipeline';
 import type { InstanceRef } from './source';
 import { InstanceNotStoredError } from './store';
+import { hasEnded, processPosition } from './version';
 
 export const feedbackPlaceholders = ['instanceId', 'instanceGuid', 'partyId', 'org', 'app', 'receivedAt'] as const;
 export type FeedbackValues = Record<(typeof feedbackPlaceholders)[number], string>;
@@ -34,7 +40,11 @@ export function feedbackFilename(contentType: string): string {
     return `feedback.${fileExtension(contentType) ?? 'xml'}`;
 }
 
-export type FeedbackOutcome = 'done' | 'gone';
+/**
+ * Gone (404), or done: with where the process stands after it (as process/next answered, or as the
+ * instance was last fetched), which decides whether it may be confirmed (only when it has ended).
+ */
+export type FeedbackOutcome = { kind: 'gone' } | { kind: 'done'; ended: boolean; task: string };
 
 /** templates/feedback.xml of the app root, found from here whether running from source or from dist/. */
 export function defaultTemplatePath(): string {
@@ -96,11 +106,18 @@ export function feedbackValues(ref: InstanceRef, receivedAt: string): FeedbackVa
 interface ProcessPosition {
     currentTask?: string;
     ended: boolean;
+    /** The process state it was read from; undefined when the instance is gone. */
+    process?: ProcessState | null;
 }
 
-function positionOf(instance: Instance): ProcessPosition {
-    const currentTask = instance.process?.currentTask?.elementId ?? undefined;
-    return { currentTask, ended: Boolean(instance.process?.ended) || !currentTask };
+function positionOf(process: ProcessState | null | undefined): ProcessPosition {
+    const currentTask = process?.currentTask?.elementId ?? undefined;
+    return { currentTask, ended: Boolean(process?.ended) || !currentTask, process: process ?? null };
+}
+
+function outcomeAt(position: ProcessPosition): FeedbackOutcome {
+    if (position.process === undefined) return { kind: 'gone' };
+    return { kind: 'done', ended: hasEnded(position.process), task: processPosition(position.process) };
 }
 
 /** Uploads the feedback and moves the process on, as far as that is still to be done (see above). */
@@ -121,10 +138,10 @@ export async function sendFeedback(
             ...fields,
             reason: 'the app API answered 404; no feedback, no confirmation',
         });
-        return 'gone';
+        return { kind: 'gone' };
     }
     const task = /^app\.instance\.process\.movedTo\.(.+)$/.exec(message.event.type)?.[1];
-    let position = positionOf(fetched.instance);
+    let position = positionOf(fetched.instance.process);
     const movedOn = (at: ProcessPosition) => at.ended || (task !== undefined && at.currentTask !== task);
 
     const ours = await apps.identities();
@@ -190,6 +207,7 @@ export async function sendFeedback(
         if ('moved' in result) {
             const now = result.moved.currentTask?.elementId ?? (result.moved.ended ? 'ended' : undefined);
             logStep(logger, 'process-moved', { ...fields, from: position.currentTask, to: now, uploaded });
+            position = positionOf(result.moved);
         } else {
             position = await positionAfterConflict(pipeline, ref, 'PUT process/next', result.conflict, movedOn);
             logStep(logger, 'process-next-skipped', {
@@ -198,7 +216,23 @@ export async function sendFeedback(
             });
         }
     }
-    return 'done';
+    return outcomeAt(position);
+}
+
+/**
+ * A message on events-feedback when no feedback is configured (left there after the settings were
+ * removed): nothing is uploaded, and where the process stands decides whether it may be confirmed.
+ */
+export async function processWithoutFeedback(
+    { apps, logger }: Pick<Pipeline, 'apps' | 'logger'>,
+    message: InstanceEvent,
+): Promise<FeedbackOutcome> {
+    const fetched = await apps.getInstance(message.ref.url, { logger });
+    if (!fetched) {
+        warnStep(logger, 'instance-gone', { ...message.fields, reason: 'the app API answered 404; no confirmation' });
+        return { kind: 'gone' };
+    }
+    return outcomeAt(positionOf(fetched.instance.process));
 }
 
 /** A 400 to the upload is the app's data type rules against this system's settings: the error says which. */
@@ -219,7 +253,7 @@ async function positionAfterConflict(
     movedOn: (at: ProcessPosition) => boolean,
 ): Promise<ProcessPosition> {
     const again = await apps.getInstance(ref.url, { logger });
-    const position: ProcessPosition = again ? positionOf(again.instance) : { ended: true };
+    const position: ProcessPosition = again ? positionOf(again.instance.process) : { ended: true };
     if (!movedOn(position)) {
         throw new Error(
             `${what} for instance ${ref.instanceId} failed with ${conflict}, though its process has not moved on`,

@@ -36,13 +36,24 @@ export interface DataBlobMetadata {
     filename?: string;
     /** Lowercase hex SHA-256 of the blob's bytes, computed while they streamed in. */
     sha256?: string;
+    /**
+     * The element's lastChanged (URI-encoded ISO time): which version of the element the bytes
+     * are. A retry keeps a blob with the element's lastChanged, size and SHA-256 instead of
+     * downloading it again, and no write puts an older version over it.
+     */
+    lastchanged?: string;
     [name: string]: string | undefined;
 }
 
-/** Metadata of instance.json. */
+/**
+ * Metadata of instance.json. manifest.json carries `lastchanged` and `version` too: both are
+ * written only over an older lastChanged (store.ts writeDescribing).
+ */
 export interface InstanceBlobMetadata {
-    /** The instance's lastChanged when it was stored (URI-encoded ISO time). */
-    lastchanged: string;
+    /** The instance's lastChanged when it was stored (URI-encoded ISO time); never moves backwards. */
+    lastchanged?: string;
+    /** The version stored (version.ts), as in manifest.json. */
+    version?: string;
     /** The id of the event that stored it (URI-encoded). */
     eventid: string;
     /** When this system stored it (ISO time). */

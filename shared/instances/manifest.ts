@@ -38,6 +38,12 @@ export interface Manifest {
     storedAt: string;
     /** The instance's lastChanged as stored. */
     lastChanged: string | null;
+    /**
+     * The version this manifest describes (version.ts): the SHA-256 of the process's end and each
+     * element's id, lastChanged and size. The hand-off message and the ledger carry it. Absent in
+     * manifests written before versions were.
+     */
+    version?: string;
     elements: ManifestElement[];
 }
 

@@ -6,17 +6,25 @@
  * blob's `sha256` metadata at the commit), errors on the first byte beyond the element's size,
  * and at the end when bytes are missing, so a short or long body never becomes a committed
  * blob: a failed upload leaves no blob, or the previous version untouched.
+ *
+ * Every write is conditional, so that two processors storing the same instance at once (Flex runs
+ * several hosts; the webhook, catch-up and reconciliation race) never put an older copy over a
+ * newer one: a data blob is created only where none exists (If-None-Match: *) or replaced only as
+ * the version it was read as (If-Match: its ETag), and manifest.json and instance.json carry the
+ * instance's lastChanged in metadata (`lastchanged`), which a write never moves backwards
+ * (writeDescribing). docs/guarantees.md says what that guarantees.
  */
 import { createHash } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RestError, type ContainerClient } from '@azure/storage-blob';
+import { RestError, type BlobRequestConditions, type ContainerClient } from '@azure/storage-blob';
 import type { DataElement } from '../altinn/apps';
 import { writeBlockBlob, type BlobWriteKind, type BlockBlobWriteOptions } from './blockBlobWrite';
 import {
     blobContentType,
     contentDisposition,
     dataBlobName,
+    decodeMetadataValue,
     encodeMetadataValue,
     instanceBlobName,
     type DataBlobMetadata,
@@ -24,6 +32,7 @@ import {
 } from './layout';
 import { manifestBlobName, type Manifest } from './manifest';
 import type { InstanceRef } from './source';
+import { compareChangeTimes } from './version';
 
 /** Memory per upload stays near bufferSize × (maxConcurrency + 1), whatever the file size. */
 export type UploadOptions = BlockBlobWriteOptions;
@@ -89,12 +98,29 @@ export interface StoredInstance {
     /** instance.json as stored. */
     text: string;
     metadata: Record<string, string>;
+    etag?: string;
 }
 
 export interface BlobInfo {
     contentLength: number;
     metadata: Record<string, string>;
     lastModified?: Date;
+    etag?: string;
+}
+
+/**
+ * What a conditional write of manifest.json or instance.json did: wrote ours; found the same
+ * lastChanged there (the same document, nothing to write); or found a newer one, which stays.
+ */
+export type DescribingWrite =
+    | { outcome: 'written'; bytes: number }
+    /** `storedEventId`: the event whose processing wrote the blob that is there (instance.json's metadata `eventid`). */
+    | { outcome: 'same' | 'newer'; bytes: number; storedVersion?: string; storedEventId?: string };
+
+/** The version and lastChanged a describing blob is written with (its metadata `version`, `lastchanged`). */
+export interface DescribedVersion {
+    version: string;
+    lastChanged: string | null;
 }
 
 /** Where a data element's bytes go: `inbound`, or `quarantine` when Altinn's scan found it infected. */
@@ -132,7 +158,11 @@ export class InstanceStore {
             const response = await this.containers.inbound.getBlobClient(instanceBlobName(ref)).download();
             const chunks: Buffer[] = [];
             for await (const chunk of response.readableStreamBody ?? []) chunks.push(chunk as Buffer);
-            return { text: Buffer.concat(chunks).toString('utf8'), metadata: response.metadata ?? {} };
+            return {
+                text: Buffer.concat(chunks).toString('utf8'),
+                metadata: response.metadata ?? {},
+                etag: response.etag,
+            };
         } catch (error) {
             if (isNotFound(error)) return undefined;
             throw error;
@@ -161,10 +191,12 @@ export class InstanceStore {
         body: Readable,
         signal?: AbortSignal,
         place: DataPlace = 'inbound',
+        conditions?: BlobRequestConditions,
     ): Promise<StoredData> {
         const counter = new ByteCounter(element.id, element.size);
         const metadata: DataBlobMetadata = { datatype: encodeMetadataValue(element.dataType) };
         if (element.filename) metadata.filename = encodeMetadataValue(element.filename);
+        if (element.lastChanged) metadata.lastchanged = encodeMetadataValue(element.lastChanged);
         const blob = this.containers[place].getBlockBlobClient(dataBlobName(ref, element.id));
         const writing = writeBlockBlob(
             blob,
@@ -176,6 +208,7 @@ export class InstanceStore {
                     blobContentDisposition: contentDisposition(element.filename),
                 },
                 metadata: { ...metadata, sha256: counter.sha256! },
+                conditions,
             }),
             signal,
         );
@@ -189,23 +222,69 @@ export class InstanceStore {
         return { bytes: counter.bytes, sha256: counter.sha256!, written: written.value };
     }
 
-    /** Writes manifest.json in one request (atomic), before instance.json. */
-    async writeManifest(ref: InstanceRef, manifest: Manifest): Promise<number> {
-        return this.putJson(manifestBlobName(ref), JSON.stringify(manifest, null, 2), {});
+    /** Writes manifest.json in one request (atomic), before instance.json, unless a newer one is there. */
+    writeManifest(ref: InstanceRef, manifest: Manifest, described: DescribedVersion): Promise<DescribingWrite> {
+        return this.writeDescribing(manifestBlobName(ref), JSON.stringify(manifest, null, 2), {}, described);
     }
 
-    /** Writes instance.json in one request (atomic): the text as received, application/json. */
-    writeInstance(ref: InstanceRef, text: string, metadata: InstanceBlobMetadata): Promise<number> {
-        return this.putJson(instanceBlobName(ref), text, metadata as Record<string, string>);
+    /** Writes instance.json in one request (atomic): the text as received, application/json, unless a newer one is there. */
+    writeInstance(
+        ref: InstanceRef,
+        text: string,
+        metadata: InstanceBlobMetadata,
+        described: DescribedVersion,
+    ): Promise<DescribingWrite> {
+        return this.writeDescribing(instanceBlobName(ref), text, metadata as Record<string, string>, described);
     }
 
-    private async putJson(name: string, text: string, metadata: Record<string, string>): Promise<number> {
+    /**
+     * Puts a JSON blob that describes one version of the instance, never over a newer one: created
+     * where none exists (If-None-Match: *, the one request of a first store); where one exists,
+     * compared by its metadata `lastchanged` (the instance's lastChanged it describes) and replaced
+     * only when older, as the very blob that was compared (If-Match: its ETag). A write that loses
+     * a race looks again.
+     */
+    private async writeDescribing(
+        name: string,
+        text: string,
+        metadata: Record<string, string>,
+        { version, lastChanged }: DescribedVersion,
+    ): Promise<DescribingWrite> {
         const bytes = Buffer.from(text, 'utf8');
-        await this.containers.inbound.getBlockBlobClient(name).upload(bytes, bytes.length, {
-            blobHTTPHeaders: { blobContentType: 'application/json' },
-            metadata,
-        });
-        return bytes.length;
+        const blob = this.containers.inbound.getBlockBlobClient(name);
+        const all = {
+            ...metadata,
+            version,
+            lastchanged: encodeMetadataValue(lastChanged ?? ''),
+        };
+        let conditions: BlobRequestConditions = { ifNoneMatch: '*' };
+        for (let round = 0; ; round++) {
+            try {
+                await blob.upload(bytes, bytes.length, {
+                    blobHTTPHeaders: { blobContentType: 'application/json' },
+                    metadata: all,
+                    conditions,
+                });
+                return { outcome: 'written', bytes: bytes.length };
+            } catch (error) {
+                if (!isConflict(error) || round >= 3) throw error;
+            }
+            const there = await this.blobInfo(this.containers.inbound, name);
+            if (!there) {
+                conditions = { ifNoneMatch: '*' };
+                continue;
+            }
+            const order = compareChangeTimes(decodeMetadataValue(there.metadata.lastchanged), lastChanged);
+            if (order >= 0) {
+                return {
+                    outcome: order === 0 ? 'same' : 'newer',
+                    bytes: bytes.length,
+                    storedVersion: there.metadata.version,
+                    storedEventId: decodeMetadataValue(there.metadata.eventid),
+                };
+            }
+            conditions = { ifMatch: there.etag };
+        }
     }
 
     private async blobInfo(container: ContainerClient, name: string): Promise<BlobInfo | undefined> {
@@ -215,6 +294,7 @@ export class InstanceStore {
                 contentLength: properties.contentLength ?? 0,
                 metadata: properties.metadata ?? {},
                 lastModified: properties.lastModified,
+                etag: properties.etag,
             };
         } catch (error) {
             if (isNotFound(error)) return undefined;
@@ -231,6 +311,11 @@ function isTeardown(piped: PromiseSettledResult<unknown>): boolean {
 
 function isNotFound(error: unknown): boolean {
     return error instanceof RestError && error.statusCode === 404;
+}
+
+/** A conditional write lost: the blob exists (409 BlobAlreadyExists) or is not the one compared (412). */
+export function isConflict(error: unknown): boolean {
+    return error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412);
 }
 
 /** A later stage found no instance.json: the instance was never completely stored, so it must not go on. */

@@ -1,8 +1,9 @@
 /**
  * Whether an earlier invocation may already have stored an instance, so that storing it must
- * first read instance.json to skip the data elements already there. Skipping that read can only
- * ever cost a download again, never a missing blob (everything is then downloaded, instance.json
- * written last), so it is skipped only when all of these say "first time":
+ * first look at the blobs to skip the data elements already there. Skipping those reads can only
+ * ever cost a download again, never a missing blob or an overwrite (every write is then a create,
+ * If-None-Match: *, and one that finds a blob looks at it), so they are skipped only when all of
+ * these say "first time":
  *
  * - this is the message's first delivery (a retry may follow a store that got part or all of
  *   the way);
@@ -21,6 +22,7 @@ import type { Instance } from '../altinn/apps';
 import type { AppConfig } from '../config';
 import { viaOf } from '../ledger';
 import type { InstanceEvent } from './pipeline';
+import { confirmedBy } from './version';
 
 export function mayBeStoredAlready(
     instance: Pick<Instance, 'completeConfirmations'>,
@@ -30,7 +32,5 @@ export function mayBeStoredAlready(
     if (message.fields.attempt !== 1) return true;
     if (viaOf(message.event) !== 'webhook') return true;
     if (config.feedback) return true;
-    return (instance.completeConfirmations ?? []).some(
-        (confirmation) => confirmation?.stakeholderId?.toLowerCase() === message.ref.org.toLowerCase(),
-    );
+    return confirmedBy(instance, message.ref.org);
 }

@@ -1,7 +1,7 @@
 /**
- * A ledger writer that holds first seen, stored, confirmed and handed off of one invocation's subject and
- * writes them at its end (`flush`) in one request: for a new instance that EventsProcessor stores
- * and confirms in one invocation, the whole story is one insert instead of an insert and two merges.
+ * A ledger writer that holds first seen, stored, confirmed and handed off (and the other facts of
+ * an instance) of one invocation's subject and writes them at its end (`flush`) in one request: for
+ * a new instance that EventsProcessor stores and confirms in one invocation, the whole story is one insert instead of an insert and two merges.
  * Each fact keeps the time it was learnt. When the entry exists already (a repeat, or an earlier
  * attempt recorded a failure), the flush falls back to the insert-then-merge of the plain writer, so
  * first seen never moves. Failures and poisoning are written at once, as the plain writer does.
@@ -17,6 +17,8 @@ import {
     confirmedFacts,
     firstSeenFacts,
     handedOffFacts,
+    handledFacts,
+    notEndedFacts,
     storedFacts,
     type FirstSeenFacts,
     type Ledger,
@@ -26,12 +28,14 @@ import {
 export interface DeferredLedgerWriter extends LedgerWriter {
     /** Writes what is held (never rejects; a failure is logged); afterwards the writer holds nothing. */
     flush(): Promise<void>;
+    /** Forgets what is held: the invocation found nothing to record (a repeat of what the entry already says). */
+    discard(): void;
 }
 
 interface Held {
     subject: LedgerSubject;
     firstSeen?: FirstSeenFacts;
-    /** Stored, confirmed and handed off, merged into one set of properties. */
+    /** The later facts (stored, confirmed, handed off, …), merged into one set of properties. */
     later: Record<string, unknown>;
     facts: Set<string>;
 }
@@ -66,11 +70,26 @@ export function deferredWriter(ledger: Ledger, logger: StepLogger): DeferredLedg
             Object.assign(entry.later, confirmedFacts());
             return Promise.resolve();
         },
-        handedOff: (subject) => {
+        handedOff: (subject, version) => {
             const entry = hold(subject, 'handed-off');
-            if (!entry) return now.handedOff(subject);
-            Object.assign(entry.later, handedOffFacts());
+            if (!entry) return now.handedOff(subject, version);
+            Object.assign(entry.later, handedOffFacts(version));
             return Promise.resolve();
+        },
+        handled: (subject, eventIds) => {
+            const entry = hold(subject, 'handled');
+            if (!entry) return now.handled(subject, eventIds);
+            Object.assign(entry.later, handledFacts(eventIds));
+            return Promise.resolve();
+        },
+        notEnded: (subject, facts) => {
+            const entry = hold(subject, 'not-ended');
+            if (!entry) return now.notEnded(subject, facts);
+            Object.assign(entry.later, notEndedFacts(facts));
+            return Promise.resolve();
+        },
+        discard: () => {
+            held = undefined;
         },
         flush: () => {
             const entry = held;

@@ -52,6 +52,19 @@ export interface LedgerEntry {
     poisonedAt?: Date;
     /** A Broker file: Broker reported it expired without our confirmation (`fileneverconfirmeddownloaded`). */
     neverConfirmedAt?: Date;
+    /**
+     * An instance: handed off to instances-received (false from first sight until then; absent on
+     * entries older than this fact), with the version of the manifest the message described.
+     */
+    handedOff?: boolean;
+    handedOffVersion?: string;
+    /** Recent event ids that were handled to the end (stored, confirmed, handed off), oldest first. */
+    handledEventIds?: string[];
+    /** A completed-type event, or process/next after feedback, found the process not ended: nothing was confirmed. */
+    notEndedAt?: Date;
+    /** Where the process stood then (the task, or "no task"). */
+    notEndedTask?: string;
+    notEndedEventId?: string;
     /** Altinn answered 404 for the instance: there is nothing left to store or confirm (settled.ts). */
     goneAt?: Date;
     /** Not for this system (an app outside AcceptedApps): its event went to poison with the reason (settled.ts). */
@@ -79,13 +92,26 @@ export interface LedgerWriter {
     /** storedAt defaults to now; pass when it was stored earlier, so that a repeat does not move it. */
     stored(subject: LedgerSubject, facts: { elements?: number; bytes: number; storedAt?: Date }): Promise<void>;
     confirmed(subject: LedgerSubject): Promise<void>;
-    /** The instances-received message is on its queue. */
-    handedOff(subject: LedgerSubject): Promise<void>;
     failed(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     poisoned(subject: LedgerSubject, failure: FailureFact): Promise<void>;
     /** Broker says the file expired and we never confirmed it; `at` is when Broker said so. */
     neverConfirmed(subject: LedgerSubject, at: Date): Promise<void>;
+    /** The instances-received message for this version of the instance is on its queue. */
+    handedOff(subject: LedgerSubject, version: string | undefined): Promise<void>;
+    /** These events (the most recent `maxHandledEventIds`) were handled to the end. */
+    handled(subject: LedgerSubject, eventIds: readonly string[]): Promise<void>;
+    /** Nothing was confirmed because the process had not ended. */
+    notEnded(subject: LedgerSubject, facts: NotEndedFacts): Promise<void>;
 }
+
+export interface NotEndedFacts {
+    /** The task the process was in, or "no task". */
+    task: string;
+    eventId: string;
+}
+
+/** How many handled event ids an entry keeps: enough for the webhook's and catch-up's copies of the latest events. */
+export const maxHandledEventIds = 8;
 
 type Row = Record<string, unknown> & { partitionKey: string; rowKey: string };
 
@@ -135,7 +161,6 @@ export class Ledger {
                 write('first-seen', subject, () => this.insertFirstSeen(subject, firstSeenFacts(via, eventId))),
             stored: (subject, facts) => write('stored', subject, () => this.merge(subject, storedFacts(facts))),
             confirmed: (subject) => write('confirmed', subject, () => this.merge(subject, confirmedFacts())),
-            handedOff: (subject) => write('handed-off', subject, () => this.merge(subject, handedOffFacts())),
             failed: (subject, failure) => write('failed', subject, () => this.merge(subject, failureFacts(failure))),
             poisoned: (subject, failure) =>
                 write('poisoned', subject, () =>
@@ -143,6 +168,11 @@ export class Ledger {
                 ),
             neverConfirmed: (subject, at) =>
                 write('never-confirmed', subject, () => this.merge(subject, { neverConfirmedAt: at })),
+            handedOff: (subject, version) =>
+                write('handed-off', subject, () => this.merge(subject, handedOffFacts(version))),
+            handled: (subject, eventIds) =>
+                write('handled', subject, () => this.merge(subject, handledFacts(eventIds))),
+            notEnded: (subject, facts) => write('not-ended', subject, () => this.merge(subject, notEndedFacts(facts))),
         };
     }
 
@@ -153,7 +183,13 @@ export class Ledger {
      */
     async insertFirstSeen(subject: LedgerSubject, firstSeen: FirstSeenFacts, later: Record<string, unknown> = {}) {
         try {
-            await this.table.createEntity({ ...identity(subject), ...firstSeen, confirmed: false, ...later });
+            await this.table.createEntity({
+                ...identity(subject),
+                ...firstSeen,
+                confirmed: false,
+                ...notHandedOffYet(subject, false),
+                ...later,
+            });
             return;
         } catch (error) {
             if (statusOf(error) !== 409) throw error;
@@ -167,7 +203,12 @@ export class Ledger {
         if (existing.firstSeenAt !== undefined) return;
         try {
             await this.table.updateEntity(
-                { ...identity(subject), ...firstSeen, confirmed: existing.confirmed === true },
+                {
+                    ...identity(subject),
+                    ...firstSeen,
+                    confirmed: existing.confirmed === true,
+                    ...notHandedOffYet(subject, existing.handedOff === true),
+                },
                 'Merge',
                 { etag: existing.etag },
             );
@@ -215,6 +256,27 @@ export class Ledger {
         return entries
             .filter((entry) => !entry.confirmed)
             .sort((a, b) => (b.neverConfirmedAt?.getTime() ?? 0) - (a.neverConfirmedAt?.getTime() ?? 0));
+    }
+
+    /**
+     * Instances confirmed before `confirmedBefore` and never handed off, oldest confirmation first
+     * (entries from before the hand-off fact existed carry no flag and are not listed).
+     */
+    async listNotHandedOff(confirmedBefore: Date): Promise<LedgerEntry[]> {
+        const entries = await this.#query(
+            `${scopeFilter({ kind: 'instance' })} and confirmed eq true and handedOff eq false and confirmedAt le ${odata`${confirmedBefore}`}`,
+        );
+        return entries.sort((a, b) => (a.confirmedAt?.getTime() ?? 0) - (b.confirmedAt?.getTime() ?? 0));
+    }
+
+    /** Instances found not ended at or after `since` and not confirmed since, newest first. */
+    async listNotEnded(since: Date): Promise<LedgerEntry[]> {
+        const entries = await this.#query(
+            `${scopeFilter({ kind: 'instance' })} and confirmed eq false and notEndedAt ge ${odata`${since}`}`,
+        );
+        return entries
+            .filter((entry) => !entry.goneAt && !entry.refusedAt)
+            .sort((a, b) => (b.notEndedAt?.getTime() ?? 0) - (a.notEndedAt?.getTime() ?? 0));
     }
 
     /**
@@ -285,8 +347,21 @@ export function confirmedFacts(): Record<string, unknown> {
     return { confirmed: true, confirmedAt: new Date() };
 }
 
-export function handedOffFacts(): Record<string, unknown> {
-    return { handedOffAt: new Date() };
+/** An instance is "not handed off" from its first sight on, so that a table query can find it (a missing property cannot be filtered). */
+function notHandedOffYet(subject: LedgerSubject, handedOff: boolean): Record<string, unknown> {
+    return subject.kind === 'instance' ? { handedOff } : {};
+}
+
+export function handedOffFacts(version: string | undefined): Record<string, unknown> {
+    return { handedOff: true, handedOffAt: new Date(), ...(version ? { handedOffVersion: version } : {}) };
+}
+
+export function handledFacts(eventIds: readonly string[]): Record<string, unknown> {
+    return { handledEventIds: eventIds.slice(-maxHandledEventIds).join(' ') };
+}
+
+export function notEndedFacts({ task, eventId }: NotEndedFacts): Record<string, unknown> {
+    return { notEndedAt: new Date(), notEndedTask: task, notEndedEventId: eventId };
 }
 
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
@@ -321,6 +396,12 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         lastFailureError: text('lastFailureError'),
         poisonedAt: date('poisonedAt'),
         neverConfirmedAt: date('neverConfirmedAt'),
+        handedOff: typeof row.handedOff === 'boolean' ? row.handedOff : undefined,
+        handedOffVersion: text('handedOffVersion'),
+        handledEventIds: (text('handledEventIds') ?? '').split(' ').filter(Boolean),
+        notEndedAt: date('notEndedAt'),
+        notEndedTask: text('notEndedTask'),
+        notEndedEventId: text('notEndedEventId'),
         goneAt: date('goneAt'),
         refusedAt: date('refusedAt'),
         refusedReason: text('refusedReason'),

@@ -24,6 +24,17 @@ export function attentionOf(report: Omit<StatusReport, 'attention'>): string[] {
             `Broker file ${file.fileTransferId} (${file.resourceId}) expired in Broker at ${file.at} without our confirmation: ${file.stored ? 'it is stored in container broker, only the confirmation failed' : 'it was never stored (see broker-inbound-poison) and Broker no longer has it: ask the sender to send it again'}`,
         );
     }
+    if (report.notHandedOff.length > 0) {
+        const [oldest] = report.notHandedOff;
+        notes.push(
+            `${report.notHandedOff.length} instance(s) confirmed to Altinn but never handed off to instances-received, the oldest (${oldest.instanceId}) confirmed ${oldest.hours} h ago: see npm run aos -- ledger not-handed-off and events-confirmation-poison`,
+        );
+    }
+    for (const instance of report.processNotEnded) {
+        notes.push(
+            `Instance ${instance.instanceId} (${instance.app}): a completed event or feedback found its process not ended (${instance.task ?? '?'}) at ${instance.at}; nothing was confirmed, catch-up and reconciliation confirm it once it ends`,
+        );
+    }
     for (const run of report.runs) {
         if (run.error) notes.push(`The last ${run.kind} run of ${run.subject} failed: ${run.error}`);
     }

@@ -9,6 +9,7 @@ import { errorMessage } from '../log';
 import type { Storage } from '../storage';
 import { attentionOf } from './attention';
 import { catchUpCursorStatuses } from './catchUpPart';
+import { notEndedInstances, notHandedOffInstances } from './handOffPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { redactTexts } from './privacy';
@@ -38,6 +39,10 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
     };
 
     const settledPart = part('the ledger (gone or refused instances)', () => settledStatuses(ledger), []);
+    const handOffParts = Promise.all([
+        part('the ledger (instances not handed off)', () => notHandedOffInstances(ledger, now), []),
+        part('the ledger (instances not ended)', () => notEndedInstances(ledger, now), []),
+    ]);
     const [apps, brokerResources, neverConfirmed, runs, catchUpCursors, poisonQueues, subscriptions] =
         await Promise.all([
             part(
@@ -63,6 +68,7 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         ]);
     const { recovery } = deps.config;
     const settled = await settledPart;
+    const [notHandedOff, processNotEnded] = await handOffParts;
     const report = {
         generatedAt: now.toISOString(),
         windowHours: statusWindowHours,
@@ -70,6 +76,8 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         settled,
         brokerResources,
         neverConfirmedFiles: neverConfirmed,
+        notHandedOff,
+        processNotEnded,
         runs,
         catchUpCursors,
         poisonQueues,

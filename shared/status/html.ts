@@ -8,6 +8,8 @@ import type {
     CatchUpCursorStatus,
     FailedSubscriptionStatus,
     NeverConfirmedFileStatus,
+    NotEndedStatus,
+    NotHandedOffStatus,
     PendingSubscriptionStatus,
     PoisonQueueStatus,
     RunStatus,
@@ -15,7 +17,7 @@ import type {
     SettledStatus,
     StatusReport,
 } from './report';
-import { neverConfirmedWindowDays } from './report';
+import { neverConfirmedWindowDays, notEndedWindowDays, notHandedOffHours } from './report';
 import { htmlDocument } from '../htmlPage';
 
 const entities: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -126,6 +128,40 @@ function neverConfirmedTable(files: NeverConfirmedFileStatus[]) {
         files,
         () => true,
         `No Broker file expired without our confirmation in the last ${neverConfirmedWindowDays} days.`,
+    );
+}
+
+function notHandedOffTable(instances: NotHandedOffStatus[]) {
+    return table<NotHandedOffStatus>(
+        'not-handed-off',
+        `Confirmed to Altinn more than ${notHandedOffHours} h ago and never handed off to instances-received (${instances.length})`,
+        [
+            { head: 'Instance', cell: (row) => row.instanceId },
+            { head: 'App', cell: (row) => row.app },
+            { head: 'Confirmed', cell: (row) => when(row.confirmedAt) },
+            { head: 'Waiting', cell: (row) => hours(row.hours) },
+            { head: 'In poison', cell: (row) => (row.poisoned ? 'yes' : 'no') },
+        ],
+        instances,
+        () => true,
+        `Every instance confirmed more than ${notHandedOffHours} h ago was handed off.`,
+    );
+}
+
+function notEndedTable(instances: NotEndedStatus[]) {
+    return table<NotEndedStatus>(
+        'process-not-ended',
+        `Not confirmed: the process had not ended (last ${notEndedWindowDays} days; catch-up and reconciliation confirm them once it ends)`,
+        [
+            { head: 'Instance', cell: (row) => row.instanceId },
+            { head: 'App', cell: (row) => row.app },
+            { head: 'Recorded', cell: (row) => when(row.at) },
+            { head: 'Process was in', cell: (row) => row.task },
+            { head: 'Event', cell: (row) => row.eventId },
+        ],
+        instances,
+        () => true,
+        `No completed event found a process not ended in the last ${notEndedWindowDays} days.`,
     );
 }
 
@@ -269,7 +305,7 @@ tr.bad td{background:#fdecea}
 export function renderStatusHtml(report: StatusReport): string {
     const sections = [
         attentionSection(report),
-        `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}\n${settledTable(report.settled)}</section>`,
+        `<section><h2>Apps</h2>${scopeTable('apps', 'Instances per app', 'App', report.apps, report.windowHours, 'No app configured or seen yet.')}\n${settledTable(report.settled)}\n${notHandedOffTable(report.notHandedOff)}\n${notEndedTable(report.processNotEnded)}</section>`,
         `<section><h2>Broker resources</h2>${scopeTable('broker', 'Files per Broker resource', 'Resource', report.brokerResources, report.windowHours, 'No Broker resource configured or seen yet.')}\n${neverConfirmedTable(report.neverConfirmedFiles)}</section>`,
         `<section><h2>Reconciliation and catch-up</h2>${runsTable(report.runs)}\n${cursorsTable(report.catchUpCursors)}</section>`,
         `<section><h2>Poison queues</h2>${poisonTable(report.poisonQueues)}</section>`,

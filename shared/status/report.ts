@@ -40,6 +40,34 @@ export interface NeverConfirmedFileStatus {
     poisoned: boolean;
 }
 
+/** How long a confirmed instance may wait for its hand-off before it is counted (and, by default, alerted on). */
+export const notHandedOffHours = 1;
+
+/** An instance confirmed in Altinn more than `notHandedOffHours` ago whose hand-off message was never sent. */
+export interface NotHandedOffStatus {
+    instanceId: string;
+    /** `{org}/{app}` */
+    app: string;
+    confirmedAt: string;
+    /** Hours since it was confirmed. */
+    hours: number;
+    poisoned: boolean;
+}
+
+/** How long the page lists an instance found not ended (and not confirmed since). */
+export const notEndedWindowDays = 30;
+
+/** A completed event (or feedback) found the process not ended: nothing was confirmed. */
+export interface NotEndedStatus {
+    instanceId: string;
+    app: string;
+    /** When it was recorded. */
+    at: string;
+    /** Where the process stood: the task, or "no task". */
+    task?: string;
+    eventId?: string;
+}
+
 /** Per app, instances settled without a confirmation (shared/status/settledPart.ts), at any age. */
 export interface SettledStatus {
     /** `{org}/{app}`. */
@@ -124,6 +152,10 @@ export interface StatusReport {
     brokerResources: ScopeStatus[];
     /** Broker files purged unconfirmed in the last `neverConfirmedWindowDays` days, newest first. */
     neverConfirmedFiles: NeverConfirmedFileStatus[];
+    /** Instances confirmed more than `notHandedOffHours` ago and never handed off, oldest first. */
+    notHandedOff: NotHandedOffStatus[];
+    /** Instances found not ended in the last `notEndedWindowDays` days and not confirmed since, newest first. */
+    processNotEnded: NotEndedStatus[];
     runs: RunStatus[];
     catchUpCursors: CatchUpCursorStatus[];
     poisonQueues: PoisonQueueStatus[];

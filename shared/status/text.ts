@@ -1,5 +1,5 @@
 /** The status report as plain text for a terminal (`npm run aos -- status`): the page's sections, as lines. */
-import { neverConfirmedWindowDays, type StatusReport } from './report';
+import { neverConfirmedWindowDays, notEndedWindowDays, notHandedOffHours, type StatusReport } from './report';
 
 function when(iso: string | undefined): string {
     return iso ? `${iso.slice(0, 16).replace('T', ' ')} UTC` : '-';
@@ -44,6 +44,21 @@ export function renderStatusText(report: StatusReport): string[] {
         for (const file of report.neverConfirmedFiles) {
             lines.push(
                 `  ${file.fileTransferId} (${file.resourceId}) at ${when(file.at)}: stored ${file.stored ? 'yes' : 'no'}, in poison ${file.poisoned ? 'yes' : 'no'}`,
+            );
+        }
+    }
+
+    lines.push('', `Confirmed more than ${notHandedOffHours} h ago, never handed off: ${report.notHandedOff.length}`);
+    for (const row of report.notHandedOff) {
+        lines.push(
+            `  ${row.instanceId} (${row.app}) confirmed ${when(row.confirmedAt)}, ${row.hours} h ago${row.poisoned ? ', in poison' : ''}`,
+        );
+    }
+    if (report.processNotEnded.length > 0) {
+        lines.push('', `Not confirmed because the process had not ended (last ${notEndedWindowDays} days):`);
+        for (const row of report.processNotEnded) {
+            lines.push(
+                `  ${row.instanceId} (${row.app}) at ${when(row.at)}: in ${row.task ?? '?'}, event ${row.eventId ?? '?'}`,
             );
         }
     }

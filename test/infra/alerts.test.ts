@@ -32,7 +32,7 @@ function schedules(infra: Infra): { name: string; frequency?: string; window?: s
 }
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, Broker resources refused and messages the code refused into poison', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, processes not ended, instances not handed off, Broker resources refused and messages the code refused into poison', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -44,6 +44,8 @@ describe('alert rules', () => {
             'handoff-waiting',
             'host-start-failed',
             'infected',
+            'process-not-ended',
+            'not-handed-off',
             'broker-no-access',
             'message-refused',
         ]);
@@ -58,10 +60,36 @@ describe('alert rules', () => {
                 'reconcile-failed',
                 'broker-never-confirmed',
                 'infected',
+                'process-not-ended',
+                'confirmed',
+                'handed-off',
                 'catchup-no-access',
                 'refused',
                 'reconcile-truncated',
             ]),
+        );
+    });
+
+    it('read the code: a process not ended is logged with the instance, the event type and where the process stood', () => {
+        const notEnded = loggedSteps().get('process-not-ended');
+        // At error after the wait for the process to end, as a warning after feedback; the rule reads both.
+        expect(notEnded?.levels).toEqual(new Set(['error', 'warn']));
+        expect([...(notEnded?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['instanceId', 'eventType', 'task', 'after']),
+        );
+    });
+
+    it('alert on an instance confirmed alertNotHandedOffHours (default 1) ago without a hand-off, from the lines of both, keyed by instance', async () => {
+        const rule = alertRules(await loadInfra()).find((candidate) => candidate.name === 'not-handed-off')!;
+        expect(rule.query).toContain('confirmedAt between ((ago(1h) - 1h) .. ago(1h)) and isnull(handedOffAt)');
+        for (const step of ['confirmed', 'handed-off', 'handoff-skipped']) {
+            expect(loggedSteps().get(step)?.fields.has('instanceId')).toBe(true);
+        }
+        const renamed = await loadInfra({
+            [alertsFile]: replaceOnce('step in ("confirmed", "handed-off"', 'step in ("confirmed", "handed-over"'),
+        });
+        expect(checkAlertQueries(renamed)).toContain(
+            'alert not-handed-off filters step handed-over, which no code in functions/ or shared/ logs',
         );
     });
 
@@ -95,8 +123,10 @@ describe('alert rules', () => {
     });
 
     it('evaluate each window once: window equals frequency, so one line raises one alert', async () => {
+        // not-handed-off reads a longer window on purpose: its query picks the confirmations that turned
+        // alertNotHandedOffHours old in the last hour (one band per evaluation) and looks for their hand-off since.
         const mismatched = schedules(await loadInfra()).filter(
-            (rule) => !rule.frequency || rule.frequency !== rule.window,
+            (rule) => rule.name !== 'not-handed-off' && (!rule.frequency || rule.frequency !== rule.window),
         );
         expect(mismatched).toEqual([]);
         expect(schedules(await loadInfra()).find((rule) => rule.name === 'unconfirmed-instance')).toEqual({

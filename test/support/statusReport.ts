@@ -9,6 +9,8 @@ export function statusReport(overrides: Partial<StatusReport> = {}): StatusRepor
         settled: [],
         brokerResources: [],
         neverConfirmedFiles: [],
+        notHandedOff: [],
+        processNotEnded: [],
         runs: [],
         catchUpCursors: [],
         poisonQueues: [{ queue: 'events-inbound', poisonQueue: 'events-inbound-poison', messages: 0 }],

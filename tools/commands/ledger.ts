@@ -1,13 +1,17 @@
 /**
  * `aos ledger show <instanceId|instanceGuid|fileTransferId> [--json]`: what the ledger knows of one
- * instance or Broker file: when and how it was first seen, stored, confirmed, its last failure,
- * whether it went to a poison queue, and whether Altinn no longer has it or it was refused (shared/ledger).
+ * instance or Broker file: when and how it was first seen, stored, confirmed, handed off, its last
+ * failure, whether it went to a poison queue, and whether Altinn no longer has it or it was refused
+ * (shared/ledger). `aos ledger not-handed-off` and `aos ledger not-ended` list instances (ledgerLists.ts).
  */
 import { ledgerOf, type LedgerEntry } from '../../shared/ledger';
 import { exitCodes, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
+import { isLedgerList, ledgerLists } from './ledgerLists';
 
 const usage = `Usage:
-  npm run aos -- ledger show <instanceId | instanceGuid | fileTransferId> [--json] [--account <storage account>]`;
+  npm run aos -- ledger show <instanceId | instanceGuid | fileTransferId> [--json] [--account <storage account>]
+  npm run aos -- ledger not-handed-off [--json] [--account <storage account>]
+  npm run aos -- ledger not-ended [--json] [--account <storage account>]`;
 
 const time = (date: Date | undefined): string => date?.toISOString() ?? '-';
 
@@ -22,7 +26,17 @@ export function formatEntry(entry: LedgerEntry): string {
         `  stored        ${time(entry.storedAt)}${entry.storedAt ? `  ${entry.elements !== undefined ? `${entry.elements} element(s), ` : ''}${entry.bytes ?? 0} bytes` : ''}`,
         `  confirmed     ${entry.confirmed ? time(entry.confirmedAt) : 'no'}`,
     ];
-    if (entry.handedOffAt) lines.push(`  handed off    ${time(entry.handedOffAt)}  (instances-received)`);
+    if (entry.handedOffAt || entry.handedOff === false) {
+        const version = entry.handedOffVersion ? `  version ${entry.handedOffVersion}` : '';
+        lines.push(
+            `  handed off    ${entry.handedOffAt ? `${time(entry.handedOffAt)}  (instances-received)${version}` : 'no'}`,
+        );
+    }
+    if (entry.notEndedAt) {
+        lines.push(
+            `  not ended     ${time(entry.notEndedAt)}  in ${entry.notEndedTask ?? '?'}  (nothing confirmed; event ${entry.notEndedEventId ?? '?'})`,
+        );
+    }
     if (entry.lastFailureAt) {
         lines.push(
             `  last failure  ${time(entry.lastFailureAt)}  ${entry.lastFailureStep ?? ''}: ${entry.lastFailureError ?? ''}`,
@@ -43,6 +57,11 @@ export const ledgerCommand: Command = {
     async run(args, io) {
         const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } });
         const [action, id, ...extra] = positionals;
+        if (isLedgerList(action) && id === undefined) {
+            const { rows, text } = await ledgerLists[action](ledgerOf(storageOf(values.account, io)), new Date());
+            io.out(values.json ? JSON.stringify(rows, null, 2) : text.join('\n'));
+            return exitCodes.done;
+        }
         if (action !== 'show' || !id || extra.length > 0) {
             throw new UsageError(
                 action && action !== 'show' ? `Unknown subcommand "${action}".` : 'ledger show needs one id.',

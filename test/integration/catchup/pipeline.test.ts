@@ -1,15 +1,24 @@
 import { containers } from '../../../shared/names';
 import { type HostProcess } from '../../support/host';
 import { waitUntil } from '../../support/simulator';
-import { blobNames, getBlob, putBlob, startHostedStack, type HostedStack, type Stack } from '../subscriptions/stack';
+import {
+    blobNames,
+    drainQueue,
+    getBlob,
+    putBlob,
+    startHostedStack,
+    type HostedStack,
+    type Stack,
+} from '../subscriptions/stack';
 
 /*
  * End to end through the local Functions host (a child process running the app's real function
  * registrations from dist/): EventsSubscriber registers a subscription whose endpoint is the host's
  * own /api/eventsreceiver, which answers Altinn's validation. Then, with every webhook push failing,
  * EventsCatchUp brings 100 completed instances into events-inbound, and the pipeline stores and
- * confirms each. Finally, with both paths delivering the same events, no data element is downloaded
- * twice. Timers are run through the host's admin API rather than waited for.
+ * confirms each. Finally, with both paths delivering the same events, each instance is fetched
+ * once, downloaded once, confirmed once and handed off once: the catch-up's copies are known to the
+ * ledger as handled. Timers are run through the host's admin API rather than waited for.
  */
 
 jest.setTimeout(120_000);
@@ -149,12 +158,27 @@ it('with every webhook push failing, the catch-up brings all 100 instances in: s
     }
 });
 
-it('with both paths delivering, every instance is downloaded once and confirmed', async () => {
+it('webhook and catch-up for the same instances: one complete, one hand-off each; the catch-up copy costs no GET', async () => {
     await stack.sim.control.clearFaults(); // the webhook works again; Altinn's pending retries now succeed too
+    await drainQueue(stack.azurite.connectionString, 'instances-received');
     const instances = await completeInstances(10);
     await waitStoredAndConfirmed(instances, 60_000);
+    // The webhook's copies are handled to the end (the hand-off is the last thing they do).
+    await hostWait(
+        waitUntil(
+            () => {
+                const out = host.output();
+                return instances.every((i) => new RegExp(`step=handed-off [^\\n]*instanceId=${i.id}\\b`).test(out))
+                    ? true
+                    : undefined;
+            },
+            30_000,
+            'the webhook copies handed off',
+        ),
+    );
+    const readsBefore = stack.sim.counters().instanceReads;
 
-    // The same events again through the catch-up: the pipeline finds them stored.
+    // The same events again through the catch-up: the ledger knows each was handled to the end.
     const mark = host.output().length;
     await runTimer('EventsCatchUp');
     await host.waitForOutput(new RegExp(`step=catch-up org=ttd app=${app} pages=2 queued=10 `), 30_000, mark);
@@ -163,13 +187,15 @@ it('with both paths delivering, every instance is downloaded once and confirmed'
             () => {
                 const since = host.output().slice(mark);
                 return instances.every((instance) =>
-                    new RegExp(`step=instance-unchanged .*instanceId=${instance.id}\\b`).test(since),
+                    new RegExp(
+                        `step=already-done [^\\n]*instanceId=${instance.id}\\b[^\\n]*reason="this event was handled`,
+                    ).test(since),
                 )
                     ? true
                     : undefined;
             },
             60_000,
-            'the catch-up copies seen as unchanged',
+            'the catch-up copies seen as already done',
         ),
     );
 
@@ -177,5 +203,12 @@ it('with both paths delivering, every instance is downloaded once and confirmed'
     for (const element of instances.flatMap((instance) => instance.elements)) {
         expect(contentBytes[element.id]).toBe(element.size);
     }
-    for (const instance of instances) expect(completes[instance.id]).toBeGreaterThanOrEqual(1);
+    for (const instance of instances) expect(completes[instance.id]).toBe(1);
+    // Not one more GET of these instances for their catch-up copies: one GET each, the webhook's.
+    const reads = stack.sim.counters().instanceReads;
+    for (const instance of instances) expect([readsBefore[instance.id], reads[instance.id]]).toEqual([1, 1]);
+    const handedOff = (await drainQueue(stack.azurite.connectionString, 'instances-received')).map(
+        (text) => (JSON.parse(text) as { instanceId: string }).instanceId,
+    );
+    expect(handedOff.sort()).toEqual(instances.map((instance) => instance.id).sort());
 });

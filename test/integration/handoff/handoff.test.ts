@@ -31,6 +31,7 @@ function message(instanceGuid: string): InstanceReceived {
         container: 'inbound',
         instanceBlob: `ttd/apps-test/${instanceGuid}/instance.json`,
         manifestBlob: `ttd/apps-test/${instanceGuid}/manifest.json`,
+        version: null,
         elements: [],
     };
 }

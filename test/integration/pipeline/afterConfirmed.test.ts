@@ -3,6 +3,7 @@ import {
     acceptInstanceEvent,
     acceptQueuedEvent,
     confirmInstance,
+    historyOf,
     pipelineFor,
     storeInstance,
 } from '../../../shared/instances';
@@ -106,6 +107,8 @@ test('with the manifest in memory (the processor calling confirmInstance after w
     const { context, message } = await processorMessage(created);
     const pipeline = pipelineFor(recorded(), context);
     const justStored = { elements: manifest.elements.length, bytes: 0, manifest };
-    const requests = await requestsOf(() => confirmInstance(pipeline, message, justStored));
+    const requests = await requestsOf(() =>
+        confirmInstance(pipeline, message, historyOf(pipeline, message), justStored),
+    );
     expect(requests).toEqual(['POST messages']);
 });

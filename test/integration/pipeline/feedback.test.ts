@@ -13,6 +13,7 @@ import {
     parseInstanceSource,
     renderFeedback,
 } from '../../../shared/instances';
+import { instanceSubject, ledgerOf } from '../../../shared/ledger';
 import { queues } from '../../../shared/names';
 import type { Services } from '../../../shared/services';
 import { eventOf, fieldsOf, startHarness, steps, type Harness } from './harness';
@@ -137,9 +138,43 @@ test('a task event: stored, feedback uploaded from the built-in template, proces
     expect(again.error).toBeUndefined();
     expect(steps(again.logs, 'data-stored').map((l) => fieldsOf(l.message).dataElementId)).toEqual([element.id]);
     expect(fieldsOf(steps(again.logs, 'instance-stored')[0].message)).toMatchObject({ elements: '2', downloaded: '1' });
-    // Not the feedback event type: confirmed (again, idempotent in Altinn) in the same invocation.
-    expect(h.sim.counters().completes).toEqual({ [created.id]: 2 });
+    // Not the feedback event type, but Altinn's document already holds the owner's complete: not called again.
+    expect(steps(again.logs, 'confirm-skipped')).toHaveLength(1);
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
     expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+    // Handed off once per version: the one in Task_2, and the ended one with the feedback element.
+    const handedOff = (await h.peek(queues.instancesReceived)).map(
+        (text) => JSON.parse(text) as { instanceId: string; version: string; elements: unknown[] },
+    );
+    expect(handedOff.map((m) => [m.instanceId, m.elements.length])).toEqual([
+        [created.id, 1],
+        [created.id, 2],
+    ]);
+    expect(new Set(handedOff.map((m) => m.version)).size).toBe(2);
+});
+
+test('feedback whose process/next leaves the process in another task: nothing confirmed, and that is recorded', async () => {
+    const created = await createInTask(['Task_1', 'Task_2', 'Task_3'], 'Task_2');
+    await stored(created);
+
+    const run = await h.deliver(queues.eventsFeedback, feedback);
+    expect(run.error).toBeUndefined();
+    expect(h.sim.counters().requests['apps.processNext']).toEqual({ '200': 1 });
+    expect(fieldsOf(steps(run.logs, 'process-moved')[0].message)).toMatchObject({ from: 'Task_2', to: 'Task_3' });
+    const recorded = steps(run.logs, 'process-not-ended');
+    expect(recorded.map((l) => l.level)).toEqual(['warning']);
+    expect(fieldsOf(recorded[0].message)).toMatchObject({ instanceId: created.id, task: 'Task_3', after: 'feedback' });
+    // Not handed on: complete is never called for a process that stands in a task.
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+    expect(h.sim.counters().completes).toEqual({});
+    const entry = await ledgerOf(h.services.storage).get(
+        instanceSubject(parseInstanceSource(created.url, h.sim.appsUrl)),
+    );
+    expect(entry).toMatchObject({
+        confirmed: false,
+        notEndedTask: 'Task_3',
+        notEndedEventId: eventOf(created, taskEvent).id,
+    });
 });
 
 test('a repeat after the instance moved on uploads nothing and moves nothing, and still hands on', async () => {
@@ -273,7 +308,7 @@ test('an app that allows other content types than FeedbackContentType refuses th
     expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
 });
 
-test('when the process is already in another task, neither feedback nor process/next happens', async () => {
+test('when the process is already in another task, neither feedback nor process/next happens, and nothing is confirmed', async () => {
     const created = await createInTask(['Task_2', 'Task_3'], 'Task_3');
     await stored(created);
     const run = await h.deliver(queues.eventsFeedback, feedback);
@@ -283,7 +318,8 @@ test('when the process is already in another task, neither feedback nor process/
     );
     expect(h.sim.counters().requests['apps.postData']).toBeUndefined();
     expect(h.sim.counters().requests['apps.processNext']).toBeUndefined();
-    expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
+    expect(fieldsOf(steps(run.logs, 'process-not-ended')[0].message).task).toBe('Task_3');
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
 });
 
 test('a template from FeedbackTemplatePath, with values XML-escaped', async () => {
@@ -308,17 +344,22 @@ test('a template from FeedbackTemplatePath, with values XML-escaped', async () =
     expect(await h.sim.control.contentDigest(element.id)).toMatchObject({ size: xml.length, sha256: sha256(xml) });
 });
 
-test('without feedback settings EventsFeedback only hands on, without a request', async () => {
+test('without feedback settings EventsFeedback uploads nothing and hands on only an instance whose process has ended', async () => {
     const services = h.servicesWith({ FeedbackEventType: undefined, FeedbackDataType: undefined });
+    const withoutFeedback = createEventsFeedback(() => services);
     const created = await createInTask();
     await h.enqueue(eventOf(created, taskEvent), queues.eventsFeedback);
-    const run = await h.deliver(
-        queues.eventsFeedback,
-        createEventsFeedback(() => services),
-    );
-    expect(run.error).toBeUndefined();
-    expect(fieldsOf(steps(run.logs, 'feedback-skipped')[0].message).reason).toBe('feedback is not configured');
-    expect(h.sim.counters().requests).toEqual({});
+    const inTask = await h.deliver(queues.eventsFeedback, withoutFeedback);
+    expect(inTask.error).toBeUndefined();
+    expect(fieldsOf(steps(inTask.logs, 'feedback-skipped')[0].message).reason).toBe('feedback is not configured');
+    expect(fieldsOf(steps(inTask.logs, 'process-not-ended')[0].message).task).toBe('Task_2');
+    expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
+
+    await h.sim.control.moveProcess(created.id, { to: 'completed', publish: false });
+    await h.enqueue(eventOf(created, taskEvent), queues.eventsFeedback);
+    expect((await h.deliver(queues.eventsFeedback, withoutFeedback)).error).toBeUndefined();
+    expect(h.sim.counters().requests).toMatchObject({ 'apps.getInstance': { '200': 2 } });
+    expect(h.sim.counters().requests['apps.postData']).toBeUndefined();
     expect(await h.peek(queues.eventsConfirmation)).toHaveLength(1);
 });
 

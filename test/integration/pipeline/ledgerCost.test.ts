@@ -5,12 +5,13 @@ import { queues } from '../../../shared/names';
 import { type CreatedInstance } from '../../../dev/simulator/types';
 import { connectionStringFor } from '../../support/azurite';
 import { startStorageRecorder, type StorageRecorder } from '../../support/storageRecorder';
-import { eventOf, startHarness, steps, type Harness } from './harness';
+import type { Manifest } from '../../../shared/instances';
+import { blobText, eventOf, startHarness, steps, type Harness } from './harness';
 
 /*
- * What the ledger costs per instance: a new instance stored and confirmed in the processor's
- * invocation is one table request (the insert of first seen, stored and confirmed together); a
- * repeat falls back to insert-then-merge and never moves first seen.
+ * What the ledger costs per instance: a new instance stored, confirmed and handed off in the
+ * processor's invocation is one table request (the insert of every fact together); a repeat of a
+ * settled instance is one read and writes nothing; a retry never moves first seen.
  */
 
 jest.setTimeout(60_000);
@@ -79,18 +80,27 @@ test('a new instance stored and confirmed in one invocation costs one table requ
     expect(entry?.storedAt?.getTime()).toBeGreaterThanOrEqual(entry!.firstSeenAt!.getTime());
     expect(entry?.confirmedAt?.getTime()).toBeGreaterThanOrEqual(entry!.storedAt!.getTime());
 
-    // The same event again: the insert meets the entry (409), first seen stays, the facts are merged.
+    // Every fact of a settled instance: handed off with the version stored, the event handled.
+    const folder = `ttd/ledger-cost-app/${created.instanceGuid}`;
+    const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
+    expect(entry).toMatchObject({
+        handedOff: true,
+        handedOffVersion: manifest.version,
+        handledEventIds: [eventOf(created).id],
+    });
+
+    // The same event again: Altinn shows it confirmed, the ledger shows this version handed off;
+    // one read of the entry, nothing written, nothing moved.
     await h.enqueue(eventOf(created));
     recorder.requests.length = 0;
     const repeat = await h.deliver(queues.eventsInbound, processor);
     expect(repeat.error).toBeUndefined();
-    expect(steps(repeat.logs, 'ledger-write-failed')).toEqual([]);
-    expect(entityRequests().length).toBeGreaterThan(1);
+    expect(repeat.logs.map((log) => log.message.split(' ')[0])).toEqual(['step=already-done']);
+    expect(entityRequests()).toHaveLength(1);
+    expect(entityRequests()[0]).toMatch(/^GET .*\/ledger\(/);
     const after = await ledger.get(subject);
     expect(after?.firstSeenAt).toEqual(entry?.firstSeenAt);
-    expect(after?.firstEventId).toBe(entry?.firstEventId);
-    expect(after?.confirmed).toBe(true);
-    expect(after?.confirmedAt?.getTime()).toBeGreaterThan(entry!.confirmedAt!.getTime());
+    expect(after?.confirmedAt).toEqual(entry?.confirmedAt);
 });
 
 test('a failed attempt records first seen before its failure; the retry adds stored and confirmed, first seen unmoved', async () => {

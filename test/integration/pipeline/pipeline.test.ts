@@ -2,9 +2,11 @@ import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { generatedDigest } from '../../../dev/simulator/dataGenerator';
 import { type CreatedInstance } from '../../../dev/simulator/types';
 import { queues } from '../../../shared/names';
+import type { Instance } from '../../../shared/altinn/apps';
+import { instanceVersion, type Manifest } from '../../../shared/instances';
+import { ledgerOf } from '../../../shared/ledger';
 import { listPoison } from '../../../shared/poison';
 import { decodeQueueMessage } from '../../../shared/storage';
-import type { Manifest } from '../../../shared/instances';
 import { connectionStringFor } from '../../support/azurite';
 import { startStorageRecorder } from '../../support/storageRecorder';
 import {
@@ -90,10 +92,13 @@ test('an instance is stored element by element, instance.json last, confirmed on
     expect(pdfProps.contentDisposition).toBe(
         `attachment; filename="s_knad ___ _.pdf"; filename*=UTF-8''s%C3%B8knad%20%C3%A6%C3%B8%C3%A5%20%E2%9C%93.pdf`,
     );
+    const { data } = (await h.sim.control.getInstance(created.id)) as { data: { id: string; lastChanged: string }[] };
+    const pdfElement = data.find((d) => d.id === pdf.id)!;
     expect(pdfProps.metadata).toEqual({
         datatype: 'attachment',
         filename: encodeURIComponent(unicodeName),
         sha256: await generatedDigest('pdf', 300_000),
+        lastchanged: encodeURIComponent(String(pdfElement.lastChanged)),
     });
     expect(decodeURIComponent(pdfProps.metadata!.filename)).toBe(unicodeName);
     const xmlProps = await h.container.getBlobClient(`${folder}/data/${xml.id}`).getProperties();
@@ -233,6 +238,7 @@ test('manifest.json lists every element with the SHA-256 Altinn served, written 
             app: 'pipeline-app',
             storedAt: expect.any(String) as unknown,
             lastChanged: instance.lastChanged,
+            version: instanceVersion(instance as unknown as Instance),
             elements: instance.data.map((d, i) => ({
                 id: d.id,
                 dataType: d.dataType,
@@ -247,6 +253,7 @@ test('manifest.json lists every element with the SHA-256 Altinn served, written 
         });
         const instanceProps = await h.container.getBlobClient(`${folder}/instance.json`).getProperties();
         expect(instanceProps.metadata?.storedat).toBe(manifest.storedAt);
+        expect(instanceProps.metadata?.version).toBe(manifest.version);
         for (const element of manifest.elements) {
             const props = await h.container.getBlobClient(element.blob).getProperties();
             expect(props.metadata?.sha256).toBe(element.sha256);
@@ -264,7 +271,7 @@ test('manifest.json lists every element with the SHA-256 Altinn served, written 
     }
 });
 
-test('a duplicate event downloads nothing again, also after complete moved the instance on', async () => {
+test('a repeat of a stored, confirmed, handed-off instance costs one GET and one log line: step=already-done', async () => {
     const created = await createSubmission();
     const event = eventOf(created);
     await h.enqueue(event);
@@ -272,6 +279,7 @@ test('a duplicate event downloads nothing again, also after complete moved the i
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
     const before = h.sim.counters();
     const storedBefore = await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`);
+    const handedOff = await h.peek(queues.instancesReceived);
 
     // The same event again (at-least-once delivery), and another event for the same instance.
     await h.enqueue(event);
@@ -279,41 +287,105 @@ test('a duplicate event downloads nothing again, also after complete moved the i
     for (let i = 0; i < 2; i++) {
         const run = await h.deliver(queues.eventsInbound, processor);
         expect(run.error).toBeUndefined();
-        expect(steps(run.logs, 'instance-unchanged')).toHaveLength(1);
-        expect(steps(run.logs, 'data-stored')).toHaveLength(0);
+        expect(run.logs.map((log) => log.message.split(' ')[0])).toEqual(['step=already-done']);
+        expect(fieldsOf(run.logs[0].message)).toMatchObject({ instanceId: created.id });
     }
     const after = h.sim.counters();
-    expect(after.bytes['storage.getData']).toBe(before.bytes['storage.getData']);
+    expect(after.requests['apps.getInstance']['200']).toBe(before.requests['apps.getInstance']['200'] + 2);
+    // Nothing else: no download, no complete, no second hand-off.
     expect(after.requests['storage.getData']).toEqual(before.requests['storage.getData']);
     expect(after.requests['apps.getData']).toBeUndefined();
-    expect(after.requests['apps.getInstance']['200']).toBe(before.requests['apps.getInstance']['200'] + 2);
+    expect(after.completes).toEqual({ [created.id]: 1 });
+    expect(await h.peek(queues.instancesReceived)).toEqual(handedOff);
     expect(await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/instance.json`)).toBe(storedBefore);
-    // Still confirmed each time (an earlier confirmation may have been lost), and complete is idempotent in Altinn.
-    expect(after.completes).toEqual({ [created.id]: 3 });
     expect(await h.peek(queues.eventsConfirmation)).toEqual([]);
 });
 
-test('a missing data blob is downloaded again even when instance.json lists it unchanged', async () => {
+test('the same event taken by two processors at once: one stores, confirms and hands off; the other stops at step=already-done', async () => {
+    const created = await createSubmission();
+    const event = eventOf(created);
+    await h.enqueue(event);
+    await h.enqueue(event);
+    const runs = await Promise.all([
+        h.deliver(queues.eventsInbound, processor, 1),
+        h.deliver(queues.eventsInbound, processor, 1),
+    ]);
+    expect(runs.map((run) => run.error)).toEqual([undefined, undefined]);
+    const stopped = runs.flatMap((run) => steps(run.logs, 'already-done'));
+    expect(stopped).toHaveLength(1);
+    expect(fieldsOf(stopped[0].message).reason).toMatch(/another copy of this event stored this version/);
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+    const handedOff = (await h.peek(queues.instancesReceived)).filter((text) => text.includes(created.id));
+    expect(handedOff).toHaveLength(1);
+});
+
+test('a retry keeps what a failed attempt stored, also before instance.json exists: an element failing twice, the elements before it fetched once', async () => {
+    // One element at a time, in order, and no retries within an attempt: each attempt stops at the failing element.
+    const services = h.servicesWith({ DownloadConcurrency: '1', HttpRetryBudgetSeconds: '0' });
+    const oneByOne = createEventsProcessor(() => services);
+    const created = await h.sim.control.createInstance({
+        app: 'resume-app',
+        process: 'completed',
+        publish: true,
+        dataElements: [
+            { dataType: 'a', size: 40_000, seed: 'a' },
+            { dataType: 'b', size: 50_000, seed: 'b' },
+            { dataType: 'c', size: 60_000, seed: 'c' },
+            { dataType: 'failing', size: 70_000, seed: 'failing' },
+        ],
+    });
+    const [a, b, c, failing] = created.dataElements;
+    const fault = await h.sim.control.addFault({ endpoint: 'storage.getData', pathContains: failing.id, status: 500 });
+    const folder = `ttd/resume-app/${created.instanceGuid}`;
+
+    for (const attempt of [1, 2]) {
+        await h.enqueue(eventOf(created));
+        const run = await h.deliver(queues.eventsInbound, oneByOne, attempt);
+        expect(run.error).toBeDefined();
+        expect(await blobNames(h.container, folder)).toEqual([a, b, c].map((d) => `${folder}/data/${d.id}`).sort());
+    }
+    // Each element before the failing one was fetched once, although instance.json never got written.
+    const served = h.sim.counters().contentBytes;
+    expect([a, b, c].map((d) => served[d.id])).toEqual([40_000, 50_000, 60_000]);
+    expect(h.sim.counters().completes).toEqual({});
+
+    // One kept blob goes missing; the next attempt fetches it and the failing one, nothing else.
+    await h.container.deleteBlob(`${folder}/data/${b.id}`);
+    await h.sim.control.removeFault(fault.id);
+    await h.enqueue(eventOf(created));
+    const last = await h.deliver(queues.eventsInbound, oneByOne, 3);
+    expect(last.error).toBeUndefined();
+    expect(steps(last.logs, 'data-stored').map((l) => fieldsOf(l.message).dataElementId)).toEqual([b.id, failing.id]);
+    const after = h.sim.counters().contentBytes;
+    expect([a, b, c, failing].map((d) => after[d.id])).toEqual([40_000, 100_000, 60_000, 70_000]);
+    const manifest = JSON.parse(await blobText(h.container, `${folder}/manifest.json`)) as Manifest;
+    const digests = await Promise.all(created.dataElements.map((d) => h.sim.control.contentDigest(d.id)));
+    expect(manifest.elements.map((e) => [e.id, e.size, e.sha256])).toEqual(
+        digests.map((d) => [d.id, d.size, d.sha256]),
+    );
+    expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
+});
+
+test('a copy of the instance older than what is stored writes nothing over it: the attempt fails and the retry fetches again', async () => {
     const created = await createSubmission();
     await h.enqueue(eventOf(created));
     expect((await h.deliver(queues.eventsInbound, processor)).error).toBeUndefined();
-    const pdf = created.dataElements[1];
-    await h.container.deleteBlob(`ttd/pipeline-app/${created.instanceGuid}/data/${pdf.id}`);
+    const folder = `ttd/pipeline-app/${created.instanceGuid}`;
+    const [xml] = created.dataElements;
+    const blob = h.container.getBlobClient(`${folder}/data/${xml.id}`);
+    // As if another processor had stored a later version of this element meanwhile.
+    const { metadata } = await blob.getProperties();
+    await blob.setMetadata({ ...metadata, lastchanged: encodeURIComponent('2999-01-01T00:00:00Z') });
+    const before = (await blob.getProperties()).etag;
+    const manifestBefore = await blobText(h.container, `${folder}/manifest.json`);
+    // The ledger knows nothing of it (else a confirmed, handed-off instance stops at step=already-done).
+    await ledgerOf(h.services.storage).table.deleteEntity('instance:ttd:pipeline-app', created.instanceGuid);
 
-    await h.enqueue(eventOf(created));
-    const run = await h.deliver(queues.eventsInbound, processor);
-    expect(run.error).toBeUndefined();
-    expect(steps(run.logs, 'data-stored').map((l) => fieldsOf(l.message).dataElementId)).toEqual([pdf.id]);
-    expect(await blobSha256(h.container, `ttd/pipeline-app/${created.instanceGuid}/data/${pdf.id}`)).toBe(
-        await generatedDigest('pdf', 300_000),
-    );
-    // The manifest is complete again: the kept elements' hashes come from their blobs' metadata.
-    const manifest = JSON.parse(
-        await blobText(h.container, `ttd/pipeline-app/${created.instanceGuid}/manifest.json`),
-    ) as Manifest;
-    const served = await Promise.all(created.dataElements.map((d) => h.sim.control.contentDigest(d.id)));
-    expect(manifest.elements.map((e) => [e.id, e.size, e.sha256])).toEqual(served.map((d) => [d.id, d.size, d.sha256]));
-    expect(h.sim.counters().requests['storage.getData']['200']).toBe(4);
+    await h.enqueue(eventFor(created.url, 'app.instance.process.completed', 'later-event'));
+    const run = await h.deliver(queues.eventsInbound, processor, 2);
+    expect((run.error as Error).name).toBe('StaleSnapshotError');
+    expect((await blob.getProperties()).etag).toBe(before);
+    expect(await blobText(h.container, `${folder}/manifest.json`)).toBe(manifestBefore);
 });
 
 test('an instance without data elements is stored and confirmed', async () => {

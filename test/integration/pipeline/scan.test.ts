@@ -1,5 +1,6 @@
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { type CreatedInstance, type DataElementInput } from '../../../dev/simulator/types';
+import { ledgerOf } from '../../../shared/ledger';
 import { containers, queues } from '../../../shared/names';
 import { ScanWaitExceededError, scanPendingSinceAttribute, type Manifest } from '../../../shared/instances';
 import { blobNames, blobSha256, blobText, eventOf, fieldsOf, startHarness, steps, type Harness } from './harness';
@@ -81,9 +82,11 @@ test('an Infected element lands only in quarantine, the manifest says so, and th
     expect(await h.peek(queues.eventsConfirmation)).toHaveLength(0);
     expect(h.sim.counters().completes).toEqual({ [created.id]: 1 });
 
-    // A duplicate finds the quarantined element where it belongs and downloads nothing.
+    // A retry that stores again (the ledger says nothing of it: a repeat of a handed-off instance
+    // would stop at step=already-done) finds the quarantined element where it belongs and downloads nothing.
+    await ledgerOf(h.services.storage).table.deleteEntity(`instance:ttd:scan-app`, created.instanceGuid);
     await h.enqueue(event);
-    const again = await h.deliver(queues.eventsInbound, processor);
+    const again = await h.deliver(queues.eventsInbound, processor, 2);
     expect(steps(again.logs, 'instance-unchanged')).toHaveLength(1);
     expect(steps(again.logs, 'data-stored')).toHaveLength(0);
 });

@@ -241,18 +241,23 @@ test('an abort stops the upload without committing', async () => {
 
 test('instance.json is written as given, as application/json, with its metadata', async () => {
     const text = '{"id":"501/x",  "note":"æøå ✓"}';
-    await store.writeInstance(ref, text, {
-        lastchanged: encodeURIComponent('2026-01-01T00:00:00Z'),
-        eventid: 'e1',
-        storedat: '2026-01-02T00:00:00.000Z',
-        elements: '0',
-        bytes: '0',
-    });
+    const written = await store.writeInstance(
+        ref,
+        text,
+        { eventid: 'e1', storedat: '2026-01-02T00:00:00.000Z', elements: '0', bytes: '0' },
+        { version: 'v1', lastChanged: '2026-01-01T00:00:00Z' },
+    );
+    expect(written).toEqual({ outcome: 'written', bytes: Buffer.byteLength(text) });
     const name = `ttd/store-app/${ref.instanceGuid}/instance.json`;
     expect((await content(name))!.equals(Buffer.from(text, 'utf8'))).toBe(true);
     const stored = await store.readInstance(ref);
     expect(stored?.text).toBe(text);
-    expect(stored?.metadata).toMatchObject({ eventid: 'e1', elements: '0' });
+    expect(stored?.metadata).toMatchObject({
+        eventid: 'e1',
+        elements: '0',
+        version: 'v1',
+        lastchanged: encodeURIComponent('2026-01-01T00:00:00Z'),
+    });
     expect((await container.getBlobClient(name).getProperties()).contentType).toBe('application/json');
     expect(
         await store.readInstance(
@@ -262,4 +267,66 @@ test('instance.json is written as given, as application/json, with its metadata'
             ),
         ),
     ).toBeUndefined();
+});
+
+test('instance.json and manifest.json never move backwards: an older lastChanged leaves the newer one, one request when none is there', async () => {
+    const name = `ttd/store-app/${ref.instanceGuid}/instance.json`;
+    const meta = { eventid: 'e', storedat: '2026-01-02T00:00:00.000Z', elements: '0', bytes: '0' };
+    // Seven fraction digits, as Altinn writes them: the digits beyond the millisecond still order.
+    const newer = '2026-01-01T10:00:00.1234568Z';
+    const older = '2026-01-01T10:00:00.1234567Z';
+    expect(await store.writeInstance(ref, '{"v":"new"}', meta, { version: 'v2', lastChanged: newer })).toEqual({
+        outcome: 'written',
+        bytes: 11,
+    });
+    expect(calls()).toEqual(['PUT']);
+    expect(await store.writeInstance(ref, '{"v":"old"}', meta, { version: 'v1', lastChanged: older })).toEqual({
+        outcome: 'newer',
+        bytes: 11,
+        storedVersion: 'v2',
+        storedEventId: 'e',
+    });
+    expect((await content(name))!.toString()).toBe('{"v":"new"}');
+    expect((await store.writeInstance(ref, '{"v":"same"}', meta, { version: 'v2', lastChanged: newer })).outcome).toBe(
+        'same',
+    );
+    expect((await content(name))!.toString()).toBe('{"v":"new"}');
+
+    const manifest = {
+        instanceId: ref.instanceId,
+        org: 'ttd',
+        app: 'store-app',
+        storedAt: '2026-01-02T00:00:00.000Z',
+        lastChanged: older,
+        version: 'v1',
+        elements: [],
+    };
+    expect((await store.writeManifest(ref, manifest, { version: 'v1', lastChanged: older })).outcome).toBe('written');
+    const later = '2026-01-01T10:00:01Z';
+    recorder.requests.length = 0;
+    expect(
+        (await store.writeManifest(ref, { ...manifest, version: 'v3' }, { version: 'v3', lastChanged: later })).outcome,
+    ).toBe('written');
+    // The create that found a blob, a look at it, and the replacement of the very blob looked at.
+    expect(calls()).toEqual(['PUT', 'HEAD', 'PUT']);
+    const stored = JSON.parse((await content(`ttd/store-app/${ref.instanceGuid}/manifest.json`))!.toString()) as {
+        version: string;
+    };
+    expect(stored.version).toBe('v3');
+});
+
+test('a data blob is created only where none is, and replaced only as the blob that was looked at', async () => {
+    const e = element(100, { lastChanged: '2026-01-01T00:00:00Z' });
+    await store.storeData(ref, e, source(bytes(100, 1)), undefined, 'inbound', { ifNoneMatch: '*' });
+    const info = await store.dataInfo(ref, e.id);
+    expect(info?.metadata.lastchanged).toBe(encodeURIComponent('2026-01-01T00:00:00Z'));
+    await expect(
+        store.storeData(ref, e, source(bytes(100, 2)), undefined, 'inbound', { ifNoneMatch: '*' }),
+    ).rejects.toMatchObject({ statusCode: 409 });
+    await expect(
+        store.storeData(ref, e, source(bytes(100, 3)), undefined, 'inbound', { ifMatch: '"0x1"' }),
+    ).rejects.toMatchObject({ statusCode: 412 });
+    expect(await content(dataName(e.id))).toEqual(bytes(100, 1));
+    await store.storeData(ref, e, source(bytes(100, 4)), undefined, 'inbound', { ifMatch: info!.etag });
+    expect(await content(dataName(e.id))).toEqual(bytes(100, 4));
 });

@@ -433,6 +433,21 @@ describe('process, substatus and complete', () => {
         expect((await call(`${created.url}/process`)).status).toBe(200);
     });
 
+    it('an instance in a task: GET shows the task and no end, process/next leaves it in the next task, and complete is accepted', async () => {
+        // app-lib ProcessEngine: only the end event sets ended and clears currentTask; Storage's
+        // AddCompleteConfirmation does not look at the process (dev/simulator/README.md).
+        const created = await instance({ tasks: ['Task_1', 'Task_2', 'Task_3'] });
+        const process = async () => ((await (await call(created.url)).json()) as InstanceJson).process;
+        expect(await process()).toMatchObject({ currentTask: { elementId: 'Task_1' }, ended: null });
+        const moved = await call(`${created.url}/process/next`, { method: 'PUT' });
+        expect(await moved.json()).toMatchObject({ currentTask: { elementId: 'Task_2', flow: 3 }, ended: null });
+        const body = (await (await call(created.url)).json()) as InstanceJson;
+        expect(body.process).toMatchObject({ currentTask: { elementId: 'Task_2' }, ended: null, endEvent: null });
+        expect(body.status).toMatchObject({ isArchived: false });
+        expect((await call(`${created.url}/complete`, { method: 'POST' })).status).toBe(200);
+        expect(sim.counters().completes[created.id]).toBe(1);
+    });
+
     it('answers 409 "Validation failed for task" with the validationIssues while validation finds errors', async () => {
         const issues = [
             { severity: 1, code: 'required', description: 'Feltet er påkrevd', field: 'a.b', source: 'Required' },

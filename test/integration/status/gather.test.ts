@@ -35,6 +35,8 @@ it('reports the ledger as unavailable when its table service does not answer, an
         'the ledger (Broker resources)',
         'the ledger (apps)',
         'the ledger (gone or refused instances)',
+        'the ledger (instances not ended)',
+        'the ledger (instances not handed off)',
         'the ledger (runs)',
     ]);
     expect(report.attention).toEqual(

@@ -17,6 +17,7 @@ const manifest: Manifest = {
     app: 'apps-test',
     storedAt: '2026-12-01T02:00:00.000Z',
     lastChanged: '2026-12-01T01:59:00.000Z',
+    version: sha('c'),
     elements: [
         {
             id: formId,
@@ -51,6 +52,7 @@ describe('the instance message', () => {
             instanceId: ref.instanceId,
             org: 'ttd',
             app: 'apps-test',
+            version: sha('c'),
             receivedAt: manifest.storedAt,
             container: 'inbound',
             instanceBlob: `ttd/apps-test/${guid}/instance.json`,
