@@ -16,7 +16,7 @@ import { startAzuriteProcess } from '../dev/azurite';
 import { ChaosHost } from '../dev/chaos/host';
 import { dropSubscriptionFiles, subscriptionsValidated, until } from '../dev/demo';
 import { ensureDevClient, simulatorSettings } from '../dev/devClient';
-import { freePort } from '../dev/ports';
+import { freePort, freePorts } from '../dev/ports';
 import { startSimulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
 import { queues } from '../shared/names';
@@ -27,7 +27,8 @@ const app = 'bench-catchup';
 /** A row of the bench table: figure, result, target. */
 export async function catchUpCost(instances: number): Promise<string[]> {
     const dataDir = mkdtempSync(join(tmpdir(), 'aos-bench-catchup-'));
-    const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
+    const [blobPort, queuePort, tablePort] = await freePorts(3);
+    const ports = { blobPort, queuePort, tablePort };
     const azurite = await startAzuriteProcess({ ...ports, location: join(dataDir, 'azurite') });
     const sim = await startSimulator({ timeScale: 0.01 });
     const storageConnection = connectionStringFor(ports);

@@ -25,7 +25,7 @@ import { dropSubscriptionFiles, subscriptionsValidated, until } from '../dev/dem
 import { ensureDevClient, simulatorSettings } from '../dev/devClient';
 import { startSimulator, type Simulator } from '../dev/simulator';
 import { connectionStringFor } from '../dev/storageConnection';
-import { freePort } from '../dev/ports';
+import { freePort, freePorts } from '../dev/ports';
 import { settings } from '../shared/settings';
 import { catchUpCost } from './catchUpCost';
 import { measureColdStart } from './coldStart';
@@ -306,7 +306,8 @@ function printTable(header: string[], rows: string[][]): void {
 
 async function main(): Promise<void> {
     const dataDir = mkdtempSync(join(tmpdir(), 'aos-bench-'));
-    const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
+    const [blobPort, queuePort, tablePort] = await freePorts(3);
+    const ports = { blobPort, queuePort, tablePort };
     const azurite = await startAzuriteProcess({ ...ports, location: join(dataDir, 'azurite') });
     // The host and the floor reach Azurite through the counter.
     const proxy = await startCountingProxy({ blob: ports.blobPort, queue: ports.queuePort, table: ports.tablePort });

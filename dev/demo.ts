@@ -1,9 +1,12 @@
 /**
  * The `npm start` demo: register the webhook through the subscription containers, submit a few
- * instances and send a Broker file, then report what ended up where.
+ * instances and send a Broker file, let Broker purge a second file before it could be confirmed,
+ * then report what ended up where.
  */
 import { BlobServiceClient } from '@azure/storage-blob';
+import { ledgerOf } from '../shared/ledger';
 import { containers } from '../shared/names';
+import { createStorage } from '../shared/storage';
 import { demoFormXml, demoPdf } from './demoContent';
 import { runSendDemo } from './demoSend';
 import type { CreatedInstance, Simulator } from './simulator';
@@ -63,6 +66,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
             sourceFilter: `${sim.appsUrl}/${org}/${app}`,
             typeFilter: 'app.instance.process.completed',
         },
+        // No typeFilter: Altinn matches types exactly, and besides published the system needs
+        // fileneverconfirmeddownloaded (as docs/examples/broker-subscription.json).
         'demo-broker.json': {
             endPoint: webhook,
             resourceFilter: `urn:altinn:resource:${brokerResource}`,
@@ -136,6 +141,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         timeoutMs,
     });
 
+    await showNeverConfirmed(options, brokerResource, orgNumber, timeoutMs);
+
     say('demo: done. What was stored where:');
     for (const containerName of [containers.inbound, containers.broker, containers.brokerOutbound]) {
         for await (const blob of blobs.getContainerClient(containerName).listBlobsFlat()) {
@@ -145,4 +152,37 @@ export async function runDemo(options: DemoOptions): Promise<void> {
         }
     }
     say(`demo: Altinn received complete for ${created.length} instances and confirmdownload for the Broker file`);
+}
+
+/**
+ * A Broker file that expires before this system could confirm it: the simulator purges it at once
+ * (as Broker does at a transfer's expiry), Broker sends `no.altinn.broker.fileneverconfirmeddownloaded`,
+ * and the Broker subscription, having no typeFilter, delivers it: the ledger and the status page list it.
+ */
+async function showNeverConfirmed(
+    { sim, say, storageConnection, webhook }: DemoOptions,
+    resourceId: string,
+    orgNumber: string,
+    timeoutMs: number,
+): Promise<void> {
+    const since = new Date(Date.now() - 60_000);
+    // Not pushed as published, and purged at once: nothing can download and confirm it first.
+    const { fileTransferId } = await sim.control.createFileTransfer({
+        resourceId,
+        fileName: 'for-sent.txt',
+        content: 'Broker purged this before anyone downloaded it.\n',
+        recipients: [orgNumber],
+        deliver: false,
+    });
+    await sim.control.expireFileTransfer(fileTransferId);
+    say(`demo: Broker purged file transfer ${fileTransferId} at its expiry before we confirmed it`);
+    const ledger = ledgerOf(createStorage({ AzureWebJobsStorage: storageConnection }));
+    await until('the never-confirmed Broker file in the ledger', timeoutMs, async () => {
+        const files = await ledger.listNeverConfirmed(since);
+        return files.some((file) => file.id === fileTransferId) ? files : undefined;
+    });
+    say(
+        `demo: no.altinn.broker.fileneverconfirmeddownloaded for ${fileTransferId} reached the webhook through demo-broker.json (no typeFilter); ` +
+            `the status page lists it under "Needs attention": ${new URL('/api/status', webhook).href}`,
+    );
 }

@@ -1,8 +1,9 @@
 /**
- * InstancesReconcile: on ReconcileSchedule (unless ReconcileEnabled is false), asks Altinn Storage for every instance of the apps in
- * ReconcileApps that is complete and not confirmed by the owner, and queues each to events-inbound
- * as the event Altinn would have pushed, so that a submission no event brought is still stored and
- * confirmed (shared/reconcile/reconcile.ts). An app that fails is logged and fails the invocation
+ * InstancesReconcile: on ReconcileSchedule (unless ReconcileEnabled is false), asks Altinn Storage
+ * for every instance of the apps in ReconcileApps that is complete (or, with feedback, waits in the
+ * feedback task) and not confirmed by the owner, and queues each the ledger does not show on its way
+ * to events-inbound as the event Altinn would have pushed, so that a submission no event brought is
+ * still stored and confirmed (shared/reconcile/reconcile.ts, requeue.ts). An app that fails is logged and fails the invocation
  * after the other apps ran; the next schedule tries again.
  */
 import { app, type InvocationContext, type Timer } from '@azure/functions';

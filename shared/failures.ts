@@ -110,6 +110,7 @@ const failureSteps: Record<string, string> = {
     [queues.eventsInbound]: 'store',
     [queues.eventsFeedback]: 'feedback',
     [queues.eventsConfirmation]: 'confirm',
+    [queues.eventsSubstatus]: 'substatus',
     [queues.brokerInbound]: 'broker',
     [queues.brokerSend]: 'send',
 };

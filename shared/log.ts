@@ -3,7 +3,7 @@
  * person reading the stream and a Log Analytics query (parse_kv) can use it. Text values pass
  * through redactPersonalData: no line carries a national identity number or an alternativesubject.
  */
-import { personalFields, redactPersonalData, redacted } from './redact';
+import { isPersonalField, redactPersonalData, redacted } from './redact';
 
 export type LogFields = Record<string, string | number | boolean | undefined | null>;
 
@@ -36,7 +36,7 @@ export function formatFields(step: string, fields: LogFields): string {
     const parts = [`step=${formatValue(step)}`];
     for (const [key, value] of Object.entries(fields)) {
         if (value === undefined || value === null) continue;
-        parts.push(`${key}=${formatValue(personalFields.has(key) ? redacted : value)}`);
+        parts.push(`${key}=${formatValue(isPersonalField(key) ? redacted : value)}`);
     }
     return parts.join(' ');
 }

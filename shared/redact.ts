@@ -10,17 +10,39 @@
 export const redacted = '[redacted]';
 
 /**
- * 11 digits (or 6 + space + 5) standing alone. Letters and digits around it mean it is part of
- * something else: a GUID's last group (12 hex characters) can hold 11 digits next to a letter.
+ * 11 digits, or 6 + 5 with a space, a hyphen or their URL-encoded forms between (DDMMYY NNNNN,
+ * DDMMYY-NNNNN, `%20`, `+`), standing alone. Letters and digits around it mean it is part of
+ * something else (a GUID's last group, 12 hex characters, can hold 11 digits next to a letter),
+ * except a URL escape just before it: `%2Fperson%2F{number}` (once or twice encoded) is still one.
  */
-const identityNumber = /(?<![0-9A-Za-z])(?:\d{11}|\d{6} \d{5})(?![0-9A-Za-z])/g;
+const identityNumber =
+    /(?:(?<=%(?:25)*[0-9A-Fa-f]{2})|(?<![0-9A-Za-z]))(?:\d{11}|\d{6}(?:[ \u00a0+-]|%(?:25)*20)\d{5})(?![0-9A-Za-z])/g;
 
-/** alternativesubject, personNumber or ssn with its value, in JSON (`"ssn":"…"`) or logfmt (`ssn=…`) form. */
-const personalMember =
-    /((?:"|\b)(?:alternativesubject|alternativeSubject|personNumber|ssn)"?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|[^\s,;}&]+)/g;
+/** Field names whose values are always personal data, whatever they look like (compared in any case). */
+const personalFieldNames = [
+    'alternativesubject',
+    'personNumber',
+    'ssn',
+    'nationalIdentityNumber',
+    'fodselsnummer',
+    'fødselsnummer',
+];
 
-/** Field names whose values are always personal data, whatever they look like. */
-export const personalFields: ReadonlySet<string> = new Set(['alternativesubject', 'personNumber', 'ssn']);
+/**
+ * Such a field with its value, in JSON (`"ssn":"…"`), logfmt or a query (`ssn=…`), in any case
+ * (`PersonNumber`, `AlternativeSubject`, `SSN`).
+ */
+const personalMember = new RegExp(
+    `((?:"|(?<![\\p{L}\\p{N}_]))(?:${personalFieldNames.join('|')})"?\\s*[:=]\\s*)("(?:[^"\\\\]|\\\\.)*"|[^\\s,;}&]+)`,
+    'giu',
+);
+
+const personalFields: ReadonlySet<string> = new Set(personalFieldNames.map((name) => name.toLowerCase()));
+
+/** Whether a field of this name holds personal data, in whatever case it is written. */
+export function isPersonalField(name: string): boolean {
+    return personalFields.has(name.toLowerCase());
+}
 
 export function redactPersonalData(text: string): string {
     return text

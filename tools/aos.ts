@@ -14,6 +14,7 @@ import { reconcileCommand } from './commands/reconcile';
 import { smokeCommand } from './commands/smoke';
 import { statusCommand } from './commands/status';
 import { subscriptionsCommand } from './commands/subscriptions';
+import { printableIo } from './output';
 
 interface CommandEntry {
     summary: string;
@@ -68,8 +69,9 @@ export function usage(): string {
     ].join('\n');
 }
 
-/** Runs one command line; resolves to the exit code. */
-export async function runAos(args: string[], io: CliIo): Promise<number> {
+/** Runs one command line; resolves to the exit code. Everything it prints is redacted and escaped (output.ts). */
+export async function runAos(args: string[], terminal: CliIo): Promise<number> {
+    const io = printableIo(terminal);
     const [name, ...rest] = args;
     const entry = name === undefined ? undefined : commands[name];
     if (!entry) {

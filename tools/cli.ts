@@ -9,7 +9,7 @@
  * Altinn refuses), 2 failed (storage or Altinn unreachable; try again later).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { mergeSettings, readLocalSettings } from '../dev/host/settings';
+import { mergeSettings, readLocalSettings } from '../shared/localSettings';
 import type { StepLogger } from '../shared/log';
 import { createStorage, type Storage } from '../shared/storage';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPortOpen, stopChild, type AzuritePorts } from '../azurite';
-import { freePort } from '../ports';
+import { freePorts } from '../ports';
 import { connectionStringFor } from '../storageConnection';
 import { repoRoot } from './paths';
 
@@ -25,7 +25,8 @@ export class ChaosAzurite {
     ) {}
 
     static async create(location: string): Promise<ChaosAzurite> {
-        const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
+        const [blobPort, queuePort, tablePort] = await freePorts(3);
+        const ports = { blobPort, queuePort, tablePort };
         return new ChaosAzurite(ports, location);
     }
 

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { startHost, type RunningHost } from './host';
+import { LocalSettingsError } from '../../shared/localSettings';
 import { HostStartupError, errorMessage, hostStartupErrorLine } from './log';
 
 interface CliOptions {
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
     const detail =
-        error instanceof HostStartupError
+        error instanceof HostStartupError || error instanceof LocalSettingsError
             ? error.message
             : error instanceof Error
               ? (error.stack ?? error.message)

@@ -21,8 +21,9 @@ import { HostLog, HostStartupError, errorMessage, writeToStdout, type LineWriter
 import { QueueOutputWriter } from './outputs';
 import { PrimaryHostCoordinator } from './primaryHost';
 import { QueueListener } from './queueListener';
+import { mergeSettings, readLocalHttpPort, readLocalSettings } from '../../shared/localSettings';
 import { ScheduleMonitor } from './scheduleMonitor';
-import { applySettings, getSetting, mergeSettings, readLocalHttpPort, readLocalSettings } from './settings';
+import { applySettings, getSetting } from './settings';
 import { SingletonListener, type Listener } from './singletonListener';
 import { defaultConnection, StorageConnections } from './storage';
 import { TimerScheduler, usesMonitor } from './timerScheduler';

@@ -309,8 +309,14 @@ async function processNext(core: SimCore, ctx: RequestContext): Promise<void> {
  * org is the instance's org; 200 with the updated Instance; event app.instance.substatus.changed),
  * passed on to Altinn/altinn-storage src/Storage/Controllers/InstancesController.cs UpdateSubstatus
  * (replaces status.substatus, sets lastChanged and lastChangedBy). The same body again leaves the
- * same state: idempotent apart from lastChanged and the event. The write scope is required here as
- * for the app API's other service-owner writes.
+ * same state: idempotent apart from lastChanged and the event.
+ *
+ * The controller reads the instance (InstanceClient.GetInstance, which throws PlatformHttpException on
+ * Storage's 404) before its try/catch, and no exception handler maps that outside Development
+ * (WebApplicationBuilderExtensions.UseAltinnAppCommonConfiguration), so a missing instance answers
+ * 500, not 404. It checks no scope: only that the token's org is the instance's org (case-insensitive),
+ * else Forbid (403); Storage's UpdateSubstatus checks the same. (ScopeAuthorizationMiddleware adds a
+ * scope check only for an app whose metadata defines custom API scopes.)
  */
 async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
     const principal = await authenticate(core, ctx);
@@ -340,10 +346,10 @@ async function substatus(core: SimCore, ctx: RequestContext): Promise<void> {
     }
     const instance = findInstance(core, ctx);
     if (!instance) {
-        sendEmpty(ctx.res, 404);
+        sendEmpty(ctx.res, 500);
         return;
     }
-    if (!mayAct(principal, instance, WRITE_SCOPE)) {
+    if (instance.org.toLowerCase() !== principal.org?.toLowerCase()) {
         sendEmpty(ctx.res, 403);
         return;
     }

@@ -12,6 +12,7 @@ import {
     withPrefix,
     WRITE,
 } from './broker';
+import { purgeFileTransfer } from './brokerExpiry';
 import { type ScanVerdict } from './brokerScans';
 import { digestContent } from './content';
 import { type SimCore } from './core';
@@ -28,7 +29,7 @@ import { type FileTransferRecord } from './state';
  * - POST /broker/api/v1/filetransfer/{id}/upload (FileTransferController.UploadStreamed,
  *   Application/UploadFile/UploadFileHandler.cs, Tus/TusUploadValidationService.cs, CompleteFileUploadHandler.cs);
  * - the malware scan and publishing (MalwareScanResults/MalwareScanResultHandler.cs,
- *   UploadFile/FileTransferPublishService.cs), and expiry (PurgeFileTransfer/PurgeFileTransferHandler.cs).
+ *   UploadFile/FileTransferPublishService.cs), and the purge after a malware finding (brokerExpiry.ts).
  */
 
 /** ApplicationConstants.MaxVirusScanUploadSize. */
@@ -312,33 +313,7 @@ async function scanned(core: SimCore, transfer: FileTransferRecord, verdict: Sca
         return;
     }
     uploadFailed(core, transfer, 'Malware scan failed: Malicious. Extra details: {}');
-    purge(core, transfer, 'MalwareScanFailed');
-}
-
-/**
- * PurgeFileTransferHandler: deletes the file; unless the trigger is a failed malware scan, Purged and
- * filepurged to the sender; then fileneverconfirmeddownloaded to every recipient that had not
- * confirmed and, if there was one, to the sender. On expiry of a transfer every recipient confirmed,
- * the resource's purge after all confirmed (PurgeFileTransferAfterAllRecipientsConfirmed) has it.
- */
-export function purge(
-    core: SimCore,
-    transfer: FileTransferRecord,
-    trigger: 'FileTransferExpiry' | 'MalwareScanFailed' | 'AllConfirmedDownloaded',
-): void {
-    if (transfer.status === 'Purged') return;
-    if (transfer.content?.kind === 'file') rmSync(transfer.content.path, { force: true });
-    if (trigger !== 'MalwareScanFailed') {
-        setTransferStatus(transfer, 'Purged');
-        publishBrokerEvent(core, transfer, 'filepurged', transfer.sender, 'Sender');
-    }
-    const unconfirmed = transfer.recipients.filter((r) => r.status !== 'DownloadConfirmed');
-    for (const recipient of unconfirmed) {
-        publishBrokerEvent(core, transfer, 'fileneverconfirmeddownloaded', recipient.recipient, 'Recipient');
-    }
-    if (unconfirmed.length > 0) {
-        publishBrokerEvent(core, transfer, 'fileneverconfirmeddownloaded', transfer.sender, 'Sender');
-    }
+    purgeFileTransfer(core, transfer, 'MalwareScanFailed');
 }
 
 /** Reports a held malware scan (PendingScans.hold); false when none is pending for the transfer. */

@@ -6,8 +6,9 @@ import {
     recordDownloadStarted,
     withPrefix,
 } from './broker';
+import { expireFileTransfer } from './brokerExpiry';
 import { type ScanVerdict } from './brokerScans';
-import { completeScan, purge } from './brokerSender';
+import { completeScan } from './brokerSender';
 import { contentSize, digestContent } from './content';
 import { type SimCore } from './core';
 import { FaultInputError } from './faults';
@@ -108,8 +109,14 @@ export interface SimulatorControl {
      * confirmdownload, through the same rules and events as the API. Resolves with the overview.
      */
     recipientConfirms(fileTransferId: string, orgNumber: string): Promise<Record<string, unknown>>;
-    /** The transfer's expiry comes now (PurgeFileTransferHandler with trigger FileTransferExpiry). */
-    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>>;
+    /**
+     * The transfer reaches its expiry (PurgeFileTransferHandler, FileTransferExpiry): Purged, `filepurged` to the
+     * sender, `fileneverconfirmeddownloaded` to each recipient that has not confirmed and then to the sender.
+     */
+    expireFileTransfer(
+        id: string,
+        input?: { deliver?: boolean },
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }>;
     addFault(fault: FaultInput): Promise<Fault>;
     listFaults(): Promise<Fault[]>;
     removeFault(id: string): Promise<void>;
@@ -333,13 +340,15 @@ export class Control implements SimulatorControl {
         });
     }
 
-    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>> {
+    expireFileTransfer(
+        id: string,
+        input: { deliver?: boolean } = {},
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }> {
         return run(() => {
-            const transfer = this.transfer(fileTransferId);
-            // Broker's purge job runs at the expiration time (InitializeFileTransferHandler schedules it): that time is now.
-            transfer.expirationTime = new Date().toISOString();
-            purge(this.core, transfer, 'FileTransferExpiry');
-            return fileTransferOverviewJson(transfer);
+            const transfer = this.core.state.fileTransfers.get(String(id).toLowerCase());
+            if (!transfer) throw new ControlError(404, `No file transfer ${id}`);
+            const events = expireFileTransfer(this.core, transfer, input.deliver ?? true);
+            return { overview: fileTransferOverviewJson(transfer), events };
         });
     }
 
@@ -497,7 +506,7 @@ const ops: { method: string; path: string; op: Op; status?: number }[] = [
     {
         method: 'POST',
         path: '/sim/broker/filetransfers/{id}/expire',
-        op: (c, _b, p) => c.expireFileTransfer(p.id),
+        op: (c, b, p) => c.expireFileTransfer(p.id, b as { deliver?: boolean }),
     },
     { method: 'POST', path: '/sim/faults', op: (c, b) => c.addFault(b as FaultInput), status: 201 },
     { method: 'GET', path: '/sim/faults', op: (c) => c.listFaults() },

@@ -100,8 +100,11 @@ export class HttpControlClient implements SimulatorControl {
     recipientConfirms(fileTransferId: string, orgNumber: string): Promise<Record<string, unknown>> {
         return this.call('POST', `/sim/broker/filetransfers/${fileTransferId}/recipients/${orgNumber}/confirm`, {});
     }
-    expireFileTransfer(fileTransferId: string): Promise<Record<string, unknown>> {
-        return this.call('POST', `/sim/broker/filetransfers/${fileTransferId}/expire`, {});
+    expireFileTransfer(
+        id: string,
+        input: { deliver?: boolean } = {},
+    ): Promise<{ overview: Record<string, unknown>; events: CloudEvent[] }> {
+        return this.call('POST', `/sim/broker/filetransfers/${id}/expire`, input);
     }
     addFault(fault: FaultInput): Promise<Fault> {
         return this.call('POST', '/sim/faults', fault);

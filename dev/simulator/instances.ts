@@ -62,6 +62,12 @@ export function checkFileScanResult(value: unknown): FileScanResult {
     return value as FileScanResult;
 }
 
+function checkTime(at: string): string {
+    const time = Date.parse(at);
+    if (Number.isNaN(time)) throw new InstanceInputError('at must be an ISO time');
+    return new Date(time).toISOString();
+}
+
 export function createInstance(
     core: SimCore,
     input: CreateInstanceInput,
@@ -84,7 +90,7 @@ export function createInstance(
     const processInput = input.process ?? 'Task_1';
     const completed = processInput === 'completed';
     const tasks = input.tasks ?? (completed ? ['Task_1'] : [processInput]);
-    const now = new Date().toISOString();
+    const now = input.at === undefined ? new Date().toISOString() : checkTime(input.at);
     const personNumber =
         input.organisationNumber === undefined ? (input.personNumber ?? personNumberFor(partyId)) : input.personNumber;
     const instance: InstanceRecord = {

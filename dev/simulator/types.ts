@@ -147,6 +147,11 @@ export interface CreateInstanceInput {
     registerEvents?: boolean;
     /** false: events go to the query API only and are never pushed (a lost webhook). Default true. */
     deliver?: boolean;
+    /**
+     * When it was created and last changed (ISO, the process's times too); default now. Instances with
+     * the same time tie in Storage's query order, which pages them by row id.
+     */
+    at?: string;
 }
 
 export interface CreatedDataElement {

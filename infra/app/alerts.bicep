@@ -4,6 +4,10 @@
 // the Functions host's own line for a message moved to a poison queue. test/infra/alerts.test.ts
 // checks every query against lines formatted by the code's own formatter with the step names the
 // code uses, so a renamed step or field breaks the test rather than silently the alert.
+// Every rule counts `traces` rows (host-start-failed `exceptions` too), so host.json keeps both out of
+// Application Insights' adaptive sampling (samplingSettings.excludedTypes): a sampled-out row would be a
+// missed alert. Each rule's
+// window equals its frequency, so one line raises one alert, not one per overlapping window.
 
 @description('Application Insights component whose traces the rules query.')
 param applicationInsightsName string
@@ -87,7 +91,7 @@ var rules = [
     description: 'The reconciliation found an instance complete in Altinn that this system has not confirmed for longer than ${alertUnconfirmedHours} hours. See the status page and `npm run aos -- ledger show <instanceId>`.'
     severity: 2
     evaluationFrequency: 'PT1H'
-    windowSize: 'PT2H'
+    windowSize: 'PT1H'
     query: 'traces\n| where message startswith "step=reconcile-run "\n| parse-kv message as (step:string, app:string, unconfirmed:long, oldestUnconfirmedHours:real) ${kv}\n| where step == "reconcile-run" and unconfirmed > 0 and oldestUnconfirmedHours > ${alertUnconfirmedHours}\n| project timestamp, app, unconfirmed, oldestUnconfirmedHours'
   }
   {
@@ -102,11 +106,11 @@ var rules = [
   {
     name: 'run-failed'
     displayName: 'A catch-up or reconciliation run failed'
-    description: 'EventsCatchUp, BrokerCatchUp or InstancesReconcile failed for an app or resource; the next schedule tries again, but until one succeeds nothing missed is recovered. The error names the cause and the setting.'
+    description: 'EventsCatchUp, BrokerCatchUp or InstancesReconcile failed for an app or resource, or a reconciliation run stopped before the last page of Storage\'s answer (step reconcile-truncated); the next schedule tries again, but until one succeeds nothing missed is recovered. The error names the cause and the setting.'
     severity: 2
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
-    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, stopped:string, app:string, resourceId:string, error:string) ${kv}\n| where (step == "catch-up" and stopped == "error") or step in ("catchup-failed", "reconcile-failed")\n| project timestamp, step, app, resourceId, error'
+    query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, stopped:string, app:string, resourceId:string, error:string) ${kv}\n| where (step == "catch-up" and stopped == "error") or step in ("catchup-failed", "reconcile-failed", "reconcile-truncated")\n| project timestamp, step, app, resourceId, error'
   }
   {
     name: 'broker-never-confirmed'
@@ -194,6 +198,25 @@ var rules = [
     windowSize: 'PT${alertNotHandedOffHours + 2}H'
     // Each confirmation is looked at once, in the hour it turns alertNotHandedOffHours old; a hand-off at any time since counts.
     query: 'traces\n| where message startswith "step="\n| parse-kv message as (step:string, instanceId:string) ${kv}\n| where step in ("confirmed", "handed-off", "handoff-skipped") and isnotempty(instanceId)\n| summarize confirmedAt = minif(timestamp, step == "confirmed"), handedOffAt = maxif(timestamp, step in ("handed-off", "handoff-skipped")) by instanceId\n| where confirmedAt between ((ago(${alertNotHandedOffHours}h) - 1h) .. ago(${alertNotHandedOffHours}h)) and isnull(handedOffAt)\n| project confirmedAt, instanceId'
+  }
+  {
+    name: 'broker-no-access'
+    displayName: 'Broker refuses this organisation a resource in BrokerResources'
+    description: 'BrokerCatchUp was refused the list of a Broker resource (401 NoAccessToResource or 403): no file sent on it is caught up until the resource, the organisation\'s access or MaskinportenScopes (altinn:broker.read) is fixed. The line names the resource and the setting.'
+    severity: 2
+    evaluationFrequency: 'PT1H'
+    windowSize: 'PT1H'
+    query: 'traces\n| where message startswith "step=catchup-no-access "\n| parse-kv message as (step:string, resourceId:string, setting:string, status:long, detail:string) ${kv}\n| where step == "catchup-no-access"\n| project timestamp, resourceId, setting, status, detail'
+  }
+  {
+    name: 'message-refused'
+    displayName: 'A queued message was refused and moved to poison by the code'
+    description: 'An instance stage or BrokerProcessor refused a message that can never succeed (not a CloudEvent, a source that is not an instance on AltinnAppsBaseUrl, an app outside AcceptedApps, a Broker event that cannot be Broker\'s own) and moved it to its poison queue itself, with the reason (the host\'s poison line is not written for it). See `npm run aos -- poison list`.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT15M'
+    // The event and instance ids come with the stage's common fields (spread into the line), so the whole line is projected too.
+    query: 'traces\n| where message startswith "step=refused "\n| parse-kv message as (step:string, reason:string, queue:string) ${kv}\n| where step == "refused"\n| project timestamp, queue, reason, message'
   }
 ]
 

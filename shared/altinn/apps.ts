@@ -37,7 +37,7 @@ export interface DataElement {
 }
 
 export interface ProcessState {
-    currentTask?: { elementId?: string | null } | null;
+    currentTask?: { elementId?: string | null; started?: string | null } | null;
     ended?: string | null;
     [member: string]: unknown;
 }
@@ -126,7 +126,10 @@ export interface AppsClient {
     processNext(instanceUrl: string, options?: CallOptions): Promise<ProcessNextResult>;
     /**
      * PUT {instanceUrl}/substatus with {label, description} (altinn-api.md §4.5). Idempotent: the same
-     * body leaves the same state, so it is retried. False when the instance is gone (404).
+     * body leaves the same state, so it is retried. False when the instance is gone: app-lib answers a
+     * missing instance with 500, not 404 (InstancesController.UpdateSubstatus reads it outside its
+     * try/catch), so a 500 is followed by one GET of the instance; when the instance is still there,
+     * the 500 is thrown (the caller's queue retries it).
      */
     putSubstatus(instanceUrl: string, substatus: Substatus, options?: CallOptions): Promise<boolean>;
     /**
@@ -197,7 +200,7 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
         return `HTTP ${status}: ${problemSummary(problem) ?? bodyText ?? 'no details'}${issues ? ` (${issues})` : ''}`;
     }
 
-    return {
+    const client: AppsClient = {
         async instantiate(org, app, owner, options = {}) {
             const url = `${config.appsBaseUrl}/${encodeURIComponent(org)}/${encodeURIComponent(app)}/instances`;
             const response = await call(() =>
@@ -296,17 +299,27 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
         },
 
         async putSubstatus(instanceUrl, substatus, options = {}) {
-            const response = await call(() =>
-                http.request({
-                    method: 'PUT',
-                    url: `${instanceUrl}/substatus`,
-                    headers: { accept: JSON_ACCEPT, 'content-type': JSON_ACCEPT },
-                    body: JSON.stringify({ label: substatus.label, description: substatus.description ?? null }),
-                    retryable: true,
-                    allowStatus: [404],
-                    ...options,
-                }),
-            );
+            let response;
+            try {
+                response = await call(() =>
+                    http.request({
+                        method: 'PUT',
+                        url: `${instanceUrl}/substatus`,
+                        headers: { accept: JSON_ACCEPT, 'content-type': JSON_ACCEPT },
+                        body: JSON.stringify({ label: substatus.label, description: substatus.description ?? null }),
+                        retryable: true,
+                        allowStatus: [404],
+                        ...options,
+                    }),
+                );
+            } catch (error) {
+                const gone =
+                    error instanceof AltinnHttpError &&
+                    error.status === 500 &&
+                    (await client.getInstance(instanceUrl, options)) === undefined;
+                if (gone) return false;
+                throw error;
+            }
             await discard(response.body);
             return response.status !== 404;
         },
@@ -338,6 +351,7 @@ export function createAppsClient(http: AltinnHttp, config: AppsClientConfig, tok
             );
         },
     };
+    return client;
 }
 
 /**

@@ -2,7 +2,18 @@
  * Altinn Storage's instance query, as an application owner uses it to find what it has not
  * confirmed: `GET {platform}/storage/api/v1/instances?org=&appId=&process.isComplete=true&excludeConfirmedBy=`
  * (altinn-storage src/Storage/Controllers/InstancesController.cs GetInstances, parameters in
- * src/Storage/Models/InstanceQueryParameters.cs). It answers QueryResponse
+ * src/Storage/Models/InstanceQueryParameters.cs), and, with feedback, what waits in the feedback
+ * task: `process.currentTask={task}` (the `taskid` column; such an instance's process has not ended,
+ * so `process.isComplete=true` never finds it).
+ *
+ * Every query asks `includeDataElements=false` (reconciliation reads only ids and dates; Storage then
+ * skips the join on data elements) and `order=asc:lastChanged`, oldest first. Storage orders by
+ * lastChanged and then the row id ascending, and continues after the last row; descending (its
+ * default) the continuation `lastchanged < t OR (= t AND id < k)` disagrees with that order inside a
+ * tie, so rows sharing the time of a page's last row are skipped for good, while ascending
+ * (`> t OR (= t AND id > k)`) returns every row once (readinstancefromquery.sql,
+ * PgInstanceRepository.GetInstancesInternal). Oldest first also means that a walk cut short leaves
+ * out the newest, which events bring, not the oldest backlog. It answers QueryResponse
  * (src/Storage/Helpers/QueryResponse.cs): `count`, `self`, `next`, `instances`; `next` is there
  * only when the page is full (PgInstanceRepository: ContinuationToken when count == size) and
  * carries `continuationToken`, already encoded for the next request: it is followed as given.
@@ -24,6 +35,8 @@ export interface InstancesPage {
 export interface StorageApi {
     /** The first page of instances of org/app that are complete and not confirmed by the org. */
     unconfirmedInstancesUrl(org: string, app: string, size?: number): string;
+    /** The first page of instances of org/app whose process waits in `task`, not confirmed by the org. */
+    instancesInTaskUrl(org: string, app: string, task: string, size?: number): string;
     queryInstances(url: string, logger?: StepLogger): Promise<InstancesPage>;
 }
 
@@ -33,15 +46,24 @@ export const defaultInstancesPageSize = 100;
 export function createStorageApi(http: AltinnHttp, config: Pick<AppConfig, 'platformBaseUrl'>): StorageApi {
     const base = `${config.platformBaseUrl}/storage/api/v1/instances`;
     const platformOrigin = new URL(config.platformBaseUrl).origin;
+    const query = (org: string, app: string, filter: Record<string, string>, size: number): string => {
+        const url = new URL(base);
+        url.searchParams.set('org', org);
+        url.searchParams.set('appId', `${org}/${app}`);
+        for (const [name, value] of Object.entries(filter)) url.searchParams.set(name, value);
+        url.searchParams.set('excludeConfirmedBy', org);
+        url.searchParams.set('includeDataElements', 'false');
+        url.searchParams.set('order', 'asc:lastChanged');
+        url.searchParams.set('size', String(size));
+        return url.toString();
+    };
     return {
         unconfirmedInstancesUrl(org, app, size = defaultInstancesPageSize) {
-            const url = new URL(base);
-            url.searchParams.set('org', org);
-            url.searchParams.set('appId', `${org}/${app}`);
-            url.searchParams.set('process.isComplete', 'true');
-            url.searchParams.set('excludeConfirmedBy', org);
-            url.searchParams.set('size', String(size));
-            return url.toString();
+            return query(org, app, { 'process.isComplete': 'true' }, size);
+        },
+
+        instancesInTaskUrl(org, app, task, size = defaultInstancesPageSize) {
+            return query(org, app, { 'process.currentTask': task }, size);
         },
 
         async queryInstances(url, logger) {

@@ -7,8 +7,11 @@
  * when the wait began, and the invocation completes (so the wait never counts as a failed attempt
  * towards the poison queue). Once ScanWaitHours have passed since then, the invocation fails
  * loudly instead, and the queue's retries carry it to the poison queue if the scan never ends.
+ * When the wait begins, the ledger learns `scanPendingSince`, so that reconciliation does not start
+ * a second wait for the same instance (shared/reconcile/requeue.ts).
  */
 import type { DataElement } from '../altinn/apps';
+import { ledgerOf } from '../ledger';
 import { errorStep, logStep } from '../log';
 import { queues } from '../names';
 import { fileScanResults } from './manifestEntry';
@@ -49,6 +52,12 @@ export async function waitForScan(
             dataElementIds,
             since.toISOString(),
             config.scanWaitMs / 3_600_000,
+        );
+    }
+    if (message.event[scanPendingSinceAttribute] === undefined) {
+        const ledger = ledgerOf(storage);
+        await ledger.attempt(logger, 'scan-pending', message.subject, () =>
+            ledger.merge(message.subject, { scanPendingSince: since }),
         );
     }
     const later = { ...message.event, [scanPendingSinceAttribute]: since.toISOString() };

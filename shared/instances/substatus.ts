@@ -5,16 +5,22 @@
  * complete's answer shows the instance already carries this substatus (a repeated event), it is
  * not sent again, since every PUT moves the instance's lastChanged and publishes
  * app.instance.substatus.changed.
+ *
+ * An instance deleted since it was confirmed cannot be marked: Altinn answers that with 500 (see
+ * AppsClient.putSubstatus), which one GET tells from a failure. It is recorded in the ledger as gone
+ * (shared/ledger/settled.ts) and not retried. Any other failure is thrown: the queue retries it
+ * (events-substatus, maxDequeueCount attempts) and then records it in the poison queue and the ledger.
  */
 import type { Completed } from '../altinn/apps';
 import type { SubstatusConfig } from '../config';
+import { ledgerOf, recordGone } from '../ledger';
 import { logStep, warnStep } from '../log';
 import type { InstanceEvent, Pipeline } from './pipeline';
 
 export type SubstatusOutcome = 'set' | 'already-set' | 'gone' | 'not-configured';
 
 export async function setSubstatus(
-    { apps, logger, config }: Pick<Pipeline, 'apps' | 'logger' | 'config'>,
+    { apps, logger, config, storage }: Pick<Pipeline, 'apps' | 'logger' | 'config' | 'storage'>,
     message: InstanceEvent,
     current?: Completed,
 ): Promise<SubstatusOutcome> {
@@ -31,7 +37,9 @@ export async function setSubstatus(
     }
     const started = Date.now();
     if (!(await apps.putSubstatus(message.ref.url, substatus, { logger }))) {
-        warnStep(logger, 'instance-gone', { ...message.fields, reason: 'substatus answered 404; nothing to mark' });
+        const reason = 'Altinn has no such instance any more; nothing to mark';
+        warnStep(logger, 'instance-gone', { ...message.fields, reason });
+        await recordGone(ledgerOf(storage), logger, message.subject);
         return 'gone';
     }
     logStep(logger, 'substatus-set', { ...message.fields, label: substatus.label, durationMs: Date.now() - started });

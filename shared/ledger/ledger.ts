@@ -14,6 +14,7 @@
  */
 import { odata, RestError, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { errorMessage, warnStep, type StepLogger } from '../log';
+import { redactPersonalData } from '../redact';
 import { tables } from '../names';
 import type { Storage } from '../storage';
 import { sentFactsOf, type SentFacts } from './sentFacts';
@@ -72,11 +73,16 @@ export interface LedgerEntry {
     /** Not for this system (an app outside AcceptedApps): its event went to poison with the reason (settled.ts). */
     refusedAt?: Date;
     refusedReason?: string;
+    /** When reconciliation last queued it (shared/reconcile/requeue.ts). */
+    reconcileQueuedAt?: Date;
+    /** When its wait for Altinn's malware scan began (shared/instances/scanWait.ts). */
+    scanPendingSince?: Date;
 }
 
 export interface FailureFact {
     /** The stage that failed: store, feedback, confirm, broker. */
     step: string;
+    /** The error's text; stored with personal data redacted (Altinn's error bodies may quote a person number). */
     error: string;
 }
 
@@ -389,7 +395,11 @@ export function notEndedFacts({ task, eventId }: NotEndedFacts): Record<string, 
 }
 
 function failureFacts({ step, error }: FailureFact): Record<string, unknown> {
-    return { lastFailureAt: new Date(), lastFailureStep: step, lastFailureError: error.slice(0, maxErrorChars) };
+    return {
+        lastFailureAt: new Date(),
+        lastFailureStep: step,
+        lastFailureError: redactPersonalData(error).slice(0, maxErrorChars),
+    };
 }
 
 function entryOf(row: TableEntityResult<Row>): LedgerEntry {
@@ -426,6 +436,8 @@ function entryOf(row: TableEntityResult<Row>): LedgerEntry {
         refusedAt: date('refusedAt'),
         refusedReason: text('refusedReason'),
         ...(row.kind === 'sentFile' ? { sent: sentFactsOf(row) } : {}),
+        reconcileQueuedAt: date('reconcileQueuedAt'),
+        scanPendingSince: date('scanPendingSince'),
     };
 }
 

@@ -5,6 +5,7 @@
  */
 import { odata } from '@azure/data-tables';
 import { errorMessage, warnStep, type StepLogger } from '../log';
+import { redactPersonalData } from '../redact';
 import { encodeKeyPart, runPartitionKey } from './keys';
 import { statusOf, type Ledger } from './ledger';
 
@@ -31,7 +32,12 @@ export async function recordRun(ledger: Ledger, logger: StepLogger, run: RunReco
     try {
         await ledger.ensureTable();
         await ledger.table.upsertEntity(
-            { partitionKey: runPartitionKey(run.kind), rowKey: encodeKeyPart(run.subject), ...run },
+            {
+                partitionKey: runPartitionKey(run.kind),
+                rowKey: encodeKeyPart(run.subject),
+                ...run,
+                error: run.error === undefined ? undefined : redactPersonalData(run.error),
+            },
             'Replace',
         );
     } catch (error) {

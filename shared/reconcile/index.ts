@@ -4,6 +4,7 @@ import type { Services } from '../services';
 import type { ReconcileDeps } from './reconcile';
 
 export * from './reconcile';
+export * from './requeue';
 
 /** The dependencies from the process-wide services (config, storage, Altinn HTTP). */
 export function reconcileDeps(services: Services): ReconcileDeps {

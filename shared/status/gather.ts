@@ -13,6 +13,7 @@ import { notEndedInstances, notHandedOffInstances } from './handOffPart';
 import { configuredApps, neverConfirmedFiles, runStatuses, scopeStatuses } from './ledgerPart';
 import { poisonQueueStatuses } from './poisonPart';
 import { sentStatuses } from './sentPart';
+import { redactTexts } from './privacy';
 import { recoveryStatus } from './recoveryPart';
 import { settledStatuses } from './settledPart';
 import { statusWindowHours, type StatusReport } from './report';
@@ -90,5 +91,5 @@ export async function gatherStatus(deps: StatusDeps): Promise<StatusReport> {
         recovery: recovery && recoveryStatus({ ...deps.config, recovery }),
         unavailable,
     };
-    return { ...report, attention: attentionOf(report) };
+    return redactTexts({ ...report, attention: attentionOf(report) });
 }

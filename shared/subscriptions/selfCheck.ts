@@ -3,8 +3,9 @@
  * is subscribed to; Altinn's `GET {platform}/events/api/v1/subscriptions` says what Altinn will
  * really push to (altinn-api.md §1.3: every subscription of this consumer, validated or not). A
  * subscription that Altinn no longer has, or that Altinn has still not validated an hour after it
- * was created (Altinn pushes only to validated ones, §1.5), means events silently stop: each is
- * logged at error and the latest findings are kept in aos-state for the status page.
+ * was created (Altinn pushes only to validated ones, §1.5), means events silently stop, and so does a
+ * Broker subscription whose typeFilter keeps out `fileneverconfirmeddownloaded` (brokerCoverage.ts):
+ * each is logged at error and the latest findings are kept in aos-state for the status page.
  *
  * EventsSubscriber runs it on SubscriptionsSchedule ticks that had no request to register, and it
  * asks Altinn at most every ten minutes: the findings change slowly (Altinn caches subscriptions for up to an hour), and an
@@ -16,6 +17,7 @@ import { errorMessage, errorStep, warnStep, type StepLogger } from '../log';
 import { containers } from '../names';
 import type { Storage } from '../storage';
 import { readText, writeJson } from './blobs';
+import { withBrokerCoverage } from './brokerCoverage';
 import { activeBlobs, requestName, type SubscriptionDeps } from './service';
 
 /** The error line for each finding; the alert in infra/app/alerts.bicep matches it. */
@@ -31,7 +33,7 @@ export const unvalidatedGraceMs = 60 * 60 * 1000;
 /** How often Altinn is asked. */
 export const selfCheckIntervalMs = 10 * 60 * 1000;
 
-export type CheckReason = 'gone-in-altinn' | 'unvalidated' | 'unreadable';
+export type CheckReason = 'gone-in-altinn' | 'unvalidated' | 'unreadable' | 'misses-never-confirmed';
 
 export interface CheckedSubscription {
     /** The file name in active-subscriptions, without .json. */
@@ -94,8 +96,11 @@ export async function checkSubscriptions(deps: SubscriptionDeps, logger: StepLog
     const listed = files.length === 0 ? [] : await deps.events.listSubscriptions(logger);
     const inAltinn = new Map(listed.map((sub) => [sub.id, sub]));
 
-    const subscriptions = files.map(({ blobName, subscription }) =>
-        checkOne(requestName(blobName), subscription, subscription && inAltinn.get(subscription.id), now),
+    const subscriptions = withBrokerCoverage(
+        files.map(({ blobName, subscription }) =>
+            checkOne(requestName(blobName), subscription, subscription && inAltinn.get(subscription.id), now),
+        ),
+        deps.config.brokerResources ?? [],
     );
     const named = new Set(subscriptions.map((checked) => checked.id));
     const check: SubscriptionCheck = {

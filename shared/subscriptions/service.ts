@@ -23,12 +23,13 @@ import { isRefusal, type EventsApi, type Subscription } from '../altinn/events';
 import { redactUrl } from '../altinn/origins';
 import { errorMessage, errorStep, logStep, warnStep, type StepLogger } from '../log';
 import { containers } from '../names';
+import { redactPersonalData } from '../redact';
 import type { Storage } from '../storage';
 import { deleteIfExists, listNames, readText, withLease, writeJson } from './blobs';
 import { SubscriptionRequestError, parseSubscriptionRequest } from './validate';
 
 export interface SubscriptionDeps {
-    config: Pick<AppConfig, 'appsBaseUrl' | 'platformBaseUrl'>;
+    config: Pick<AppConfig, 'appsBaseUrl' | 'platformBaseUrl'> & Partial<Pick<AppConfig, 'brokerResources'>>;
     storage: Storage;
     events: EventsApi;
     now?: () => Date;
@@ -317,7 +318,16 @@ function failedRecord(operation: Operation, name: string, text: string, error: u
     } catch {
         // kept as text
     }
-    return { operation, name, request, error: describeFailure(error), failedAt: now.toISOString() };
+    const { status, message } = describeFailure(error);
+    // The reason is shown on the status page and by `aos subscriptions list`: Altinn's answer may quote
+    // the request's alternativeSubjectFilter (/person/{number}).
+    return {
+        operation,
+        name,
+        request,
+        error: { status, message: redactPersonalData(message) },
+        failedAt: now.toISOString(),
+    };
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {

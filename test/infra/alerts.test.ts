@@ -5,6 +5,7 @@
 import { subscriptionCheckFailedStep } from '../../shared/subscriptions/selfCheck';
 import {
     alertRules,
+    alertsBicep,
     alertsFile,
     checkAlertQueries,
     checkAlertWiring,
@@ -13,11 +14,25 @@ import {
     everyPoisonQueue,
     stepFilters,
 } from './support/alerts';
-import { loadInfra, replaceOnce } from './support/invariants';
+import { arrayItems, objectProperties, stringLiteral } from './support/bicepTree';
+import { files, loadInfra, replaceOnce, type Infra } from './support/invariants';
 import { loggedSteps } from './support/loggedSteps';
+import { checkAlertsNotSampled } from './support/sampling';
+
+/** Each rule's evaluation frequency and window, as the template writes them. */
+function schedules(infra: Infra): { name: string; frequency?: string; window?: string }[] {
+    return arrayItems(alertsBicep(infra).variable('rules')).map((item) => {
+        const props = objectProperties(item);
+        return {
+            name: stringLiteral(props.get('name')) ?? '',
+            frequency: stringLiteral(props.get('evaluationFrequency')),
+            window: stringLiteral(props.get('windowSize')),
+        };
+    });
+}
 
 describe('alert rules', () => {
-    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, processes not ended and instances not handed off', async () => {
+    it('cover poison messages, unconfirmed instances, subscriptions, failed runs, Broker files never confirmed, infected elements, processes not ended, instances not handed off, Broker resources refused and messages the code refused into poison', async () => {
         const rules = alertRules(await loadInfra());
         expect(rules.map((rule) => rule.name)).toEqual([
             'poison-message',
@@ -33,6 +48,8 @@ describe('alert rules', () => {
             'infected',
             'process-not-ended',
             'not-handed-off',
+            'broker-no-access',
+            'message-refused',
         ]);
         const steps = rules.flatMap((rule) => stepFilters(rule.query));
         expect(steps).toEqual(
@@ -50,6 +67,9 @@ describe('alert rules', () => {
                 'process-not-ended',
                 'confirmed',
                 'handed-off',
+                'catchup-no-access',
+                'refused',
+                'reconcile-truncated',
             ]),
         );
     });
@@ -75,6 +95,49 @@ describe('alert rules', () => {
         expect(checkAlertQueries(renamed)).toContain(
             'alert not-handed-off filters step handed-over, which no code in functions/ or shared/ logs',
         );
+    });
+
+    it('read the code: a message refused into poison (an instance stage or BrokerProcessor) and a refused Broker resource are errors', () => {
+        const steps = loggedSteps();
+        for (const step of ['catchup-no-access', 'refused']) {
+            expect({ step, levels: steps.get(step)?.levels }).toEqual({ step, levels: new Set(['error']) });
+        }
+        // One line for both: refuseIntoPoison (shared/refusal.ts) names the poison queue and the reason.
+        expect([...(steps.get('refused')?.fields ?? [])]).toEqual(expect.arrayContaining(['reason', 'queue']));
+        expect(steps.get('refused')?.files).toEqual(new Set([expect.stringMatching(/shared\/refusal\.ts$/)]));
+        expect([...(steps.get('catchup-no-access')?.fields ?? [])]).toEqual(
+            expect.arrayContaining(['resourceId', 'setting']),
+        );
+    });
+
+    it('count only rows that Application Insights never samples away (host.json excludes their type from sampling)', async () => {
+        expect(checkAlertsNotSampled(await loadInfra())).toEqual([]);
+        const sampled = await loadInfra({ [files.hostJson]: replaceOnce('"Request;Trace;Exception"', '"Request"') });
+        const problems = checkAlertsNotSampled(sampled);
+        // Every rule reads traces; host-start-failed reads exceptions too.
+        expect(problems).toHaveLength(alertRules(sampled).length + 1);
+        expect(problems[0]).toBe(
+            'alert poison-message counts traces rows, which host.json samples (samplingSettings.excludedTypes does not name Trace)',
+        );
+        expect(problems).toContain(
+            'alert host-start-failed counts exceptions rows, which host.json samples (samplingSettings.excludedTypes does not name Exception)',
+        );
+        const off = await loadInfra({ [files.hostJson]: replaceOnce('"isEnabled": true', '"isEnabled": false') });
+        expect(checkAlertsNotSampled(off)).toEqual([]);
+    });
+
+    it('evaluate each window once: window equals frequency, so one line raises one alert', async () => {
+        // not-handed-off reads a longer window on purpose: its query picks the confirmations that turned
+        // alertNotHandedOffHours old in the last hour (one band per evaluation) and looks for their hand-off since.
+        const mismatched = schedules(await loadInfra()).filter(
+            (rule) => rule.name !== 'not-handed-off' && (!rule.frequency || rule.frequency !== rule.window),
+        );
+        expect(mismatched).toEqual([]);
+        expect(schedules(await loadInfra()).find((rule) => rule.name === 'unconfirmed-instance')).toEqual({
+            name: 'unconfirmed-instance',
+            frequency: 'PT1H',
+            window: 'PT1H',
+        });
     });
 
     it('query only steps and fields the code logs', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../dev/ports';
+import { freePort, freePorts } from '../../dev/ports';
 import { connectionStringFor } from '../../dev/storageConnection';
 
 /** A private Azurite for one test suite: its own ports and an empty in-memory store. */
@@ -30,9 +30,10 @@ export async function startAzurite(ports?: {
     queuePort: number;
     tablePort?: number;
 }): Promise<AzuriteInstance> {
-    const blobPort = ports?.blobPort ?? (await freePort());
-    const queuePort = ports?.queuePort ?? (await freePort());
-    const tablePort = ports?.tablePort ?? (await freePort());
+    // Picked together, so that two of them are never the same port.
+    const [blobPort, queuePort, tablePort] = ports
+        ? [ports.blobPort, ports.queuePort, ports.tablePort ?? (await freePort())]
+        : await freePorts(3);
     const workDir = mkdtempSync(join(tmpdir(), 'azurite-'));
     const child = spawn(
         process.execPath,

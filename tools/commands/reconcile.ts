@@ -4,10 +4,10 @@
  * by the owner is queued to events-inbound. Without --app, every app of ReconcileApps. --dry-run
  * lists what would be queued and queues nothing.
  */
-import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createStorageApi } from '../../shared/altinn/storage';
 import { ConfigError, loadConfig, type AppRef } from '../../shared/config';
+import { LocalSettingsError } from '../../shared/localSettings';
 import { errorMessage } from '../../shared/log';
 import { runReconcile } from '../../shared/reconcile';
 import { exitCodes, settingsOf, stderrLogger, storageOf, UsageError, type Command, parseCommandArgs } from '../cli';
@@ -48,22 +48,30 @@ export const reconcileCommand: Command = {
             const results = await runReconcile(deps, stderrLogger(io), { dryRun });
             for (const result of results) {
                 const name = `${result.org}/${result.app}`;
+                const { 'in-flight': inFlight, 'scan-pending': scanPending, poisoned, settled } = result.skipped;
+                const left = inFlight + scanPending + poisoned + settled;
+                const leftAlone =
+                    left === 0
+                        ? ''
+                        : ` Left alone ${left} the ledger shows on their way (in flight ${inFlight}, waiting for a malware scan ${scanPending}, poisoned within the day ${poisoned}: see npm run aos -- poison list; gone in Altinn or refused ${settled}).`;
                 if (dryRun) {
                     io.out(
-                        `${name}: ${result.found} instance(s) complete and not confirmed; would queue ${result.events.length}:`,
+                        `${name}: ${result.found} instance(s) complete and not confirmed; would queue ${result.events.length}:${leftAlone}`,
                     );
                     for (const event of result.events)
                         io.out(`  ${event.resourceinstance as string}  ended ${event.time ?? '?'}`);
                 } else {
                     io.out(
-                        `${name}: ${result.found} instance(s) complete and not confirmed; queued ${result.queued} to events-inbound.`,
+                        `${name}: ${result.found} instance(s) complete and not confirmed; queued ${result.queued} to events-inbound.${leftAlone}`,
                     );
+                    if (result.truncated)
+                        io.out(`${name}: stopped before Storage's last page (see step=reconcile-truncated).`);
                 }
                 if (result.error !== undefined) io.err(`${name}: failed: ${errorMessage(result.error)}`);
             }
             return results.some((result) => result.error !== undefined) ? exitCodes.failed : exitCodes.done;
         } catch (error) {
-            if (error instanceof ConfigError || error instanceof HostStartupError) {
+            if (error instanceof ConfigError || error instanceof LocalSettingsError) {
                 io.err(`Configuration: ${error.message}`);
                 return exitCodes.refused;
             }

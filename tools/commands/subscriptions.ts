@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { HostStartupError } from '../../dev/host/log';
 import { createAltinnStack, type AltinnStack } from '../../shared/altinn';
 import { createEventsApi, type Subscription } from '../../shared/altinn/events';
 import { redactUrl } from '../../shared/altinn/origins';
 import { ConfigError, loadConfig } from '../../shared/config';
+import { LocalSettingsError } from '../../shared/localSettings';
 import type { StepLogger } from '../../shared/log';
 import { containers } from '../../shared/names';
 import { listNames, readText } from '../../shared/subscriptions/blobs';
@@ -82,7 +82,7 @@ export const subscriptionsCommand: Command = {
             if (command.name === 'add') return await add(deps, command.target!, command.as, io, logger);
             return await remove(deps, command.target!, io, logger);
         } catch (error) {
-            if (error instanceof ConfigError || error instanceof HostStartupError) {
+            if (error instanceof ConfigError || error instanceof LocalSettingsError) {
                 io.err(`Configuration: ${error.message}`);
                 return exitCodes.refused;
             }

@@ -86,8 +86,9 @@ test('the example subscription brings a published file to the webhook; it is sto
     expect(subscription).toMatchObject({
         resourceFilter: `urn:altinn:resource:${RESOURCE}`,
         subjectFilter: `urn:altinn:organization:identifier-no:${ME}`,
-        typeFilter: 'no.altinn.broker.published',
     });
+    // No typeFilter: Altinn matches types exactly, and never-confirmed must arrive as well as published.
+    expect(subscription.typeFilter).toBeUndefined();
 
     const { fileTransferId, overview } = await sim.control.createFileTransfer({
         resourceId: RESOURCE,
@@ -107,8 +108,27 @@ test('the example subscription brings a published file to the webhook; it is sto
         ),
     ).toMatchObject({ fileTransferId, checksum: overview.checksum });
     expect(sim.counters().requests['broker.confirm']).toEqual({ '204': 1 });
-    // Only our recipient event was pushed: the sender's has another subject, downloadconfirmed another type.
-    expect(host.output()).not.toMatch(/step=ignored/);
+    // Only our recipient events were pushed: the sender's published has another subject. Our downloadconfirmed
+    // (the echo of our own confirmation) arrives too, and is logged and dropped.
+    await host.waitForOutput(new RegExp(`step=ignored [^\\n]*type=no\\.altinn\\.broker\\.downloadconfirmed`), 10_000);
+    expect(host.output()).not.toMatch(/step=ignored [^\n]*type=no\.altinn\.broker\.published/);
+});
+
+test('the example subscription brings fileneverconfirmeddownloaded for a file Broker purged unconfirmed; it is logged at error', async () => {
+    const { fileTransferId } = await sim.control.createFileTransfer({
+        resourceId: RESOURCE,
+        fileName: 'utløpt.txt',
+        content: 'utløpt',
+        recipients: [ME],
+        sender: SENDER,
+        deliver: false,
+    });
+    const { events } = await sim.control.expireFileTransfer(fileTransferId);
+    expect(events.map((event) => event.type)).toContain('no.altinn.broker.fileneverconfirmeddownloaded');
+    await host.waitForOutput(
+        new RegExp(`step=broker-never-confirmed fileTransferId=${fileTransferId} resourceId=${RESOURCE}`),
+        30_000,
+    );
 });
 
 test('BrokerCatchUp, run through the admin API, finds a transfer whose webhook never came', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { startAzuriteProcess, type AzuriteProcess } from '../../../dev/azurite';
-import { freePort } from '../../../dev/ports';
+import { freePorts } from '../../../dev/ports';
 import { connectionStringFor } from '../../../dev/storageConnection';
 import { type Simulator } from '../../../dev/simulator/simulator';
 import {
@@ -34,7 +34,8 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
     folder = mkdtempSync(join(tmpdir(), 'aos-broker-memory-'));
-    const ports = { blobPort: await freePort(), queuePort: await freePort(), tablePort: await freePort() };
+    const [blobPort, queuePort, tablePort] = await freePorts(3);
+    const ports = { blobPort, queuePort, tablePort };
     [azurite, sim] = await Promise.all([
         startAzuriteProcess({ ...ports, location: folder }),
         startTestSimulator({ orgNumber: ME }),

@@ -62,7 +62,7 @@ test('every page is followed; a failing app is logged at error and recorded, and
     const lines = logs.map((log) => `${log.level} ${log.message}`);
     expect(lines).toContainEqual(
         expect.stringMatching(
-            /^information step=reconcile-run app=ttd\/paged-app found=5 queued=5 unconfirmed=5 oldestUnconfirmedHours=0\.0$/,
+            /^information step=reconcile-run app=ttd\/paged-app found=5 queued=5 unconfirmed=5 oldestUnconfirmedHours=0\.0 inFlight=0 scanPending=0 poisoned=0 settled=0$/,
         ),
     );
     expect(lines).toContainEqual(expect.stringMatching(/^error step=reconcile-failed app=skd\/broken-app error=.*403/));

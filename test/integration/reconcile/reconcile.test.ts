@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { QueueClient } from '@azure/storage-queue';
-import { lastRuns, ledgerOf } from '../../../shared/ledger';
+import { instanceSubject, lastRuns, ledgerOf } from '../../../shared/ledger';
 import { createStorage, encodeQueueMessage } from '../../../shared/storage';
 import { repoRoot, type HostProcess } from '../../support/host';
 import { waitUntil } from '../../support/simulator';
@@ -95,7 +95,7 @@ test('an instance complete in Altinn with no event anywhere is found by reconcil
     expect((await ledger.find(created.id))[0]).toMatchObject({ firstSeenVia: 'reconciliation', elements: 1 });
 });
 
-test('an instance already stored is confirmed by reconciliation without a second download', async () => {
+test('an instance stored whose confirmation was poisoned: left alone for a day, then confirmed by reconciliation without a second download', async () => {
     const created = await stack.sim.control.createInstance({
         app,
         process: 'completed',
@@ -127,8 +127,31 @@ test('an instance already stored is confirmed by reconciliation without a second
     expect(stack.sim.counters().completes[created.id]).toBeUndefined();
     await stack.sim.control.removeFault(fault.id);
 
+    // Poisoned just now: reconciliation leaves it to `aos poison replay`, or to a day from now.
+    let from = host.output().length;
+    await runTimer('InstancesReconcile');
+    await host.waitForOutput(
+        new RegExp(`step=reconcile-run app=ttd/${app} found=1 queued=0 [^\\n]* poisoned=1`),
+        10_000,
+        from,
+    );
+    const ledger = ledgerOf(createStorage({ AzureWebJobsStorage: stack.env.AzureWebJobsStorage }));
+    const [entry] = await ledger.find(created.id);
+    expect(entry.poisonedAt).toBeInstanceOf(Date);
+    // A day later.
+    const dayAgo = new Date(Date.now() - 25 * 3_600_000);
+    await ledger.merge(
+        instanceSubject({ org: 'ttd', app, partyId: String(created.partyId), instanceGuid: created.instanceGuid }),
+        {
+            firstSeenAt: dayAgo,
+            storedAt: dayAgo,
+            lastFailureAt: dayAgo,
+            poisonedAt: dayAgo,
+        },
+    );
+
     const before = dataGets();
-    const from = host.output().length;
+    from = host.output().length;
     await runTimer('InstancesReconcile');
     await confirmed(created.id);
     await host.waitForOutput(

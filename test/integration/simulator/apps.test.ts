@@ -489,6 +489,34 @@ describe('process, substatus and complete', () => {
         );
     });
 
+    it("answers a substatus as app-lib does: 500 for a missing instance, no scope needed, only the instance's org", async () => {
+        const created = await instance();
+        const put = (url: string, as?: string) =>
+            call(`${url}/substatus`, {
+                method: 'PUT',
+                token: as,
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ label: 'mottatt' }),
+            });
+        // InstancesController.UpdateSubstatus reads the instance outside its try/catch: Storage's 404 becomes 500.
+        const missing = created.url.replace(created.instanceGuid, '00000000-0000-4000-8000-000000000017');
+        expect((await put(missing)).status).toBe(500);
+        // No scope check, only the org: a token with neither instances scope but the instance's org may set it.
+        const orgOnly = await sim.control.issueAltinnToken({ scopes: ['altinn:serviceowner'], org: 'TTD' });
+        expect((await put(created.url, orgOnly)).status).toBe(200);
+        const otherOrg = await sim.control.issueAltinnToken({
+            scopes: ['altinn:serviceowner/instances.write'],
+            org: 'skd',
+            orgNumber: '974761076',
+        });
+        expect((await put(created.url, otherOrg)).status).toBe(403);
+        const noOrg = await sim.control.issueAltinnToken({
+            scopes: ['altinn:serviceowner/instances.write'],
+            org: null,
+        });
+        expect((await put(created.url, noOrg)).status).toBe(403);
+    });
+
     it('completes idempotently: one confirmation, lastChanged moved once, counted per call', async () => {
         const created = await instance({ process: 'completed' });
         const before = ((await (await call(created.url)).json()) as { lastChanged: string }).lastChanged;

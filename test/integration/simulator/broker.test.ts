@@ -409,4 +409,73 @@ describe('broker events', () => {
             data: { Role: 'Recipient' },
         });
     });
+    it('delivers fileneverconfirmeddownloaded at expiry only where typeFilter is absent or that very type (exact, case-sensitive)', async () => {
+        const subscriber = await sim.control.issueAltinnToken({ scopes: ['altinn:events.subscribe'] });
+        // altinn-events getsubscriptions.sql: typefilter IS NULL OR typefilter = type.
+        const filters: Record<string, string | undefined> = {
+            none: undefined,
+            published: 'no.altinn.broker.published',
+            never: 'no.altinn.broker.fileneverconfirmeddownloaded',
+            cased: 'no.altinn.broker.FileNeverConfirmedDownloaded',
+        };
+        const ids: number[] = [];
+        for (const [path, typeFilter] of Object.entries(filters)) {
+            const response = await fetch(`${sim.platformUrl}/events/api/v1/subscriptions`, {
+                method: 'POST',
+                headers: { ...bearer(subscriber), 'Content-Type': 'application/json' },
+                body: JSON.stringify({
+                    endPoint: `${receiver.url}/${path}`,
+                    resourceFilter: `urn:altinn:resource:${RESOURCE}`,
+                    subjectFilter: `urn:altinn:organization:identifier-no:${ME}`,
+                    ...(typeFilter ? { typeFilter } : {}),
+                }),
+            });
+            expect(response.status).toBe(201);
+            ids.push(((await response.json()) as { id: number }).id);
+        }
+        await waitUntil(async () => {
+            const validated = (await sim.control.listSubscriptions()).filter((s) => s.validated && ids.includes(s.id));
+            return validated.length === ids.length ? true : undefined;
+        });
+        const created = await transfer({ deliver: false });
+        const expired = await sim.control.expireFileTransfer(created.fileTransferId);
+        expect(expired.overview).toMatchObject({ fileTransferStatus: 'Purged' });
+        // PurgeFileTransferHandler: filepurged to the sender; never confirmed to each unconfirmed recipient, then the sender.
+        expect(expired.events.map((e) => [e.type, (e.data as { Role: string }).Role, e.subject])).toEqual([
+            ['no.altinn.broker.filepurged', 'Sender', `urn:altinn:organization:identifier-no:${SENDER}`],
+            [
+                'no.altinn.broker.fileneverconfirmeddownloaded',
+                'Recipient',
+                `urn:altinn:organization:identifier-no:${ME}`,
+            ],
+            [
+                'no.altinn.broker.fileneverconfirmeddownloaded',
+                'Recipient',
+                'urn:altinn:organization:identifier-no:999999999',
+            ],
+            [
+                'no.altinn.broker.fileneverconfirmeddownloaded',
+                'Sender',
+                `urn:altinn:organization:identifier-no:${SENDER}`,
+            ],
+        ]);
+        expect((await sim.control.expireFileTransfer(created.fileTransferId)).events).toEqual([]);
+        await waitUntil(() =>
+            receiver.received.filter((r) => r.body.includes('fileneverconfirmeddownloaded')).length >= 2
+                ? true
+                : undefined,
+        );
+        await new Promise((r) => setTimeout(r, 100));
+        const pushed = (path: string) =>
+            receiver.received
+                .filter((r) => r.url === `/${path}`)
+                .map((r) => (JSON.parse(r.body) as CloudEvent).type)
+                .filter((type) => type !== 'platform.events.validatesubscription');
+        expect(pushed('none')).toEqual(['no.altinn.broker.fileneverconfirmeddownloaded']);
+        expect(pushed('never')).toEqual(['no.altinn.broker.fileneverconfirmeddownloaded']);
+        expect(pushed('published')).toEqual([]);
+        expect(pushed('cased')).toEqual([]);
+        const overview = await fetch(`${base}/${created.fileTransferId}/download`, { headers: bearer(altinn) });
+        expect(overview.status).toBe(403);
+    });
 });

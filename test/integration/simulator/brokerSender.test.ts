@@ -308,7 +308,7 @@ describe('after publishing', () => {
     it('expires: Purged, filepurged to the sender, never-confirmed to each recipient that had not confirmed and to the sender', async () => {
         const id = await publishedTransfer();
         await sim.control.recipientConfirms(id, A);
-        const o = await sim.control.expireFileTransfer(id);
+        const { overview: o } = await sim.control.expireFileTransfer(id);
         expect(o.fileTransferStatus).toBe('Purged');
         expect((await eventsOf(id)).slice(6)).toEqual([
             { type: 'filepurged', role: 'Sender', to: ME },

@@ -70,7 +70,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
-test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed, a file sent and confirmed', async () => {
+test('the demo runs end to end: subscriptions validated, instances and a Broker file stored and confirmed, a file sent and confirmed, a purged Broker file reported', async () => {
     const result = await run([...(await startArgs(dataDir)), '--exit-after-demo']);
     expect(result.output).toContain('demo: subscriptions registered in Altinn and validated');
     expect(result.output).toMatch(/demo: done/);
@@ -86,6 +86,13 @@ test('the demo runs end to end: subscriptions validated, instances and a Broker 
     expect(sent.slice(-3)).toEqual(['published, confirmed 0/2', 'published, confirmed 1/2', 'confirmed 2/2']);
     expect(result.output).toMatch(/demo: broker-sent tells the case systems: [0-9a-f-]{36} confirmed/);
     expect(result.output).toMatch(/ {2}broker-outbound\/demo\/\d{4}-\d\d-\d\dT[\d-]+Z\/vedtak-2026-17\.pdf/);
+    // The Broker subscription has no typeFilter, so Broker's never-confirmed event for the purged file arrives.
+    const purged = /demo: Broker purged file transfer ([0-9a-f-]{36}) at its expiry/.exec(result.output)?.[1];
+    expect(purged).toBeDefined();
+    expect(result.output).toMatch(new RegExp(`step=broker-never-confirmed fileTransferId=${purged}`));
+    expect(result.output).toContain(
+        `demo: no.altinn.broker.fileneverconfirmeddownloaded for ${purged} reached the webhook`,
+    );
     expect(result.code).toBe(0);
     expect(result.pids.length).toBeGreaterThanOrEqual(2);
     expect(result.pids.filter(alive)).toEqual([]);

@@ -1,5 +1,6 @@
 import { eventsSubscriber } from '../../../functions/eventsSubscriber';
 import { containers } from '../../../shared/names';
+import { gatherStatus } from '../../../shared/status';
 import { getServices } from '../../../shared/services';
 import {
     addSubscription,
@@ -161,4 +162,71 @@ it('keeps the subscriber running when Altinn cannot be asked, with a warning', a
         logs.some((log) => log.level === 'warning' && log.message.startsWith('step=subscription-check-skipped')),
     ).toBe(true);
     expect(await readSubscriptionCheck(getServices().storage)).toBeUndefined();
+});
+
+describe('Broker subscriptions and fileneverconfirmeddownloaded', () => {
+    const resource = 'ttd-selfcheck-broker';
+    const brokerDeps = (): SubscriptionDeps => {
+        const base = deps();
+        return { ...base, config: { ...base.config, brokerResources: [resource] } };
+    };
+    async function subscribeBroker(name: string, typeFilter?: string): Promise<number> {
+        const { orgNumber } = await stack.sim.control.info();
+        const request = {
+            endPoint: `${receiver.url}/api/eventsreceiver?code=k`,
+            resourceFilter: `urn:altinn:resource:${resource}`,
+            subjectFilter: `urn:altinn:organization:identifier-no:${orgNumber}`,
+            ...(typeFilter === undefined ? {} : { typeFilter }),
+        };
+        const { subscription } = await addSubscription(brokerDeps(), name, JSON.stringify(request));
+        return subscription.id;
+    }
+
+    it('flags one filtered to published (Altinn delivers exact type matches only), at error and on the status page', async () => {
+        const id = await subscribeBroker('broker-published', 'no.altinn.broker.published');
+        const { context, logs } = invocationContext('EventsSubscriber');
+        const check = await checkSubscriptions(brokerDeps(), context);
+        expect(check.subscriptions).toEqual([
+            expect.objectContaining({
+                name: 'broker-published',
+                id,
+                problem: expect.objectContaining({ reason: 'misses-never-confirmed' }) as unknown,
+            }),
+        ]);
+        expect(check.subscriptions[0].problem?.detail).toMatch(
+            /no\.altinn\.broker\.fileneverconfirmeddownloaded .*never arrives/,
+        );
+        expect(errorLines(logs)).toEqual([
+            expect.stringMatching(
+                new RegExp(
+                    `^step=${subscriptionCheckFailedStep} name=broker-published subscriptionId=${id} reason=misses-never-confirmed `,
+                ),
+            ),
+        ]);
+        const report = await gatherStatus({
+            config: { catchUpApps: [], reconcileApps: [], brokerResources: [resource] },
+            storage: getServices().storage,
+        });
+        expect(report.attention).toContainEqual(
+            expect.stringMatching(
+                /^Subscription broker-published: subscription \d+ on urn:altinn:resource:ttd-selfcheck-broker has typeFilter "no\.altinn\.broker\.published"/,
+            ),
+        );
+    });
+
+    it('is content once a subscription of the resource has no typeFilter or exactly that type', async () => {
+        await subscribeBroker('broker-published', 'no.altinn.broker.published');
+        await subscribeBroker('broker-never', 'no.altinn.broker.fileneverconfirmeddownloaded');
+        let check = await checkSubscriptions(brokerDeps(), invocationContext('EventsSubscriber').context);
+        expect(check.subscriptions.map((entry) => entry.problem?.reason)).toEqual([undefined, undefined]);
+
+        await stack.container(containers.activeSubscriptions).deleteIfExists();
+        await subscribeBroker('broker-all');
+        check = await checkSubscriptions(brokerDeps(), invocationContext('EventsSubscriber').context);
+        expect(check.subscriptions).toEqual([expect.objectContaining({ name: 'broker-all', typeFilter: undefined })]);
+        expect(check.subscriptions[0].problem).toBeUndefined();
+        // A resource that is not in BrokerResources is none of this check's business.
+        check = await checkSubscriptions(deps(), invocationContext('EventsSubscriber').context);
+        expect(check.subscriptions[0].problem).toBeUndefined();
+    });
 });

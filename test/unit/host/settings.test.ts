@@ -1,14 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-    applySettings,
-    getSetting,
-    mergeSettings,
-    readLocalHttpPort,
-    readLocalSettings,
-    resolveBindingExpression,
-} from '../../../dev/host/settings';
+import { applySettings, getSetting, resolveBindingExpression } from '../../../dev/host/settings';
+import { mergeSettings, readLocalHttpPort, readLocalSettings } from '../../../shared/localSettings';
 
 const fixtureApp = resolve(__dirname, '..', '..', 'fixtures', 'hostapp');
 

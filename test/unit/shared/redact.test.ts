@@ -12,6 +12,20 @@ describe('redactPersonalData', () => {
         [`{"alternativesubject":"/user/ola.nordmann","x":1}`, `{"alternativesubject":"[redacted]","x":1}`],
         [`alternativesubject=/org/991825827 next`, 'alternativesubject=[redacted] next'],
         [`"personNumber": "${number}"`, '"personNumber": "[redacted]"'],
+        // URL-encoded, once and twice, as a query or a path segment quotes it.
+        [`GET /party?x=%2Fperson%2F${number}&y=1`, 'GET /party?x=%2Fperson%2F[redacted]&y=1'],
+        [`%252Fperson%252F${number}`, '%252Fperson%252F[redacted]'],
+        [`alternativesubject%3D%2fperson%2f${number}`, 'alternativesubject%3D%2fperson%2f[redacted]'],
+        // DDMMYY-NNNNN, DDMMYY NNNNN, and their encoded space.
+        [`born ${number.slice(0, 6)}-${number.slice(6)}.`, 'born [redacted].'],
+        [`(${number.slice(0, 6)} ${number.slice(6)})`, '([redacted])'],
+        [`q=${number.slice(0, 6)}%20${number.slice(6)}`, 'q=[redacted]'],
+        [`q=${number.slice(0, 6)}+${number.slice(6)}`, 'q=[redacted]'],
+        // Field names in any case, whatever the value looks like.
+        [`{"PersonNumber":"12"}`, '{"PersonNumber":"[redacted]"}'],
+        [`{"AlternativeSubject": "/user/ola.nordmann"}`, '{"AlternativeSubject": "[redacted]"}'],
+        [`SSN=abc def`, 'SSN=[redacted] def'],
+        [`{"instanceOwner":{"PERSONNUMBER":"x"}}`, '{"instanceOwner":{"PERSONNUMBER":"[redacted]"}}'],
     ])('%s', (text, expected) => {
         expect(redactPersonalData(text)).toBe(expected);
     });
@@ -22,12 +36,21 @@ describe('redactPersonalData', () => {
         ['an organisation number', '991825827'],
         ['a party id in an instance id', '50019855/f21e491f-0000-4000-8000-000000000001'],
         ['a time', '2026-12-01T02:00:00.1234567Z'],
+        ['a URL escape followed by 12 digits', '%2F501234567890'],
+        ['a field whose name only contains a personal one', '{"lastSsnCheck":"ok","subscriptionId":"5"}'],
+        ['.NET ticks and a row id', '638400000000000000;12345'],
     ])('leaves %s alone', (_name, text) => {
         expect(redactPersonalData(text)).toBe(text);
     });
 });
 
 describe('log lines', () => {
+    it('redact fields named personal in any case', () => {
+        expect(formatFields('x', { PersonNumber: 'a', SSN: 'b', AlternativeSubject: 'c', instanceId: '1/g' })).toBe(
+            'step=x PersonNumber=[redacted] SSN=[redacted] AlternativeSubject=[redacted] instanceId=1/g',
+        );
+    });
+
     it('redact text values and personal fields, but not numbers (counts and durations)', () => {
         const line = formatFields('failed', {
             error: `GET … failed: HTTP 500; no party for /person/${number}`,
