@@ -1,6 +1,6 @@
 /**
  * Names that users, deployments and tests depend on (pinned in DESIGN.md). Bicep provisions
- * exactly these; change them only together with infra/ and the README.
+ * exactly these; change them only together with infra/ and the docs (docs/deploy.md lists them).
  */
 export const queues = {
     eventsInbound: 'events-inbound',

@@ -1,5 +1,5 @@
 /**
- * Timer schedules with the defaults the README documents. The v4 programming model reads a
+ * Timer schedules with the defaults docs/settings.md documents. The v4 programming model reads a
  * registration's schedule when the function file loads, and the host resolves a '%Setting%'
  * schedule from app settings only, so a documented default would never apply: an unset setting
  * stops the host ("'%CatchUpSchedule%' does not resolve to a value"). Resolving the setting here,

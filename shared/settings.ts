@@ -1,6 +1,6 @@
 /**
- * The catalogue of app settings: one entry per setting the code reads. README.md,
- * local.settings.sample.json and infra/ are checked against this list by tests.
+ * The catalogue of app settings: one entry per setting the code reads. docs/settings.md (its
+ * table generated from here), local.settings.sample.json and infra/ are checked against this list by tests.
  */
 export interface SettingSpec {
     description: string;
@@ -55,8 +55,7 @@ export const settings = {
         example: 'maskinporten-key',
     },
     MaskinportenKey: {
-        description:
-            'The signing key inline (PEM private key plus certificate for x5c, or a private JWK). Local development only.',
+        description: 'The signing key inline (PEM private key plus certificate for x5c, or a private JWK).',
         example: '-----BEGIN PRIVATE KEY-----...',
         secret: true,
         localOnly: true,

@@ -71,7 +71,7 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-// The logfmt of shared/log.ts, as parse-kv reads it (README, "Where to look").
+// The logfmt of shared/log.ts, as parse-kv reads it (docs/failures.md, "Where to look").
 var kv = 'with (pair_delimiter=\' \', kv_delimiter=\'=\', quote=\'"\', escape=\'\\\\\')'
 
 var rules = [

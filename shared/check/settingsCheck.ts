@@ -66,7 +66,7 @@ export async function checkSettings(env: Env, now: Date = new Date()): Promise<S
     for (const problem of parsed.problems) {
         results.push(
             await timed('settings', `Setting ${problem.setting}`, () =>
-                failed(problem.message, `set ${problem.setting} as README's settings table describes`),
+                failed(problem.message, `set ${problem.setting} as docs/settings.md describes`),
             ),
         );
     }

@@ -1,9 +1,12 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { settingsPage, withSettingsTable } from '../../../dev/tools/settingsTable';
 import { settingNames } from '../../../shared/settings';
 
 const root = join(__dirname, '..', '..', '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const settingsDoc = readFileSync(join(root, settingsPage), 'utf8');
 const sample = JSON.parse(readFileSync(join(root, 'local.settings.sample.json'), 'utf8')) as {
     Values: Record<string, string>;
 };
@@ -14,8 +17,22 @@ test('the README opens with the two commands a newcomer needs', () => {
     expect(top).toContain('npm ci && npm test');
 });
 
-test.each(settingNames)('README documents the setting %s in the settings table', (name) => {
-    expect(readme).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, 'm'));
+test('the README stays a front page a newcomer reads in ten minutes: under 250 lines', () => {
+    expect(readme.split('\n').length).toBeLessThan(250);
+});
+
+test.each(settingNames)(`${settingsPage} documents the setting %s in the settings table`, (name) => {
+    expect(settingsDoc).toMatch(new RegExp(`^\\| \`${name}\` +\\|`, 'm'));
+});
+
+test(`${settingsPage}'s settings table is the one npm run docs:settings writes from the catalogue`, () => {
+    // Formatted as the script formats it: Prettier's CLI (its API loads ES modules, which Jest's CommonJS cannot).
+    const formatted = execFileSync(
+        process.execPath,
+        [require.resolve('prettier/bin/prettier.cjs'), '--stdin-filepath', join(root, settingsPage)],
+        { input: withSettingsTable(settingsDoc), encoding: 'utf8' },
+    );
+    expect(formatted).toBe(settingsDoc);
 });
 
 test.each(settingNames)('local.settings.sample.json carries the setting %s', (name) => {
