@@ -161,7 +161,9 @@ async function main(): Promise<void> {
             return;
         }
         say('running; Ctrl-C stops everything');
-        say(`Storage Explorer: "Local storage emulator", blob port ${ports.blob}, queue port ${ports.queue}`);
+        say(
+            `Storage Explorer: "Local storage emulator", blob port ${ports.blob}, queue port ${ports.queue}, table port ${ports.table}`,
+        );
         say(`Status page: http://127.0.0.1:${ports.host}/api/status`);
         say(`Check it: npm run aos -- check --url http://127.0.0.1:${ports.host}`);
     } catch (error) {

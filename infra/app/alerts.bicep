@@ -211,7 +211,7 @@ var rules = [
   {
     name: 'message-refused'
     displayName: 'A queued message was refused and moved to poison by the code'
-    description: 'An instance stage or BrokerProcessor refused a message that can never succeed (not a CloudEvent, a source that is not an instance on AltinnAppsBaseUrl, an app outside AcceptedApps, a Broker event that cannot be Broker\'s own) and moved it to its poison queue itself, with the reason (the host\'s poison line is not written for it). See `npm run aos -- poison list`.'
+    description: 'An instance stage, BrokerProcessor or BrokerSender refused a message that can never succeed (not a CloudEvent, a source that is not an instance on AltinnAppsBaseUrl, an app outside AcceptedApps, a Broker event that cannot be Broker\'s own, a send request Broker would refuse) and moved it to its poison queue itself, with the reason (the host\'s poison line is not written for it). See `npm run aos -- poison list`.'
     severity: 1
     evaluationFrequency: 'PT15M'
     windowSize: 'PT15M'
