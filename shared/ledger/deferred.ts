@@ -50,6 +50,18 @@ export function deferredWriter(ledger: Ledger, logger: StepLogger): DeferredLedg
         held.facts.add(fact);
         return held;
     };
+    /** Adds a later fact's properties to the held entry; one of another subject is written at once. */
+    const holdLater = (
+        subject: LedgerSubject,
+        fact: string,
+        properties: Record<string, unknown>,
+        writeNow: () => Promise<void>,
+    ): Promise<void> => {
+        const entry = hold(subject, fact);
+        if (!entry) return writeNow();
+        Object.assign(entry.later, properties);
+        return Promise.resolve();
+    };
     return {
         ...now,
         firstSeen: (subject, via, eventId) => {
@@ -58,36 +70,14 @@ export function deferredWriter(ledger: Ledger, logger: StepLogger): DeferredLedg
             entry.firstSeen ??= firstSeenFacts(via, eventId);
             return Promise.resolve();
         },
-        stored: (subject, facts) => {
-            const entry = hold(subject, 'stored');
-            if (!entry) return now.stored(subject, facts);
-            Object.assign(entry.later, storedFacts(facts));
-            return Promise.resolve();
-        },
-        confirmed: (subject) => {
-            const entry = hold(subject, 'confirmed');
-            if (!entry) return now.confirmed(subject);
-            Object.assign(entry.later, confirmedFacts());
-            return Promise.resolve();
-        },
-        handedOff: (subject, version) => {
-            const entry = hold(subject, 'handed-off');
-            if (!entry) return now.handedOff(subject, version);
-            Object.assign(entry.later, handedOffFacts(version));
-            return Promise.resolve();
-        },
-        handled: (subject, eventIds) => {
-            const entry = hold(subject, 'handled');
-            if (!entry) return now.handled(subject, eventIds);
-            Object.assign(entry.later, handledFacts(eventIds));
-            return Promise.resolve();
-        },
-        notEnded: (subject, facts) => {
-            const entry = hold(subject, 'not-ended');
-            if (!entry) return now.notEnded(subject, facts);
-            Object.assign(entry.later, notEndedFacts(facts));
-            return Promise.resolve();
-        },
+        stored: (subject, facts) => holdLater(subject, 'stored', storedFacts(facts), () => now.stored(subject, facts)),
+        confirmed: (subject) => holdLater(subject, 'confirmed', confirmedFacts(), () => now.confirmed(subject)),
+        handedOff: (subject, version) =>
+            holdLater(subject, 'handed-off', handedOffFacts(version), () => now.handedOff(subject, version)),
+        handled: (subject, eventIds) =>
+            holdLater(subject, 'handled', handledFacts(eventIds), () => now.handled(subject, eventIds)),
+        notEnded: (subject, facts) =>
+            holdLater(subject, 'not-ended', notEndedFacts(facts), () => now.notEnded(subject, facts)),
         discard: () => {
             held = undefined;
         },
