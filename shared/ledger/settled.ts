@@ -4,10 +4,12 @@
  * - gone: Altinn answered 404 for the instance (deleted, or purged before we got to it): there is
  *   nothing left to store or confirm, and no retry will change that;
  * - refused: the instance belongs to an app outside AcceptedApps; its event is in the poison
- *   queue with the reason (shared/refusal.ts), and the entry keeps the reason.
+ *   queue with the reason (shared/refusal.ts), and the entry keeps the reason, personal data
+ *   redacted (as the last failure's text is).
  * Like every ledger write these are merges that never fail a stage.
  */
 import type { StepLogger } from '../log';
+import { redactPersonalData } from '../redact';
 import type { LedgerSubject } from './keys';
 import type { Ledger } from './ledger';
 
@@ -21,6 +23,6 @@ export function recordGone(ledger: Ledger, logger: StepLogger, subject: LedgerSu
 export function recordRefused(ledger: Ledger, logger: StepLogger, subject: LedgerSubject, reason: string) {
     const now = new Date();
     return ledger.attempt(logger, 'refused', subject, () =>
-        ledger.merge(subject, { refusedAt: now, refusedReason: reason.slice(0, maxReasonChars), poisonedAt: now }),
+        ledger.merge(subject, { refusedAt: now, refusedReason: redactPersonalData(reason).slice(0, maxReasonChars), poisonedAt: now }),
     );
 }

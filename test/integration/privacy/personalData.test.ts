@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEventsProcessor } from '../../../functions/eventsProcessor';
 import { maxDequeueCount, readFailure, recordingFailures } from '../../../shared/failures';
-import { ledgerOf } from '../../../shared/ledger';
+import { instanceSubject, ledgerOf, recordRefused } from '../../../shared/ledger';
 import { containers, poisonQueueOf, queues } from '../../../shared/names';
 import { gatherStatus, renderStatusHtml, renderStatusText } from '../../../shared/status';
 import { processAddRequests, subscriptionDeps } from '../../../shared/subscriptions';
@@ -154,6 +154,21 @@ it('a subscription Altinn refuses with a body quoting personal data: the refusal
     expectNoPersonalData('the status page', renderStatusHtml(report));
     expectNoPersonalData('aos status', await aos('status'));
     expectNoPersonalData('aos subscriptions list', await aos('subscriptions', 'list'));
+});
+
+it("a refusal's reason is stored in the ledger with personal data redacted", async () => {
+    const ref = {
+        org: 'ttd',
+        app: 'privacy-app',
+        partyId: '50001234',
+        instanceGuid: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+    };
+    const { context } = invocationContext('EventsProcessor');
+    const ledger = ledgerOf(h.services.storage);
+    await recordRefused(ledger, context, instanceSubject(ref), `refused: ${quoted}`);
+    const [entry] = await ledger.find(`${ref.partyId}/${ref.instanceGuid}`);
+    expect(entry.refusedReason).toContain('[redacted]');
+    expectNoPersonalData("the ledger's refusal reason", entry.refusedReason ?? '');
 });
 
 it('aos prints ids with control, line-separator and bidi characters escaped', async () => {
