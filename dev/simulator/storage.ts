@@ -59,8 +59,35 @@ async function getData(core: SimCore, ctx: RequestContext): Promise<void> {
     await sendDataElement(ctx, element);
 }
 
+/**
+ * Storage's application metadata (src/Storage/Controllers/ApplicationsController.cs GetOne): anonymous;
+ * the app's Application document, or 404 with the text "Could not find an application with appId=…"
+ * (NotFound(string) under [Produces("application/json")]: a JSON string). An app is deployed here when
+ * it was registered (control API `apps`)
+ * or when any instance of it exists.
+ */
+function getApplication(core: SimCore, ctx: RequestContext): void {
+    const { org, app } = ctx.params;
+    const appId = `${org}/${app}`;
+    const registered = core.state.apps.get(appId);
+    const withInstances = [...core.state.instances.values()].some((i) => i.org === org && i.app === app);
+    if (!registered && !withInstances) {
+        sendJsonString(ctx.res, 404, `Could not find an application with appId=${appId}`);
+        return;
+    }
+    const dataTypes = (registered?.dataTypes ?? []).map((type) => (typeof type === 'string' ? { id: type } : type));
+    sendJson(ctx.res, 200, { id: appId, org, title: { nb: app }, dataTypes, partyTypesAllowed: {} });
+}
+
 export function storageRoutes(core: SimCore): RouteDefinition[] {
     return [
+        {
+            listener: 'platform',
+            method: 'GET',
+            path: '/storage/api/v1/applications/{org}/{app}',
+            endpoint: 'storage.getApplication',
+            handler: (ctx) => getApplication(core, ctx),
+        },
         {
             listener: 'platform',
             method: 'GET',

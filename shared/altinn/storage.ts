@@ -19,6 +19,9 @@
  * carries `continuationToken`, already encoded for the next request: it is followed as given.
  * `excludeConfirmedBy` equal to `org` is Storage's `confirmed=false`: complete confirmations by
  * that very org (InstanceQueryParameters.GetConfirmed).
+ *
+ * Whether an app exists at all is Storage's application metadata (src/Storage/Controllers/
+ * ApplicationsController.cs GetOne, [AllowAnonymous]): 404 "Could not find an application with appId=…".
  */
 import type { AppConfig } from '../config';
 import type { StepLogger } from '../log';
@@ -38,6 +41,12 @@ export interface StorageApi {
     /** The first page of instances of org/app whose process waits in `task`, not confirmed by the org. */
     instancesInTaskUrl(org: string, app: string, task: string, size?: number): string;
     queryInstances(url: string, logger?: StepLogger): Promise<InstancesPage>;
+    /**
+     * Whether Storage knows the app: `GET {platform}/storage/api/v1/applications/{org}/{app}`, anonymous,
+     * 404 for an app never deployed (ApplicationsController.GetOne). The instance query cannot tell: for an
+     * unknown appId it answers an empty list, as for an app with nothing waiting.
+     */
+    applicationExists(org: string, app: string, logger?: StepLogger): Promise<boolean>;
 }
 
 /** Storage's own default page size (InstancesController.ApplyQueryDefaults). */
@@ -86,6 +95,12 @@ export function createStorageApi(http: AltinnHttp, config: Pick<AppConfig, 'plat
                 );
             }
             return { instances, next: parsed.toString() };
+        },
+
+        async applicationExists(org, app, logger) {
+            const url = `${config.platformBaseUrl}/storage/api/v1/applications/${encodeURIComponent(org)}/${encodeURIComponent(app)}`;
+            const { status } = await http.requestText({ url, auth: 'none', allowStatus: [404], logger });
+            return status !== 404;
         },
     };
 }

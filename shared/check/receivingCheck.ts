@@ -1,6 +1,6 @@
 /**
- * What the system receives from: each configured app answers Storage's instance query (size=1), so
- * the scopes, the org and the app name agree with Altinn; each Broker resource answers the file
+ * What the system receives from: each configured app is known to Storage (its application metadata)
+ * and answers Storage's instance query (size=1), so the app name, the scopes and the org agree with Altinn; each Broker resource answers the file
  * transfer list, or Broker's NoAccessToResource is named as such.
  */
 import { AltinnHttpError, problemSummary } from '../altinn/errors';
@@ -36,6 +36,12 @@ export async function checkApps(config: AppConfig, stack: AltinnStack, org?: str
                     );
                 }
                 try {
+                    if (!(await storage.applicationExists(app.org, app.app))) {
+                        return failed(
+                            `Storage knows no app ${app.org}/${app.app} (its application metadata answered 404)`,
+                            "check the app name in CatchUpApps/ReconcileApps: org/app as in the app's URL, and AltinnPlatformBaseUrl (test or production)",
+                        );
+                    }
                     const page = await storage.queryInstances(storage.unconfirmedInstancesUrl(app.org, app.app, 1));
                     const waiting = page.instances.length > 0 ? 'at least one' : 'no';
                     return ok(`Storage's instance query answers: ${waiting} instance complete and not confirmed`);

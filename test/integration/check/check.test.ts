@@ -60,6 +60,8 @@ beforeAll(async () => {
         startReceiver(),
     ]);
     await sim.control.registerClient(clientRegistration(creds, scopes));
+    // The app is deployed (Storage knows its application metadata), with no instance yet.
+    await sim.control.registerApp({ app: 'check-app' });
     env = {
         AzureWebJobsStorage: azurite.connectionString,
         ...clientSettings(sim, creds, scopes),
@@ -226,6 +228,16 @@ it("fails on a scope Maskinporten refuses, in Maskinporten's words", async () =>
         /^failed .*Maskinporten answered 400: invalid_scope: Token request contains invalid scopes for client, altinn:broker\.write \(trace_id: \w+\)/,
     );
     expect(todo(out, 'Maskinporten grant')).toMatch(/give Maskinporten client check-client the refused scope/);
+});
+
+it('fails on an app name Storage does not know, though its instance query answers an empty list', async () => {
+    const { code, out } = await aosCheck({ CatchUpApps: 'ttd/check-app,ttd/chek-app' });
+    expect(code).toBe(1);
+    expect(line(out, 'App ttd/check-app')).toMatch(/^ok /);
+    expect(line(out, 'App ttd/chek-app')).toMatch(
+        /^failed .*Storage knows no app ttd\/chek-app \(its application metadata answered 404\)$/,
+    );
+    expect(todo(out, 'App ttd/chek-app')).toMatch(/^what to do: check the app name in CatchUpApps\/ReconcileApps/);
 });
 
 it('fails on a Broker resource Broker refuses, naming NoAccessToResource', async () => {

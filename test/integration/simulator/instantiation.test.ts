@@ -152,3 +152,20 @@ describe('PUT process/next by the owner org', () => {
         });
     });
 });
+
+describe('GET /storage/api/v1/applications/{org}/{app} (Storage ApplicationsController.GetOne)', () => {
+    const application = (app: string) =>
+        fetch(`${sim.platformUrl}/storage/api/v1/applications/ttd/${app}`, { headers: { Accept: 'application/json' } });
+
+    it('answers a deployed app anonymously, with its id and data types', async () => {
+        const response = await application('form');
+        expect(response.status).toBe(200);
+        expect(await response.json()).toMatchObject({ id: 'ttd/form', org: 'ttd', dataTypes: [{ id: 'model' }] });
+    });
+
+    it('answers 404 with its text for an app that was never deployed', async () => {
+        const response = await application('never-deployed');
+        expect(response.status).toBe(404);
+        expect(await response.json()).toBe('Could not find an application with appId=ttd/never-deployed');
+    });
+});
