@@ -23,6 +23,10 @@ export function recordGone(ledger: Ledger, logger: StepLogger, subject: LedgerSu
 export function recordRefused(ledger: Ledger, logger: StepLogger, subject: LedgerSubject, reason: string) {
     const now = new Date();
     return ledger.attempt(logger, 'refused', subject, () =>
-        ledger.merge(subject, { refusedAt: now, refusedReason: redactPersonalData(reason).slice(0, maxReasonChars), poisonedAt: now }),
+        ledger.merge(subject, {
+            refusedAt: now,
+            refusedReason: redactPersonalData(reason).slice(0, maxReasonChars),
+            poisonedAt: now,
+        }),
     );
 }
