@@ -33,6 +33,25 @@ export function parseSchedule(text: string, timeZone = 'UTC'): Schedule {
     return { kind: 'cron', expression, timeZone };
 }
 
+/**
+ * Whether every field but the seconds matches every value (as NCrontab prints such a field: `*`),
+ * so that the schedule fires within every minute.
+ */
+export function matchesEveryMinute(schedule: Schedule & { kind: 'cron' }): boolean {
+    const { fields } = CronExpressionParser.parse(schedule.expression, { tz: schedule.timeZone, strict: false });
+    // A day field may also hold `L` (last), which is not a value of its own.
+    const everyValue = (values: readonly (number | string)[], count: number, first = 0): boolean =>
+        new Set(values.filter((value) => typeof value === 'number').map((value) => (value - first) % count)).size ===
+        count;
+    return (
+        everyValue(fields.minute.values, 60) &&
+        everyValue(fields.hour.values, 24) &&
+        everyValue(fields.dayOfMonth.values, 31, 1) &&
+        everyValue(fields.month.values, 12, 1) &&
+        everyValue(fields.dayOfWeek.values, 7)
+    );
+}
+
 /** The first occurrence strictly after `after`. */
 export function nextOccurrence(schedule: Schedule, after: Date): Date {
     if (schedule.kind === 'interval') return new Date(after.getTime() + schedule.intervalMs);

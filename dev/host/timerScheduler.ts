@@ -12,7 +12,7 @@
 import type { FunctionDefinition, TimerTriggerSpec } from './functions';
 import type { Invoker } from './invoker';
 import { errorMessage, type HostLog } from './log';
-import { nextOccurrence, type Schedule } from './schedule';
+import { matchesEveryMinute, nextOccurrence, type Schedule } from './schedule';
 import type { ScheduleMonitor, ScheduleStatus } from './scheduleMonitor';
 
 /** DateTime.MinValue, which the host reports as `Last` before the first occurrence. */
@@ -21,21 +21,25 @@ const neverIso = '0001-01-01T00:00:00.000Z';
 const pastDueAfterMs = 1000;
 /** setTimeout cannot wait longer than 2^31-1 ms; longer waits are chained. */
 const maxTimeoutMs = 2_147_483_647;
-/** The host monitors schedules whose occurrences are at least this far apart, unless useMonitor says otherwise. */
+/** A TimeSpan schedule shorter than this is not monitored, unless useMonitor says so (TimerSchedule.Create). */
 const monitorFromIntervalMs = 60_000;
 
-/** Whether the timer keeps its status in storage: useMonitor when the registration sets it, else by interval. */
+/**
+ * Whether the timer keeps its status in storage: useMonitor when the registration sets it, else as
+ * the host decides (TimerSchedule.Create and ShouldDisableScheduleMonitor in
+ * Azure/azure-webjobs-sdk-extensions src/WebJobs.Extensions/Extensions/Timers/Scheduling/TimerSchedule.cs):
+ * a TimeSpan under a minute is not monitored, and a cron schedule is not monitored only when every
+ * field but the seconds matches everything and more than one occurrence falls within the next minute.
+ * Everything else is, without computing occurrences far ahead (a yearly schedule cost this host tens
+ * of milliseconds at each start).
+ */
 export function usesMonitor(schedule: Schedule, useMonitor: boolean | undefined, now = new Date()): boolean {
     if (useMonitor !== undefined) return useMonitor;
     if (schedule.kind === 'interval') return schedule.intervalMs >= monitorFromIntervalMs;
-    let previous = nextOccurrence(schedule, now);
-    let shortest = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < 5; i++) {
-        const next = nextOccurrence(schedule, previous);
-        shortest = Math.min(shortest, next.getTime() - previous.getTime());
-        previous = next;
-    }
-    return shortest >= monitorFromIntervalMs;
+    if (!matchesEveryMinute(schedule)) return true;
+    const minuteLater = now.getTime() + monitorFromIntervalMs;
+    const first = nextOccurrence(schedule, now);
+    return !(first.getTime() < minuteLater && nextOccurrence(schedule, first).getTime() < minuteLater);
 }
 
 export class TimerScheduler {
