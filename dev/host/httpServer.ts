@@ -18,6 +18,13 @@
  * now (202 Accepted), like the host's "run a non-HTTP function manually".
  */
 import { randomUUID } from 'node:crypto';
+// net.Server#listen requires these on first use (listenInCluster: node:cluster, and with it
+// child_process and dgram; lookupAndListen: node:dns). Loaded with the host's own modules, they are
+// part of the host's start-up: otherwise the listen after the app has loaded costs less when the app
+// happens to have loaded them itself (the unbundled build, through @azure/identity and undici), and
+// bench/coldStart.ts would charge the host's work to the build that does not.
+import 'node:cluster';
+import 'node:dns';
 import {
     createServer,
     request as httpRequest,

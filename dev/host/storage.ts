@@ -11,6 +11,11 @@ import { getSetting, type Settings } from './settings';
 
 export const defaultConnection = 'AzureWebJobsStorage';
 
+// The SDK names each request with globalThis.crypto.randomUUID(), which Node builds on first use: the
+// host's own first storage call would otherwise build it in the middle of the app's first invocation,
+// or not, depending on which app was loaded (see httpServer.ts).
+void globalThis.crypto;
+
 /**
  * Listeners poll again anyway, so a storage call should fail fast rather than retry for
  * minutes; a few quick tries ride over Azurite restarts.
