@@ -27,15 +27,30 @@ const tableOptions = {
 /** Makes the client of one table, from the same connection as blobs and queues. */
 export type TableClientFactory = (name: TableName) => TableClient;
 
+/**
+ * The clients of one storage account. Each service's client is made at first use: the webhook only
+ * queues, so its first answer does not wait for the blob and table SDKs to load (in the deployment
+ * package they are loaded at first use, dev/package/deferred.ts).
+ */
 export class Storage {
     readonly #queues = new Map<string, QueueClient>();
     readonly #tables = new Map<string, TableClient>();
+    #blobService: BlobServiceClient | undefined;
+    #queueService: QueueServiceClient | undefined;
 
     constructor(
-        readonly blobService: BlobServiceClient,
-        readonly queueService: QueueServiceClient,
+        private readonly blobServiceFor: () => BlobServiceClient,
+        private readonly queueServiceFor: () => QueueServiceClient,
         readonly tableClientFor: TableClientFactory,
     ) {}
+
+    get blobService(): BlobServiceClient {
+        return (this.#blobService ??= this.blobServiceFor());
+    }
+
+    get queueService(): QueueServiceClient {
+        return (this.#queueService ??= this.queueServiceFor());
+    }
 
     table(name: TableName): TableClient {
         let client = this.#tables.get(name);
@@ -137,8 +152,8 @@ export function createStorage(env: Env = process.env, connection = storageConnec
     const connectionString = env[connection]?.trim();
     if (connectionString) {
         return new Storage(
-            BlobServiceClient.fromConnectionString(connectionString, pipelineOptions),
-            QueueServiceClient.fromConnectionString(connectionString, pipelineOptions),
+            () => BlobServiceClient.fromConnectionString(connectionString, pipelineOptions),
+            () => QueueServiceClient.fromConnectionString(connectionString, pipelineOptions),
             (table) =>
                 TableClient.fromConnectionString(connectionString, table, {
                     ...tableOptions,
@@ -159,10 +174,11 @@ export function createStorage(env: Env = process.env, connection = storageConnec
             `is required: a connection string, or identity-based ${connection}__blobServiceUri and ${connection}__queueServiceUri`,
         );
     }
-    const credential = credentialFor(env, connection);
+    let credential: TokenCredential | undefined;
+    const sharedCredential = (): TokenCredential => (credential ??= credentialFor(env, connection));
     return new Storage(
-        new BlobServiceClient(blobUri, credential, pipelineOptions),
-        new QueueServiceClient(queueUri, credential, pipelineOptions),
+        () => new BlobServiceClient(blobUri, sharedCredential(), pipelineOptions),
+        () => new QueueServiceClient(queueUri, sharedCredential(), pipelineOptions),
         (table) => {
             if (!tableUri) {
                 throw new ConfigError(
@@ -170,7 +186,7 @@ export function createStorage(env: Env = process.env, connection = storageConnec
                     'is required for the ledger (identity-based table access), or set __accountName',
                 );
             }
-            return new TableClient(tableUri, table, credential, tableOptions);
+            return new TableClient(tableUri, table, sharedCredential(), tableOptions);
         },
     );
 }

@@ -17,7 +17,7 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { bundleApp, entrySource, mainBundle, nodeTarget, providedModules } from './bundle';
+import { bundleApp, entrySource, isModuleFile, mainBundle, nodeTarget, providedModules } from './bundle';
 import { entryPointSources } from './entryPoints';
 import { listFiles, totalBytes, type PackageFile } from './files';
 import { unavailableModules } from './imports';
@@ -80,7 +80,8 @@ export async function buildPackage(options: PackageOptions): Promise<BuiltPackag
     const started = Date.now();
     const development = developmentFolders(root);
     const bundles = await bundleApp({ root, sources, target: nodeTarget(project.engines), notInstalled: development });
-    const inputs = bundles.flatMap((bundle) => bundle.inputs);
+    // The modules that went in (not the plugins' stand-ins, `deferred:undici`, `from-main:...`).
+    const inputs = bundles.flatMap((bundle) => bundle.inputs).filter(isModuleFile);
     checkOnlyProductionCode(inputs);
     checkNoDevelopmentPackages(inputs, development);
     const bundled = new Set(bundles.map((bundle) => `${compiledDir}/${bundle.path}`));

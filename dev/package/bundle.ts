@@ -3,8 +3,8 @@
  * with esbuild: the Functions Node worker then reads and compiles one file at start instead of
  * resolving and reading some 900 modules (issue 22). One main file, not one per entry point: the
  * entry points share @azure/functions, whose app.setup() state and registrations must be one copy.
- * The few large packages only the Altinn client uses get files of their own, loaded at first use
- * (deferred.ts).
+ * The large packages that neither registration nor the webhook needs get files of their own,
+ * loaded at first use, which take the modules they share with the main bundle from it (deferred.ts).
  *
  * `@azure/functions-core` stays a `require`: the worker provides it by wrapping
  * Module.prototype.require (setupCoreModule.ts in Azure/azure-functions-nodejs-worker; see
@@ -13,7 +13,15 @@
  */
 import { build, formatMessages, type BuildOptions, type Plugin } from 'esbuild';
 import { join, relative, sep } from 'node:path';
-import { deferredFile, deferredPackages, deferToOwnFiles } from './deferred';
+import {
+    deferredEntry,
+    deferredFile,
+    deferredPackages,
+    deferToOwnFiles,
+    sharedModulesExport,
+    takeFromMain,
+    type ModulePaths,
+} from './deferred';
 import { packageFolderOf } from './lockfile';
 
 /** Modules the worker provides at run time; everything else must be in the bundle or built into Node. */
@@ -50,16 +58,35 @@ export interface BundleFile {
 }
 
 export async function bundleApp(options: BundleOptions): Promise<BundleFile[]> {
+    const { root } = options;
     // Side-effect imports, in order: esbuild evaluates them in this order, as the worker requires the files.
     const entry = options.sources.map((source) => `import ${JSON.stringify(`./${source}`)};`).join('\n');
-    const main = await bundle(options, mainBundle, entry, [deferToOwnFiles(options.root)]);
-    const deferred = await Promise.all(
-        deferredPackages.map((name) =>
-            bundle(options, deferredFile(name), `module.exports = require(${JSON.stringify(name)});`, []),
-        ),
-    );
-    checkNothingTwice(main, deferred);
-    return [main, ...deferred];
+    const buildMain = (shared: ModulePaths): Promise<BundleFile> =>
+        bundle(options, mainBundle, shared.size > 0 ? `${entry}\n${sharedModulesExport(root, shared)}` : entry, [
+            deferToOwnFiles(root),
+        ]);
+    // What the main bundle holds, then the deferred files taking those modules from it. A module two
+    // deferred files would both hold goes into the main bundle instead, and the deferred files are
+    // built again; the Azure SDKs settle in two rounds.
+    let fromMain = new Set((await buildMain(new Set())).inputs);
+    for (let round = 1; ; round++) {
+        const taken = new Set<string>();
+        const deferred = await Promise.all(
+            deferredPackages.map((name) =>
+                bundle(options, deferredFile(name), deferredEntry(name), [
+                    takeFromMain(root, mainBundle, fromMain, taken),
+                ]),
+            ),
+        );
+        const inSeveral = modulesInSeveral(deferred);
+        if (inSeveral.size === 0) {
+            const main = await buildMain(taken);
+            checkNothingTwice(main, deferred, taken);
+            return [main, ...deferred];
+        }
+        if (round === 3) throw new Error(`Deferred files keep sharing modules: ${[...inSeveral].join(', ')}`);
+        fromMain = new Set([...fromMain, ...inSeveral]);
+    }
 }
 
 async function bundle(options: BundleOptions, path: string, entry: string, plugins: Plugin[]): Promise<BundleFile> {
@@ -107,23 +134,42 @@ async function bundle(options: BundleOptions, path: string, entry: string, plugi
     return { path, code: output(''), map: output('.map'), inputs: Object.keys(result.metafile.inputs) };
 }
 
-/** A package in two bundle files would be two copies: two module states, two of each class. */
-function checkNothingTwice(main: BundleFile, deferred: readonly BundleFile[]): void {
-    const seen = new Map<string, string>();
+/** Module files (not stand-ins) that more than one of `files` holds. */
+function modulesInSeveral(files: readonly BundleFile[]): Set<string> {
+    const seen = new Set<string>();
+    const several = new Set<string>();
+    for (const file of files) {
+        for (const input of file.inputs.filter(isModuleFile)) (seen.has(input) ? several : seen).add(input);
+    }
+    return several;
+}
+
+/**
+ * A module file in two bundle files would be two copies: two module states, two of each class. And
+ * every module a deferred file takes from the main bundle must be in it.
+ */
+function checkNothingTwice(main: BundleFile, deferred: readonly BundleFile[], taken: ModulePaths): void {
     const problems: string[] = [];
+    const holder = new Map<string, string>();
     for (const file of [main, ...deferred]) {
-        for (const folder of new Set(file.inputs.map(packageFolderOf))) {
-            if (!folder) continue;
-            const other = seen.get(folder);
-            if (other) problems.push(`${folder} is in both ${other} and ${file.path}`);
-            else seen.set(folder, file.path);
+        for (const input of file.inputs.filter(isModuleFile)) {
+            const other = holder.get(input);
+            if (other) problems.push(`${input} is in both ${other} and ${file.path}`);
+            else holder.set(input, file.path);
         }
     }
-    if (problems.length > 0) {
-        throw new Error(
-            `A deferred package (deferred.ts) shares code with another bundle file:\n  ${problems.join('\n  ')}`,
-        );
+    const mainInputs = new Set(main.inputs);
+    for (const path of taken) {
+        if (!mainInputs.has(path)) problems.push(`${path} is taken from ${main.path}, which does not hold it`);
     }
+    if (problems.length > 0) {
+        throw new Error(`The bundle files would not share their modules (deferred.ts):\n  ${problems.join('\n  ')}`);
+    }
+}
+
+/** A file of the repository or node_modules, not a plugin's stand-in (`deferred:undici`) or the entry. */
+export function isModuleFile(input: string): boolean {
+    return input !== entrySource && !/^[a-z-]+:/.test(input);
 }
 
 /**

@@ -1,11 +1,16 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { BlobServiceClient } from '@azure/storage-blob';
 import yauzl from 'yauzl';
-import { mainBundle, providedModules } from '../../../dev/package/bundle';
+import { isModuleFile, mainBundle, providedModules } from '../../../dev/package/bundle';
 import { buildPackage, packagedMain, type BuiltPackage } from '../../../dev/package/build';
 import { deferredFile, deferredPackages } from '../../../dev/package/deferred';
 import { listFiles, totalBytes, type PackageFile } from '../../../dev/package/files';
@@ -127,6 +132,13 @@ function startPackagedHost(env: Record<string, string | undefined>): Promise<Hos
     });
 }
 
+/** Where bench/moduleProbe.ts writes what the first host loaded after the code load, up to its first webhook. */
+const probeFile = join(workDir, 'first-webhook-modules.json');
+const withModuleProbe = {
+    NODE_OPTIONS: `--require ${join(repoRoot, 'dist', 'bench', 'moduleProbe.js')}`,
+    AOS_MODULE_PROBE: probeFile,
+};
+
 async function postEvent(event: unknown): Promise<void> {
     const response = await fetch(`${host.url}/api/eventsreceiver`, {
         method: 'POST',
@@ -243,19 +255,97 @@ describe('the package as built', () => {
         );
     });
 
-    /** Every source the source maps name, per bundle, relative to the repository. */
-    function mappedSources(): string[] {
-        return listFiles(built.sourceMaps).flatMap(
-            (map) =>
-                (JSON.parse(readFileSync(join(built.sourceMaps, map.path), 'utf8')) as { sources: string[] }).sources,
+    /**
+     * Runs `script` in a fresh node that has loaded the package as the worker does (its main bundle,
+     * with the worker's module provided); `load(name)` gives a deferred package's file. Prints JSON.
+     */
+    async function inLoadedPackage(script: string, env: Record<string, string> = {}): Promise<unknown> {
+        const prelude = [
+            `require(${JSON.stringify(join(repoRoot, 'dist', 'dev', 'host', 'coreApi.js'))}).installCoreApi();`,
+            `const main = require(${JSON.stringify(join(built.folder, packagedMain))});`,
+            `const load = (name) => require(require('node:path').join(${JSON.stringify(join(built.folder, 'dist'))}, ${JSON.stringify(deferredFile('NAME'))}.replace('NAME', name.replace('/', '+'))));`,
+        ].join('\n');
+        const { stdout } = await promisify(execFile)(process.execPath, ['-e', `${prelude}\n${script}`], {
+            cwd: built.folder,
+            env: { ...process.env, ...env, NODE_PATH: '' },
+        });
+        return JSON.parse(stdout);
+    }
+
+    const requireFromRepo = createRequire(join(repoRoot, 'package.json'));
+
+    test('each deferred file exports every name its package exports, and shares the core modules with the main bundle', async () => {
+        const names = Object.fromEntries(
+            deferredPackages.map((name) => [
+                name,
+                Object.getOwnPropertyNames(requireFromRepo(name)).filter((key) => key !== '__esModule'),
+            ]),
         );
+        const result = (await inLoadedPackage(`
+            const names = ${JSON.stringify(names)};
+            const missing = Object.entries(names).flatMap(([name, keys]) =>
+                keys.filter((key) => load(name)[key] === undefined).map((key) => name + '.' + key));
+            const pipeline = Object.entries(main.modulesForDeferred).find(([path]) => path.includes('/core-rest-pipeline/'))[1]();
+            console.log(JSON.stringify({
+                missing,
+                // One RestError class for all: the blob and table SDKs' errors are the core pipeline's.
+                oneRestError: load('@azure/storage-blob').RestError === pipeline.RestError &&
+                    load('@azure/data-tables').RestError === pipeline.RestError,
+            }));`)) as { missing: string[]; oneRestError: boolean };
+        expect(result).toEqual({ missing: [], oneRestError: true });
+    });
+
+    test('a managed identity token comes through the deferred @azure/identity (App Service identity endpoint, as on Flex)', async () => {
+        const requests: { url: string; header: string | undefined }[] = [];
+        const endpoint = createServer((request, response) => {
+            requests.push({ url: request.url ?? '', header: request.headers['x-identity-header'] as string });
+            const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+            response.setHeader('content-type', 'application/json');
+            response.end(
+                JSON.stringify({
+                    access_token: 'token-from-identity-endpoint',
+                    expires_on: String(expiresOn),
+                    resource: 'https://storage.azure.com',
+                    token_type: 'Bearer',
+                }),
+            );
+        });
+        await new Promise<void>((listening) => endpoint.listen(0, '127.0.0.1', listening));
+        try {
+            const { port } = endpoint.address() as AddressInfo;
+            const result = await inLoadedPackage(
+                `new (load('@azure/identity').ManagedIdentityCredential)()
+                    .getToken('https://storage.azure.com/.default')
+                    .then((token) => console.log(JSON.stringify({ token: token.token })));`,
+                { IDENTITY_ENDPOINT: `http://127.0.0.1:${port}/msi/token`, IDENTITY_HEADER: 'identity-header' },
+            );
+            expect(result).toEqual({ token: 'token-from-identity-endpoint' });
+            expect(requests).toEqual([
+                {
+                    url: expect.stringContaining('resource=https%3A%2F%2Fstorage.azure.com') as string,
+                    header: 'identity-header',
+                },
+            ]);
+        } finally {
+            endpoint.close();
+        }
+    });
+
+    /** Every source the source maps name, per bundle, relative to the repository (the bundler's stand-ins left out). */
+    function mappedSources(): string[] {
+        return listFiles(built.sourceMaps)
+            .flatMap(
+                (map) =>
+                    (JSON.parse(readFileSync(join(built.sourceMaps, map.path), 'utf8')) as { sources: string[] })
+                        .sources,
+            )
+            .filter(isModuleFile);
     }
 
     test('the bundles hold only index.ts, functions/, shared/ and production dependencies', () => {
         const sources = mappedSources();
-        // Not ours: packages, the @azure/functions library's own webpack sources, and the bundler's stand-ins
-        // (`deferred:undici`, `not-installed:supports-color`).
-        const own = sources.filter((source) => !source.includes('node_modules/') && !/^[\w-]+:/.test(source));
+        // Not ours: packages (the @azure/functions library's own webpack sources are left out with the stand-ins).
+        const own = sources.filter((source) => !source.includes('node_modules/'));
         expect(own).toEqual(expect.arrayContaining(['index.ts', 'functions/eventsReceiver.ts', 'shared/storage.ts']));
         expect(own.filter((source) => !/^(index\.ts|functions\/|shared\/|package\.json main$)/.test(source))).toEqual(
             [],
@@ -323,12 +413,13 @@ describe('the package as built', () => {
 describe('with only the required settings', () => {
     beforeAll(async () => {
         host = await timed('host start', () =>
-            startPackagedHost(
-                requiredSettingsOnly({
+            startPackagedHost({
+                ...requiredSettingsOnly({
                     AzureWebJobsStorage: azurite.connectionString,
                     ...clientSettings(sim, creds, SERVICEOWNER_SCOPES),
                 }),
-            ),
+                ...withModuleProbe,
+            }),
         );
     });
 
@@ -343,6 +434,9 @@ describe('with only the required settings', () => {
     test('a submission goes from the webhook to complete, stored in blob storage', async () => {
         const created = await completedInstance({ publish: true });
         await postEvent(created.events[0]);
+        // The first webhook loaded nothing: no deferred file, no Node built-in the code load left to it.
+        await waitUntil(() => (existsSync(probeFile) ? true : undefined), 10_000, 'the module probe');
+        expect(JSON.parse(readFileSync(probeFile, 'utf8'))).toEqual({ builtins: [], files: [] });
         await completed(created);
         const container = blobs().getContainerClient('inbound');
         expect(await container.getBlobClient(`ttd/${app}/${created.instanceGuid}/instance.json`).exists()).toBe(true);
