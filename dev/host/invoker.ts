@@ -62,7 +62,7 @@ export class Invoker {
         private readonly core: CoreApiHost,
         private readonly programmingModel: ProgrammingModel,
         private readonly log: HostLog,
-        private readonly outputs: QueueOutputWriter,
+        private readonly outputs: Pick<QueueOutputWriter, 'writeAll'>,
         private readonly options: InvokerOptions,
     ) {}
 
