@@ -62,6 +62,8 @@ export interface ColdStartOptions {
     event: () => Promise<unknown>;
     /** Measured starts per build. */
     starts: number;
+    /** Node options for the host processes (not the fresh node), to test an explanation; default none. */
+    hostNodeOptions?: string[];
 }
 
 /** Wall-clock ms, and CPU ms of the process measured (the loading node, or the host). */
@@ -157,18 +159,20 @@ function rows(unbundled: Build, packaged: Build, starts: number): string[][] {
                     unbundled.starts[round][webhook] - start[webhook] - (unbundled.starts[round][load] - start[load]),
             ),
         );
+    /** Whole milliseconds, without a "-0". */
+    const whole = (ms: number): string => (Math.round(ms) || 0).toFixed(0);
     const keptText = (pairing: Pairing): string => {
         const { median: middle, low, high } = kept(pairing);
         const interval =
-            low === undefined || high === undefined ? '' : ` (95% interval ${low.toFixed(0)} to ${high.toFixed(0)})`;
-        return `per round, webhook gain minus load gain ${middle.toFixed(0)} ms${interval}`;
+            low === undefined || high === undefined ? '' : ` (95% interval ${whole(low)} to ${whole(high)})`;
+        return `per round, webhook gain minus load gain ${whole(middle)} ms${interval}`;
     };
     const keptVerdict = (pairing: Pairing): string => {
         const { median: middle, high } = kept(pairing);
         if (middle >= 0) return verdict(true, 'gain ≥ load gain');
         return (high ?? middle) >= 0
             ? verdict(true, 'gain = load gain within the noise')
-            : verdict(false, `gain ≥ load gain: ${(-middle).toFixed(0)} ms short`);
+            : verdict(false, `gain ≥ load gain: ${whole(-middle)} ms short`);
     };
     const firstWebhookRow = (figure: string, from: string, wall: Pairing, cpu: Pairing & { cpu: string }): string[] => [
         figure,
@@ -262,7 +266,15 @@ async function startOnce(
         : { args: [], env: {} };
     const host = spawn(
         process.execPath,
-        [...probe.args, join(options.root, 'dist', 'dev', 'host', 'cli.js'), '--app', folder, '--port', String(port)],
+        [
+            ...(options.hostNodeOptions ?? []),
+            ...probe.args,
+            join(options.root, 'dist', 'dev', 'host', 'cli.js'),
+            '--app',
+            folder,
+            '--port',
+            String(port),
+        ],
         {
             cwd: folder,
             env: { ...process.env, ...options.settings, ...probe.env },

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --catchup-instances 200
+ * npm run bench [-- --instances 1000 --elements 2 --element-kib 4 --large-mib 1024 --starts 7 --host-node-options '' --catchup-instances 200
  *                   --figures coldstart,throughput,memory,latency,catchup,sending]
  *
  * Drives the real functions in the local host, against Azurite and the Altinn simulator, and
@@ -54,6 +54,8 @@ const { values } = parseArgs({
         'latency-ms': { type: 'string', default: '200' },
         'download-concurrency': { type: 'string' },
         starts: { type: 'string', default: '7' },
+        // Node options for the cold start's host processes only, e.g. `--initial-old-space-size=64` (BENCHMARKS.md).
+        'host-node-options': { type: 'string', default: '' },
         'catchup-instances': { type: 'string', default: '200' },
         figures: { type: 'string', default: 'coldstart,throughput,memory,latency,catchup,sending' },
     },
@@ -355,6 +357,7 @@ async function main(): Promise<void> {
                     settings,
                     event,
                     starts: Number(values.starts),
+                    hostNodeOptions: values['host-node-options'].split(' ').filter(Boolean),
                 })),
             );
         }
